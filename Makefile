@@ -1,0 +1,72 @@
+# machine-native-ops GitOps repository.
+# Two commands do everything on a fresh machine: `make compile` and `make test`.
+# Both create the project-local virtualenv (.venv) from requirements.txt on first use.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+export PYTHONPATH := $(CURDIR)/lib
+# Where CRD schemas live, in kubeconform's catalog layout ({group}/{kind}_{version}.json).
+# The default is the public catalog; CI on this machine points at the offline mirror.
+CRD_SCHEMA_LOCATION ?= $(if $(wildcard ../shared/crd-schemas),$(abspath ../shared/crd-schemas),https://raw.githubusercontent.com/datreeio/CRDs-catalog/main)
+export CRD_SCHEMA_LOCATION
+
+.PHONY: help
+help: ## List every target with one line each
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements.txt
+	@echo ">> creating $(VENV) from requirements.txt"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c "import kapitan, jsonschema, kubernetes_validate, ruamel.yaml" # fail loudly if the install above failed
+	@rm -f $(VENV)/.installed-* && touch $@
+
+.PHONY: venv
+venv: $(VENV_STAMP) ## Create the project-local virtualenv from pinned requirements
+
+.PHONY: compile
+compile: $(VENV_STAMP) ## Validate the inventory and compile every target into compiled/ (atomic swap)
+	@$(PY) scripts/compile.py
+
+.PHONY: validate
+validate: $(VENV_STAMP) ## Strictly validate every document under compiled/ (Kubernetes + CRD schemas)
+	@$(PY) scripts/validate.py compiled
+	@if command -v kubeconform >/dev/null; then scripts/kubeconform.sh compiled; fi
+
+.PHONY: lint
+lint: $(VENV_STAMP) ## ruff, ruff format --check, mypy on lib/, yamllint on inventory/ and compiled/
+	@$(VENV)/bin/ruff check lib components scripts tests
+	@$(VENV)/bin/ruff format --check lib components scripts tests
+	@$(VENV)/bin/mypy lib
+	@$(VENV)/bin/yamllint -s inventory compiled argocd
+
+.PHONY: test
+test: $(VENV_STAMP) ## Everything CI runs: lint, compile drift gate, validation, pytest
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory validate
+	@$(PY) -m pytest -q -n 2 tests
+
+.PHONY: check
+check: compile ## Compile and fail if compiled/ differs from what is committed (drift gate)
+	@if [ -n "$$(git status --porcelain -- compiled argocd)" ]; then \
+	  echo "drift: compiled/ or argocd/ is not what the inventory produces. Run 'make compile' and commit:"; \
+	  git status --short -- compiled argocd | head -40; exit 1; fi
+	@echo "compiled/ is up to date"
+
+.PHONY: bench
+bench: $(VENV_STAMP) ## Benchmark compile and validation; writes docs/performance.md
+	@$(PY) scripts/bench
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches (compiled/ is kept: it is committed)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Each concern adds its own targets in mk/<concern>.mk.
+-include mk/*.mk

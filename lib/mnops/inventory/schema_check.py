@@ -1,0 +1,132 @@
+"""Validate a target's parameters against the JSON Schema in schema/ and explain failures.
+
+jsonschema's own messages are written for programmers ("Additional properties are not
+allowed"); this module turns each error into a Problem that names the key path, shows the
+value, says what was expected in plain words and suggests the closest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+from mnops import units
+from mnops.errors import Problem
+
+SCHEMA_DIR = Path(__file__).parent / "schema"
+ROOT_SCHEMA_ID = "mnops:parameters"
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=[])  # only our own formats: no optional packages
+    checker.checks("k8s-cpu", raises=ValueError)(units.cpu_millicores)
+    checker.checks("k8s-memory", raises=ValueError)(units.memory_bytes)
+    checker.checks("duration", raises=ValueError)(units.duration_seconds)
+    checker.checks("cron", raises=ValueError)(units.check_cron)
+    return checker
+
+
+@cache
+def schema_registry() -> Registry:
+    """Every schema/*.yaml file, addressable by its $id."""
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text())
+        if "$id" not in document:
+            raise RuntimeError(f"{path} has no $id; every schema file must name itself")
+        resources.append((document["$id"], Resource.from_contents(document)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(schema_id: str = ROOT_SCHEMA_ID) -> Draft202012Validator:
+    """A validator built once per process (building one walks every schema file)."""
+    registry = schema_registry()
+    schema = registry.contents(schema_id)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
+
+
+def check_schema(target: str, parameters: Mapping[str, Any]) -> list[Problem]:
+    """Every schema violation in one target's parameters, as readable problems."""
+    problems: dict[Problem, None] = {}  # jsonschema reports a missing key once per missing key
+    for error in validator().iter_errors(parameters):
+        problems.update(dict.fromkeys(_explain(target, error)))
+    return list(problems)
+
+
+def key_path(parts: Iterator[Any] | list[Any], root: str = "parameters") -> str:
+    """['services', 'memory-service', 'port'] -> 'parameters.services.memory-service.port'."""
+    text = root
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def show(value: Any) -> str:
+    """A short, YAML-like rendering of a found value."""
+    if isinstance(value, Mapping):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem]:
+    path = key_path(list(error.absolute_path))
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    about = schema.get("description", "")
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            yield Problem(target, f"{path}.{key}", "an unknown key", "only known keys", _did_you_mean(key, allowed))
+    elif kind == "required" and isinstance(error.instance, Mapping):
+        for name in error.validator_value:
+            if name not in error.instance:
+                sub = schema.get("properties", {}).get(name, {})
+                about = sub.get("description", "") if isinstance(sub, Mapping) else ""
+                yield Problem(target, f"{path}.{name}", "nothing", "a value (this key is required)", about)
+    elif kind == "format" and error.cause is not None:
+        yield Problem(target, path, show(error.instance), f"a valid {error.validator_value}: {error.cause}", about)
+    else:
+        yield Problem(target, path, show(error.instance), _expected(error), about)
+
+
+def _expected(error: jsonschema.ValidationError) -> str:
+    value = error.validator_value
+    kind = error.validator
+    words: dict[str, Callable[[], str]] = {
+        "type": lambda: f"a value of type {' or '.join(value) if isinstance(value, list) else value}",
+        "enum": lambda: "one of " + ", ".join(json.dumps(v) for v in value),
+        "const": lambda: f"exactly {json.dumps(value)}",
+        "minimum": lambda: f"a number of at least {value}",
+        "maximum": lambda: f"a number of at most {value}",
+        "exclusiveMinimum": lambda: f"a number above {value}",
+        "exclusiveMaximum": lambda: f"a number below {value}",
+        "pattern": lambda: f"text matching {value}",
+        "minItems": lambda: f"at least {value} item{'s' if value != 1 else ''}",
+        "maxItems": lambda: f"at most {value} items",
+        "uniqueItems": lambda: "a list without duplicates",
+        "minLength": lambda: "a non-empty string" if value == 1 else f"at least {value} characters",
+        "minProperties": lambda: f"at least {value} entr{'ies' if value != 1 else 'y'}",
+    }
+    describe = words.get(str(kind))
+    return describe() if describe else error.message
+
+
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "known keys: " + ", ".join(allowed) if allowed else "no keys are allowed here"

@@ -1,0 +1,108 @@
+"""Strict schema validation of compiled manifests: Kubernetes built-ins and custom resources.
+
+Built-in kinds use the strict schemas bundled with kubernetes-validate (unknown fields are
+errors), one validator per (Kubernetes version, apiVersion, kind) built once and reused for
+every document. Custom resources use JSON schemas in kubeconform's catalog layout
+({group}/{kind}_{version}.json) from a local folder or URL. A kind with no schema is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+from referencing import Registry, Resource
+
+K8S_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    document: str  # kind/namespace/name
+    where: str  # JSON path inside the document
+    message: str
+
+    def render(self) -> str:
+        return f"{self.file}: {self.document}: {self.where}: {self.message}"
+
+
+def is_builtin(api_version: str) -> bool:
+    """Core and k8s.io groups ship with Kubernetes; x-k8s.io and everything else are CRDs."""
+    group = api_version.rpartition("/")[0]
+    return group == "" or (group.endswith(".k8s.io") and not group.endswith(".x-k8s.io")) or "." not in group
+
+
+def _builtin_schema_dir(version: str) -> Path:
+    path = K8S_SCHEMAS / f"v{version}.0-local-strict"
+    if not path.is_dir():
+        available = sorted(p.name.split("-")[0] for p in K8S_SCHEMAS.glob("v*-local-strict"))
+        raise ValueError(f"no strict schemas for Kubernetes {version}; kubernetes-validate has {', '.join(available)}")
+    return path
+
+
+@cache
+def _builtin_registry(version: str) -> Registry:
+    definitions = json.loads((_builtin_schema_dir(version) / "_definitions.json").read_text())
+    return Resource.from_contents(definitions) @ Registry()
+
+
+@cache
+def builtin_validator(version: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _builtin_schema_dir(version) / f"{kind.lower()}-{short}.json"
+    if not path.exists():
+        return None
+    schema = json.loads(path.read_text())
+    registry = Resource.from_contents(schema) @ _builtin_registry(version)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def crd_validator(location: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    group, _, version = api_version.rpartition("/")
+    relative = f"{group}/{kind.lower()}_{version}.json"
+    if re.match(r"^https?://", location):
+        try:
+            with urllib.request.urlopen(f"{location.rstrip('/')}/{relative}", timeout=30) as response:  # noqa: S310
+                schema = json.load(response)
+        except OSError:
+            return None
+    else:
+        path = Path(location) / relative
+        if not path.exists():
+            return None
+        schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _describe(doc: dict[str, Any]) -> str:
+    meta = doc.get("metadata") or {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{doc.get('kind', '?')}/{ns}{meta.get('name', '?')}"
+
+
+def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_location: str) -> Iterator[Finding]:
+    if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
+        yield Finding(file, "?", "$", "not a Kubernetes object (needs apiVersion and kind)")
+        return
+    api_version, kind = str(doc["apiVersion"]), str(doc["kind"])
+    if is_builtin(api_version):
+        checks = [(f"Kubernetes {v}", builtin_validator(v, api_version, kind)) for v in versions]
+    else:
+        checks = [("CRD schema", crd_validator(crd_location, api_version, kind))]
+    for label, validator in checks:
+        if validator is None:
+            yield Finding(file, _describe(doc), "$", f"no schema for {api_version} {kind} ({label}): cannot be validated")
+            continue
+        for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+            where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+            yield Finding(file, _describe(doc), where, f"{error.message} ({label})")

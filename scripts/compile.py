@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Validate the inventory, compile every target with Kapitan, and swap compiled/ atomically.
+
+Usage (normally through `make compile`):
+    .venv/bin/python scripts/compile.py                 # all targets into compiled/
+    .venv/bin/python scripts/compile.py --output /tmp/x # into another folder (make diff, tests)
+    .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x
+
+Nothing is written unless every target is valid and Kapitan succeeded: the new tree is built in
+a temporary folder beside the output and renamed over it at the end. On an inventory error the
+problems are printed (target, key path, value, expectation) and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.errors import InventoryError, Problem  # noqa: E402
+from mnops.inventory import problems_in  # noqa: E402
+from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
+from mnops.postprocess import finish_tree  # noqa: E402
+
+
+def validate(parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    return [p for name, params in parameters_by_target.items() for p in problems_in(name, params)]
+
+
+def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> None:
+    from kapitan.cli import main as kapitan_main
+
+    argv = ["compile", "--inventory-path", str(inventory_path), "--output-path", str(output),
+            "--search-paths", str(ROOT), "--inventory-backend", INVENTORY_BACKEND]  # fmt: skip
+    if parallelism:
+        argv += ["--parallelism", str(parallelism)]
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log):
+            kapitan_main(*argv)
+    except SystemExit as stop:
+        if stop.code:
+            sys.stderr.write(log.getvalue())
+            raise RuntimeError(f"kapitan compile failed (exit {stop.code})") from None
+
+
+def swap_into_place(new_tree: Path, destination: Path) -> None:
+    """Replace destination with new_tree using renames on one filesystem: never half-written."""
+    old = destination.with_name(destination.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if destination.exists():
+        destination.rename(old)
+    new_tree.rename(destination)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def compile_all(inventory_path: Path, output: Path, parallelism: int | None = None) -> int:
+    parameters = render_inventory(inventory_path)
+    problems = validate(parameters)
+    if problems:
+        print(InventoryError(problems).render(), file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".compile-", dir=output.parent) as work:
+        run_kapitan(inventory_path, Path(work), parallelism)
+        tree = Path(work) / "compiled"
+        finish_tree(tree, parameters)
+        swap_into_place(tree, output)
+    print(f"compiled {len(parameters)} targets into {os.path.relpath(output)}: {', '.join(parameters)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inventory", type=Path, default=ROOT / "inventory", help="inventory folder")
+    parser.add_argument("--output", type=Path, default=ROOT / "compiled", help="compiled tree to replace")
+    parser.add_argument("--parallelism", type=int, help="Kapitan worker processes (default: one per CPU)")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)  # Kapitan resolves component paths (components/...) from the working directory
+    try:
+        return compile_all(args.inventory.resolve(), args.output.resolve(), args.parallelism)
+    except RuntimeError as error:
+        print(f"compile failed: {error}; compiled/ was left as it was", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

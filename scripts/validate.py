@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Strictly validate every Kubernetes document under compiled/ and argocd/.
+
+Usage (normally through `make validate`):
+    .venv/bin/python scripts/validate.py compiled argocd
+    CRD_SCHEMA_LOCATION=../shared/crd-schemas .venv/bin/python scripts/validate.py compiled
+
+Each target's documents are checked against the strict Kubernetes schemas of every version its
+inventory declares (kubernetes.supported_versions); custom resources against the CRD schemas
+at CRD_SCHEMA_LOCATION (a folder or URL in kubeconform's catalog layout). Every file under a
+manifests/ folder must hold only Kubernetes objects. Exit 1 on any finding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.kapitan_inventory import render_inventory  # noqa: E402
+from mnops.manifest_validation import Finding, validate_document  # noqa: E402
+
+PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main"
+
+
+def kubernetes_objects(path: Path) -> list[object]:
+    """Documents of a YAML file that are (or, under manifests/, must be) Kubernetes objects."""
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    if "manifests" in path.parts:
+        return docs
+    return [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]
+
+
+def target_of(path: Path, roots: list[Path]) -> str:
+    for root in roots:
+        if root in path.parents:
+            return path.relative_to(root).parts[0]
+    raise ValueError(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trees", nargs="+", type=Path, help="folders holding one sub-folder per target")
+    parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
+    args = parser.parse_args(argv)
+    location = os.environ.get("CRD_SCHEMA_LOCATION") or PUBLIC_CRD_CATALOG
+    started = time.monotonic()
+    versions = {name: tuple(p["kubernetes"]["supported_versions"]) for name, p in render_inventory(args.inventory).items()}
+    roots = [tree.resolve() for tree in args.trees if tree.exists()]
+    findings: list[Finding] = []
+    documents = 0
+    for root in roots:
+        for path in sorted(root.rglob("*.yaml")):
+            target = target_of(path, roots)
+            if target not in versions:
+                findings.append(Finding(str(path), "-", "-", f"no inventory target named {target!r}"))
+                continue
+            for doc in kubernetes_objects(path):
+                documents += 1
+                findings.extend(validate_document(doc, os.path.relpath(path), versions[target], location))
+    for finding in findings:
+        print(finding.render(), file=sys.stderr)
+    seconds = time.monotonic() - started
+    all_versions = sorted({v for vs in versions.values() for v in vs})
+    status = f"{len(findings)} problem(s)" if findings else "all valid"
+    print(f"validated {documents} documents against Kubernetes {', '.join(all_versions)} and CRD schemas "
+          f"in {seconds:.2f}s: {status}")  # fmt: skip
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
