@@ -3,25 +3,36 @@
     target = load_target("prod", parameters)   # raises InventoryError listing every problem
 
 Validation runs in two passes: the JSON Schema in schema/ (unknown keys, types, ranges,
-formats) and, only if that passed, the cross-field rules in rules.py. Other concerns add
-rules by appending to EXTRA_RULES from their own module.
+formats) and, only if that passed, the cross-field rules. Each concern keeps its rules in its
+own module exposing a RULES tuple and lists that module in RULE_MODULES below.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from mnops.errors import InventoryError, Problem
 from mnops.inventory.model import Target, build_target
-from mnops.inventory.rules import RULES, Rule, check_rules
+from mnops.inventory.rules import Rule, check_rules
 from mnops.inventory.schema_check import check_schema
 
 
-def problems_in(target: str, parameters: Mapping[str, Any], rules: tuple[Rule, ...] = RULES) -> list[Problem]:
+# Modules whose RULES tuple runs on every target, in this order.
+RULE_MODULES: tuple[str, ...] = ("mnops.inventory.rules",)
+
+
+@cache
+def all_rules() -> tuple[Rule, ...]:
+    return tuple(rule for module in RULE_MODULES for rule in importlib.import_module(module).RULES)
+
+
+def problems_in(target: str, parameters: Mapping[str, Any], rules: tuple[Rule, ...] | None = None) -> list[Problem]:
     """Every problem with one target, schema first (rules assume a schema-valid shape)."""
     problems = check_schema(target, parameters)
-    return problems or check_rules(target, parameters, rules)
+    return problems or check_rules(target, parameters, all_rules() if rules is None else rules)
 
 
 def load_target(target: str, parameters: Mapping[str, Any]) -> Target:

@@ -5,6 +5,7 @@ Reclass merges the classes a target lists, in this order (later wins):
     1. common.yml            org-wide defaults, incl. `service_defaults` (the seed's prod baseline)
     2. cloud/<provider>.yml  storage class, load balancer, workload identity, secret store
     3. services/<name>.yml   what the service is: image repository, paths, dependencies, SLOs
+       platform/<name>.yml   platform components' defaults (monitoring, gateway, data, ...)
     4. env/<env>.yml         sizes for the environment (`service_defaults`), per-service tweaks
                              (`services.<name>.<field>`) and the images it runs (`images`)
     5. targets/<name>.yml    the few per-cluster values (name, region, API server, zones)

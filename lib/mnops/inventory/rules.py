@@ -156,5 +156,5 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check_rules(target: str, params: Params, rules: tuple[Rule, ...] = RULES) -> list[Problem]:
+def check_rules(target: str, params: Params, rules: tuple[Rule, ...]) -> list[Problem]:
     return [problem for rule in rules for problem in rule(target, params)]
