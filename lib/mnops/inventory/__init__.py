@@ -19,7 +19,6 @@ from mnops.inventory.model import Target, build_target
 from mnops.inventory.rules import Rule, check_rules
 from mnops.inventory.schema_check import check_schema
 
-
 # Modules whose RULES tuple runs on every target, in this order.
 RULE_MODULES: tuple[str, ...] = ("mnops.inventory.rules",)
 

@@ -76,6 +76,16 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class AlertThresholds:
+    error_rate_percent: float
+    latency_p99_seconds: float
+    cpu_percent: int
+    memory_percent: int
+    cache_hit_rate_percent: int
+    for_duration: str
+
+
+@dataclass(frozen=True)
 class Dependencies:
     redis: bool = False
     postgres: bool = False
@@ -101,6 +111,7 @@ class Service:
     termination_grace_seconds: int
     cloud_identity: bool
     slo: Slo
+    alerts: AlertThresholds
     dependencies: Dependencies
     config: Mapping[str, str] = field(default_factory=dict)
     secret_refs: tuple[SecretRef, ...] = ()
@@ -181,6 +192,7 @@ def build_service(name: str, s: Mapping[str, Any], namespace: str) -> Service:
         termination_grace_seconds=units.duration_seconds(s["termination_grace_period"]),
         cloud_identity=s["cloud_identity"],
         slo=Slo(**slo),
+        alerts=AlertThresholds(**{k: v for k, v in s["alerts"].items() if k != "for"}, for_duration=s["alerts"]["for"]),
         dependencies=Dependencies(
             redis=deps.get("redis", False), postgres=deps.get("postgres", False), services=tuple(deps.get("services", ()))
         ),

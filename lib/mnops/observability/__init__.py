@@ -1,0 +1,1 @@
+"""Monitoring, alerting, dashboards, logs and traces generated from the inventory."""
