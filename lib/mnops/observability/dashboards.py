@@ -12,11 +12,13 @@ rules) and `exporters.py`; the tests parse every query and enforce that.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from mnops.inventory.model import Service, Target
-from mnops.observability.grafana import LOKI_UID, Dashboard, Link, Panel, Query, Row
+from mnops.observability.grafana import JAEGER_UID, LOKI_UID, Dashboard, Link, Panel, Query, Row
 from mnops.observability.logs import error_lines_selector, service_selector
 
 TAGS = ("machine-native-ops", "generated")
@@ -101,6 +103,18 @@ def overview(target: Target, settings: DashboardSettings) -> Dashboard:
         settings.time_from,
         links,
     )
+
+
+def traces_explore_url(service: str) -> str:
+    """Grafana Explore on the Jaeger datasource, searching this service's traces of the last hour."""
+    pane = {
+        "datasource": JAEGER_UID,
+        "queries": [
+            {"refId": "A", "datasource": {"type": "jaeger", "uid": JAEGER_UID}, "queryType": "search", "service": service}
+        ],
+        "range": {"from": "now-1h", "to": "now"},
+    }
+    return "/explore?schemaVersion=1&orgId=1&panes=" + quote(json.dumps({"traces": pane}, sort_keys=True, separators=(",", ":")))
 
 
 def service_uid(name: str) -> str:
@@ -205,7 +219,7 @@ def service_dashboard(target: Target, svc: Service, settings: DashboardSettings)
     links = (
         Link("Platform overview", "/d/mnops-overview"),
         Link("SLO and error budget", "/d/mnops-slo"),
-        Link(f"Traces of {s} (Explore, Jaeger)", f"/explore?schemaVersion=1&panes=%7B%7D&orgId=1&service={s}"),
+        Link(f"Traces of {s} (Jaeger)", traces_explore_url(s)),
     )
     return Dashboard(
         service_uid(s),
