@@ -176,4 +176,4 @@ def test_make_coverage_exits_zero_at_100_and_one_below(tmp_path: Path) -> None:
     (compiled / "prod/helm-values/jaeger.yaml").unlink()
     failing = run_cli(compiled, tmp_path)
     assert failing.returncode == 1
-    assert "below 100%" in failing.stderr and "prod / memory-service / traces" in failing.stdout
+    assert "below 100%" in failing.stderr and "memory-service / traces (prod)" in failing.stdout

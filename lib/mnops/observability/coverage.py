@@ -236,12 +236,13 @@ class Report:
         lines = [head, "|" + " --- |" * (len(CHECKS) + 2)]
         for target, service, cells in self.rows:
             lines.append(f"| {target} | {service} | " + " | ".join("yes" if c.ok else "**no**" for c in cells) + " |")
-        gaps = [
-            f"- {t} / {s} / {name}: {c.why}"
-            for t, s, cells in self.rows
-            for name, c in zip(CHECKS, cells, strict=True)
-            if not c.ok
-        ]
+        # The same gap in several targets is listed once, with the targets that have it.
+        where: dict[tuple[str, str, str], list[str]] = {}
+        for target, service, cells in self.rows:
+            for name, cell in zip(CHECKS, cells, strict=True):
+                if not cell.ok:
+                    where.setdefault((service, name, cell.why), []).append(target)
+        gaps = [f"- {service} / {name} ({', '.join(targets)}): {why}" for (service, name, why), targets in sorted(where.items())]
         lines += ["", f"Coverage: **{self.percent:.1f}%** of {len(self.rows) * len(CHECKS)} checks."]
         if gaps:
             lines += ["", "Gaps:", "", *gaps]
