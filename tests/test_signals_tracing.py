@@ -65,7 +65,10 @@ def test_jaeger_keeps_traces_in_memory_in_dev_and_opensearch_in_prod() -> None:
     # Credentials only by secret reference.
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in prod_values["jaeger"]["extraEnv"]}
     assert refs == {"jaeger-opensearch"}
-    assert prod_values["esIndexCleaner"] == {"enabled": True, "numberOfDays": 14}
+    cleaner = prod_values["esIndexCleaner"]
+    assert (cleaner["enabled"], cleaner["numberOfDays"]) == (True, 14)
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in cleaner["extraEnv"]} == {"jaeger-opensearch"}
+    assert prod_values["storage"]["elasticsearch"]["url"] == "https://traces.prod.machinenativeops.internal"
 
 
 def tracing(**jaeger: Any) -> Tracing:

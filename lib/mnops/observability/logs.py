@@ -250,6 +250,8 @@ def alloy_values(target: LogTarget) -> dict[str, Any]:
         "alloy": {
             "configMap": {"create": True, "content": alloy_config(target)},
             "mounts": {"varlog": True},
+            # Anonymous usage reports would phone home from every node.
+            "enableReporting": False,
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         },
         "serviceMonitor": {"enabled": True, "additionalLabels": {"release": "kube-prometheus-stack"}},

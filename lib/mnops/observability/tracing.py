@@ -156,13 +156,18 @@ def _storage_backend(jaeger: JaegerSettings) -> dict[str, Any]:
 def jaeger_values(cfg: Tracing) -> dict[str, Any]:
     """Values for the jaegertracing `jaeger` chart (Jaeger v2, one binary configured like a collector)."""
     jaeger = cfg.jaeger
-    env = []
+    env: list[dict[str, Any]] = []
+    cleaner_env: list[dict[str, Any]] = []
     if jaeger.storage == "opensearch" and jaeger.credentials_secret:
         # Credentials stay in the cluster (External Secrets); git holds only the secret's name.
-        env = [
-            {"name": f"OPENSEARCH_{key.upper()}", "valueFrom": {"secretKeyRef": {"name": jaeger.credentials_secret, "key": key}}}
-            for key in ("password", "username")
-        ]
+        def from_secret(prefix: str) -> list[dict[str, Any]]:
+            ref = jaeger.credentials_secret
+            return [
+                {"name": f"{prefix}_{key.upper()}", "valueFrom": {"secretKeyRef": {"name": ref, "key": key}}}
+                for key in ("password", "username")
+            ]
+
+        env, cleaner_env = from_secret("OPENSEARCH"), from_secret("ES")
     return {
         "jaeger": {
             "replicas": 1 if jaeger.storage == "memory" else 2,
@@ -192,5 +197,15 @@ def jaeger_values(cfg: Tracing) -> dict[str, Any]:
             "processors": {"batch": {}},
             "exporters": {"jaeger_storage_exporter": {"trace_storage": "primary_store"}},
         },
-        "esIndexCleaner": {"enabled": jaeger.storage == "opensearch", "numberOfDays": jaeger.retention_days},
+        # `storage` only feeds the chart's index-cleaner job; Jaeger v2 itself reads userconfig above.
+        "storage": (
+            {"type": "elasticsearch", "elasticsearch": {"url": jaeger.opensearch_url}}
+            if jaeger.storage == "opensearch"
+            else {"type": "memory"}
+        ),
+        "esIndexCleaner": {
+            "enabled": jaeger.storage == "opensearch",
+            "numberOfDays": jaeger.retention_days,
+            "extraEnv": cleaner_env,
+        },
     }
