@@ -309,3 +309,40 @@ def bootstrap_matches(cluster: Cluster) -> list[str]:
         if doc["kind"] == "Application" and folder_of(cluster, doc) != "argocd":
             problems.append(f"root Application {doc['metadata']['name']} does not sync manifests/argocd")
     return problems
+
+
+# --- fixture repositories for make diff / make promote ---------------------------------------------
+
+PROJECT_PARTS = ("inventory", "components", "lib", "scripts", "docs/templates", "pyproject.toml")
+
+
+def copy_project(destination: Path) -> Path:
+    """The files a compile needs, copied from this checkout (caches left out)."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
+    for part in PROJECT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, ignore=ignore)
+        else:
+            (destination / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def git_commit(repo: Path, message: str) -> None:
+    import subprocess
+
+    env_args = ["-c", "user.email=test@example.invalid", "-c", "user.name=test", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), *env_args, "commit", "-q", "-m", message], check=True)
+
+
+def init_repo(repo: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    copy_project(repo)
+    git_commit(repo, "base")
+    return repo
