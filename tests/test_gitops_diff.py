@@ -68,7 +68,7 @@ def test_diff_flags_a_replica_change_as_risky(diff_run):
     assert risky == [f"! dev: Deployment machine-native-ops/{s}: replicas: spec.replicas 1 -> 2" for s in SERVICES]
     assert "### :warning: Risky changes" in markdown
     assert markdown.count("replicas: spec.replicas 1 -> 2") == 4
-    assert markdown.count("```diff") == 4
+    assert markdown.count("```diff") == 5  # four Deployments and the README of dev
 
 
 def test_diff_without_changes_says_so(two_commit_repo):

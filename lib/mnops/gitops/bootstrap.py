@@ -48,5 +48,6 @@ def write_bootstrap(compiled: Path, bootstrap: Path, plan: DeliveryPlan) -> None
         raise RuntimeError(f"{source}: expected the AppProjects and the root Application {plan.root.name!r}")
     out = bootstrap / plan.name
     out.mkdir(parents=True, exist_ok=True)
-    (out / "appproject.yaml").write_text(dump_documents(projects))
-    (out / "application.yaml").write_text(dump_documents(root))
+    # Numbered so `kubectl apply -f` creates the projects before the Application that names one.
+    (out / "1-appprojects.yaml").write_text(dump_documents(projects))
+    (out / "2-root-application.yaml").write_text(dump_documents(root))

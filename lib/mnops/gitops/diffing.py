@@ -248,9 +248,10 @@ def render_markdown(changes: Mapping[str, TargetChanges], base: str = "base") ->
         lines += [f"- changed `{k}`" for k in c.changed]
         lines += [f"- changed file `{p}`" for p in c.files]
         lines.append("")
-        for k, (old, new) in c.changed.items():
-            lines += ["<details>", f"<summary>{k}</summary>", "", "```diff", object_diff(k, old, new).rstrip("\n"), "```", "",
-                      "</details>", ""]  # fmt: skip
+        diffs = [(str(k), object_diff(k, old, new)) for k, (old, new) in c.changed.items()]
+        diffs += [(f"file {p}", file_diff(p, old_text, new_text)) for p, (old_text, new_text) in c.files.items()]
+        for title, text in diffs:
+            lines += ["<details>", f"<summary>{title}</summary>", "", "```diff", text.rstrip("\n"), "```", "", "</details>", ""]
     if not changes:
         lines.append("No changes in `compiled/` or `argocd/`.")
     return "\n".join(lines).rstrip("\n") + "\n"
