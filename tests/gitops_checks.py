@@ -112,7 +112,7 @@ def sources(app: Doc) -> list[Doc]:
 
 def folder_of(cluster: Cluster, app: Doc) -> str | None:
     prefix = f"compiled/{cluster.name}/manifests/"
-    paths = [s["path"] for s in sources(app) if "path" in s]
+    paths = [s["path"] for s in sources(app) if "path" in s and "helm" not in s]  # an OCI chart has path "." and helm
     if not paths:
         return None
     if len(paths) != 1 or not paths[0].startswith(prefix):
@@ -123,8 +123,8 @@ def folder_of(cluster: Cluster, app: Doc) -> str | None:
 def chart_of(app: Doc) -> str | None:
     """The catalog key of a chart Application (its Helm release name)."""
     for source in sources(app):
-        if "chart" in source:
-            return str(source.get("helm", {}).get("releaseName", source["chart"]))
+        if "chart" in source or "helm" in source:
+            return str(source["helm"].get("releaseName", source.get("chart")))
     return None
 
 

@@ -99,8 +99,9 @@ class Chart:
 
     @property
     def argocd_repo_url(self) -> str:
-        """Argo CD names a Helm OCI repository without the scheme (and marks it OCI in the repo entry)."""
-        return self.repo_url.removeprefix("oci://").rstrip("/") if self.is_oci else self.repo_url
+        """Argo CD (3.1+) reads an OCI chart natively as `oci://<registry>/<path>/<chart>` with
+        `path: .`, so public OCI charts need no repository entry; Helm repositories stay as they are."""
+        return f"{self.repo_url.rstrip('/')}/{self.chart}" if self.is_oci else self.repo_url
 
 
 @dataclass(frozen=True)

@@ -48,16 +48,12 @@ def _sources(plan: DeliveryPlan, app: PlannedApp) -> list[Source]:
         assert app.folder is not None  # noqa: S101 - every non-chart app syncs a folder (plan invariant)
         return [Source(repo, revision, path=plan.folder_path(app.folder))]
     chart = app.chart
-    return [
-        Source(
-            chart.argocd_repo_url,
-            chart.version,
-            chart=chart.chart,
-            release_name=chart.key,
-            value_files=(f"$values/{plan.values_file(chart)}",),
-        ),
-        Source(repo, revision, ref="values"),
-    ]
+    values = (f"$values/{plan.values_file(chart)}",)
+    if chart.is_oci:
+        upstream = Source(chart.argocd_repo_url, chart.version, path=".", release_name=chart.key, value_files=values)
+    else:
+        upstream = Source(chart.argocd_repo_url, chart.version, chart=chart.chart, release_name=chart.key, value_files=values)
+    return [upstream, Source(repo, revision, ref="values")]
 
 
 def application_object(plan: DeliveryPlan, app: PlannedApp) -> Obj:

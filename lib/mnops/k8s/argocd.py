@@ -18,7 +18,8 @@ WAVE = "argocd.argoproj.io/sync-wave"
 
 @dataclass(frozen=True)
 class Source:
-    """One Application source: a directory of this repo, a Helm chart, or a `ref` to this repo."""
+    """One Application source: a directory of this repo, a Helm chart (from a Helm repository by
+    `chart`, or an OCI chart by `path: .`), or a `ref` to this repo for values files."""
 
     repo_url: str
     revision: str
@@ -31,7 +32,7 @@ class Source:
     def as_k8s(self) -> dict[str, Any]:
         if sum(x is not None for x in (self.path, self.chart, self.ref)) != 1:
             raise BuildError(f"source {self.repo_url} needs exactly one of a path, a chart or a ref")
-        helm = {"releaseName": self.release_name, "valueFiles": list(self.value_files)} if self.chart else None
+        helm = {"releaseName": self.release_name, "valueFiles": list(self.value_files)}
         return drop_empty_fields(
             {
                 "repoURL": self.repo_url,
