@@ -89,5 +89,5 @@ def test_promote_restores_the_file_when_prod_rules_reject_the_image(tmp_path, ca
     assert code == 1
     assert env(repo, "prod") == prod_before
     err = capfd.readouterr().err
-    assert "parameters.images.reporting-service.digest: a sha256 digest in prod" in err
+    assert "parameters.images.reporting-service.digest: expected a sha256 digest in prod" in err
     assert "prod rejects this image (see above); prod.yml was restored" in err
