@@ -178,3 +178,25 @@ def test_notifications_route_four_triggers_to_the_environment_channel(cluster):
     assert all(channel in v for k, v in data.items() if k.startswith("template."))
     subscribed = yaml.safe_load(data["subscriptions"])[0]["triggers"]
     assert sorted(subscribed) == sorted(triggers)
+
+
+def notification_references(data: dict) -> list[str]:
+    """What Argo CD's notifications engine would fail to resolve: recipients without a service,
+    triggers sending templates that do not exist, subscriptions to undefined triggers."""
+    services = {key.split(".")[-1] for key in data if key.startswith("service.")}
+    templates = {key.removeprefix("template.") for key in data if key.startswith("template.")}
+    triggers = {key.removeprefix("trigger."): yaml.safe_load(v) for key, v in data.items() if key.startswith("trigger.")}
+    missing = [f"template {t}" for conditions in triggers.values() for c in conditions for t in c["send"] if t not in templates]
+    for subscription in yaml.safe_load(data["subscriptions"]):
+        missing += [f"service {r}" for r in subscription["recipients"] if r.split(":")[0] not in services]
+        missing += [f"trigger {t}" for t in subscription["triggers"] if t not in triggers]
+    return missing
+
+
+def test_notification_triggers_templates_and_services_resolve(cluster):
+    data = next(d for d in cluster.folders["argocd-config"] if d["kind"] == "ConfigMap")["data"]
+    assert notification_references(data) == []
+    bad = dict(data)
+    del bad["template.app-deployed"]
+    bad["service.webhook.other"] = bad.pop("service.webhook.team-chat")
+    assert notification_references(bad) == ["template app-deployed", "service team-chat"]
