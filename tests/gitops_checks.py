@@ -46,7 +46,8 @@ BUILTIN_CLUSTER_SCOPED = {
     ("storage.k8s.io", "StorageClass"), ("scheduling.k8s.io", "PriorityClass"),
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"), ("apiregistration.k8s.io", "APIService"),
-    ("external-secrets.io", "ClusterSecretStore"), ("cert-manager.io", "ClusterIssuer"),
+    ("external-secrets.io", "ClusterSecretStore"), ("external-secrets.io", "ClusterExternalSecret"),
+    ("cert-manager.io", "ClusterIssuer"), ("postgresql.cnpg.io", "ClusterImageCatalog"),
     ("gateway.networking.k8s.io", "GatewayClass"), ("policies.kyverno.io", "ValidatingPolicy"),
     ("kyverno.io", "ClusterPolicy"),
 }  # fmt: skip
