@@ -31,8 +31,18 @@ def _format_checker() -> FormatChecker:
     checker.checks("k8s-cpu", raises=ValueError)(units.cpu_millicores)
     checker.checks("k8s-memory", raises=ValueError)(units.memory_bytes)
     checker.checks("duration", raises=ValueError)(units.duration_seconds)
-    checker.checks("cron", raises=ValueError)(units.check_cron)
+    checker.checks("cron", raises=ValueError)(_passes(units.check_cron))
     return checker
+
+
+def _passes(check: Callable[[str], None]) -> Callable[[str], bool]:
+    """jsonschema treats a falsy return as "invalid": a checker that only raises must return True."""
+
+    def checked(value: str) -> bool:
+        check(value)
+        return True
+
+    return checked
 
 
 @cache
