@@ -101,6 +101,7 @@ class RedisSettings:
     password_remote_key: str
     snapshot_copy_enabled: bool
     snapshot_copy_schedule: str
+    snapshot_copy_retention: str
     uploader_images: Mapping[str, str]
 
     def config_lines(self) -> list[str]:
@@ -142,6 +143,7 @@ class BackupSettings:
 @dataclass(frozen=True)
 class DataSettings:
     cluster: str
+    environment: str
     role: str
     provider: str
     region: str
@@ -178,7 +180,8 @@ class DataSettings:
         other = self.other_region
         kept = {
             "postgres": f"base backups + WAL, recovery window {self.postgres.retention}",
-            "redis": f"RDB copies, {self.noncurrent_version_days} days of versions",
+            "redis": f"RDB copy every run of `{self.redis.snapshot_copy_schedule}`, each expires after "
+            f"{self.redis.snapshot_copy_retention}",
             "velero": "per schedule TTL: " + ", ".join(f"{s.name} {s.ttl_seconds // 3600}h" for s in self.backup.schedules),
         }
         found: list[Bucket] = []
@@ -293,6 +296,7 @@ def data_settings(target: Target) -> DataSettings:
         password_remote_key=rd["password"]["remote_key"].format(cluster=target.cluster.name),
         snapshot_copy_enabled=rd["snapshot_copy"]["enabled"],
         snapshot_copy_schedule=rd["snapshot_copy"]["schedule"],
+        snapshot_copy_retention=rd["snapshot_copy"]["retention"],
         uploader_images=dict(rd["snapshot_copy"]["images"]),
     )
     backup = BackupSettings(
@@ -308,6 +312,7 @@ def data_settings(target: Target) -> DataSettings:
     )
     return DataSettings(
         cluster=target.cluster.name,
+        environment=target.cluster.environment,
         role=target.cluster.role,
         provider=target.cluster.cloud,
         region=target.cluster.region,

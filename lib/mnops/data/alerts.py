@@ -32,10 +32,14 @@ RUNBOOKS = {
 
 
 def cron_period_seconds(cron: str) -> int:
-    """How often a five-field cron fires, roughly: hourly, daily, weekly or monthly."""
-    _minute, hour, day, _month, weekday = cron.split()
-    if hour == "*" or hour.startswith("*/"):
-        return 3600 if not hour.startswith("*/") else 3600 * int(hour[2:])
+    """How often a five-field cron fires, roughly: every N minutes, hourly, daily, weekly or monthly."""
+    minute, hour, day, _month, weekday = cron.split()
+    if hour == "*" and minute.startswith("*/"):
+        return 60 * int(minute[2:])
+    if hour == "*":
+        return 3600
+    if hour.startswith("*/"):
+        return 3600 * int(hour[2:])
     if weekday != "*":
         return 7 * 86400
     if day != "*":

@@ -175,10 +175,12 @@ def redis_cluster(
         raise BuildError(f"redis cluster {name} needs at least 3 shards (Redis Cluster's minimum), got {shards}")
     common = _common(pods, name)
     common.pop("topologySpreadConstraints")
+    # RedisCluster takes the container security context per role, not at the top of the spec.
+    security = common.pop("securityContext")
     pdb = {"enabled": True, "maxUnavailable": 1}
     # The operator runs leaders and followers as two StatefulSets labelled app=<name>-leader/-follower.
-    leader = {"pdb": pdb, "topologySpreadConstraints": pods.spread(f"{name}-leader")}
-    follower = {"pdb": pdb, "topologySpreadConstraints": pods.spread(f"{name}-follower")}
+    leader = {"pdb": pdb, "securityContext": security, "topologySpreadConstraints": pods.spread(f"{name}-leader")}
+    follower = {"pdb": pdb, "securityContext": security, "topologySpreadConstraints": pods.spread(f"{name}-follower")}
     return k8s_object(
         REDIS_API,
         "RedisCluster",
