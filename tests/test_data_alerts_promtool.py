@@ -34,7 +34,7 @@ def with_annotations(cases: list[dict[str, Any]], rules: Path) -> list[dict[str,
             for expected in check["exp_alerts"]:
                 labels = expected["exp_labels"]
                 expected["exp_annotations"] = {
-                    key: re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), value)
+                    key: re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m, labels=labels: labels.get(m.group(1), ""), value)
                     for key, value in by_name[check["alertname"]]["annotations"].items()
                 }
     return cases
