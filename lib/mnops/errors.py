@@ -40,12 +40,12 @@ class InventoryError(Exception):
         for problem in self.problems:
             targets_of.setdefault(replace(problem, target=""), []).append(problem.target)
         groups: dict[tuple[str, ...], list[Problem]] = {}
-        for problem, targets in targets_of.items():
-            groups.setdefault(tuple(sorted(targets)), []).append(problem)
+        for problem, names in targets_of.items():
+            groups.setdefault(tuple(sorted(names)), []).append(problem)
         lines: list[str] = []
-        for targets, problems in sorted(groups.items()):
-            names = ", ".join(f"'{t}'" for t in targets)
-            lines.append(f"inventory error in target{'s' if len(targets) > 1 else ''} {names}:")
+        for group, problems in sorted(groups.items()):
+            listed = ", ".join(f"'{t}'" for t in group)
+            lines.append(f"inventory error in target{'s' if len(group) > 1 else ''} {listed}:")
             lines.extend(problem.render() for problem in problems)
         count = len(targets_of)
         lines.append(f"{count} problem{'s' if count != 1 else ''}; nothing was written to compiled/.")
