@@ -120,13 +120,15 @@ def test_passwords_come_only_from_external_secrets_never_from_git(compiled_tree:
 
 
 def test_rdb_copy_job_uploads_with_the_cloud_identity_and_never_overlaps(compiled_tree: Path) -> None:
-    job = one(compiled_tree, "prod", "redis", "CronJob")
+    job = one(compiled_tree, "staging", "redis", "CronJob")
     assert job["spec"]["concurrencyPolicy"] == "Forbid"
     assert job["spec"]["schedule"] == "*/15 * * * *"
-    account = one(compiled_tree, "prod", "redis", "ServiceAccount")
+    account = one(compiled_tree, "staging", "redis", "ServiceAccount")
     assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
     upload = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert "s3://mnops-prod-redis/" in upload["command"][-1]
+    assert "s3://mnops-staging-redis/" in upload["command"][-1]
+    # Production runs it only once its images are pinned by digest (rule prod_copy_job_images_have_digests).
+    assert not docs(compiled_tree, "prod", "redis", "CronJob")
 
 
 def alerts(compiled: Path, target: str) -> Iterator[dict[str, Any]]:

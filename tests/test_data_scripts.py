@@ -62,7 +62,7 @@ def test_failover_refuses_a_cluster_that_is_not_a_replica() -> None:
 
 
 def test_redis_backup_runs_the_compiled_copy_job() -> None:
-    result = run("redis_backup.py", "--target", "prod", "--dry-run")
+    result = run("redis_backup.py", "--target", "staging", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "--from=cronjob/redis-rdb-copy" in result.stdout
 

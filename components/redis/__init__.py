@@ -93,7 +93,7 @@ def snapshot_copy_job(target: Target, data: DataSettings) -> list[dict[str, Any]
     dump = "/backup/dump.rdb"
     fetch = JobContainer(
         name="fetch-rdb",
-        image=rd.image,
+        image=rd.uploader_images["redis_cli"],
         command=["/bin/sh", "-c", f'redis-cli -h {primary_host(data)} -a "$REDIS_PASSWORD" --no-auth-warning --rdb {dump}'],
         secret_env={"REDIS_PASSWORD": (rd.password_secret, rd.password_key)},
         mounts={"backup": "/backup"},

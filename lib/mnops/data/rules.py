@@ -64,6 +64,19 @@ def redis_copy_within_rpo(target: str, params: Params) -> Iterator[Problem]:
                       "losing every Redis volume loses the writes since the last copy")  # fmt: skip
 
 
+def prod_copy_job_images_have_digests(target: str, params: Params) -> Iterator[Problem]:
+    """Production runs exactly the bytes that were tested: the copy job's images need a digest too."""
+    copy = params["redis"]["snapshot_copy"]
+    if params["cluster"]["environment"] != "prod" or not params["redis"]["enabled"] or not copy["enabled"]:
+        return
+    for key in ("redis_cli", params["cluster"]["cloud"]):
+        image = copy["images"][key]
+        if "@sha256:" not in image:
+            yield Problem(target, f"parameters.redis.snapshot_copy.images.{key}", repr(image),
+                          "an image with @sha256: digest in prod",
+                          "or set redis.snapshot_copy.enabled: false until the digest is pinned")  # fmt: skip
+
+
 def standby_has_a_primary_elsewhere(target: str, params: Params) -> Iterator[Problem]:
     if params["cluster"]["role"] != "standby":
         return
@@ -86,5 +99,6 @@ RULES: tuple[Rule, ...] = (
     production_data_is_highly_available,
     redis_topology_is_sound,
     redis_copy_within_rpo,
+    prod_copy_job_images_have_digests,
     standby_has_a_primary_elsewhere,
 )
