@@ -35,9 +35,15 @@ class Finding:
         return f"{self.file}: {self.document}: {self.where}: {self.message}"
 
 
+# k8s.io groups that are not built in: they are installed as CRDs (Gateway API by the gateway's chart).
+CRD_K8S_IO_GROUPS = frozenset({"gateway.networking.k8s.io"})
+
+
 def is_builtin(api_version: str) -> bool:
-    """Core and k8s.io groups ship with Kubernetes; x-k8s.io and everything else are CRDs."""
+    """Core and k8s.io groups ship with Kubernetes; x-k8s.io, CRD_K8S_IO_GROUPS and everything else are CRDs."""
     group = api_version.rpartition("/")[0]
+    if group in CRD_K8S_IO_GROUPS:
+        return False
     return group == "" or (group.endswith(".k8s.io") and not group.endswith(".x-k8s.io")) or "." not in group
 
 

@@ -1,0 +1,152 @@
+"""NetworkPolicies: default deny in every project namespace, then only the dependency graph.
+
+Paths allowed, and nothing else:
+  every pod          -> cluster DNS (53 UDP/TCP)
+  gateway proxies    -> each public service, on its HTTP port
+  service A          -> service B, on B's port, only if A lists B in dependencies.services
+  service            -> Redis / PostgreSQL in the data namespace, only if it depends on them
+  service            -> telemetry receivers (OpenTelemetry Collector, Loki)
+  Prometheus         -> every metrics port
+  rate limit service -> Redis (Envoy Gateway keeps the global rate limit counters there)
+  Redis <-> Redis, PostgreSQL <-> PostgreSQL (replication), CNPG operator -> instance status port
+  PostgreSQL         -> Kubernetes API (CNPG instance manager) and object storage on 443 (backups)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnops.component import identity
+from mnops.inventory import Target
+from mnops.k8s.netpol import Peer, Rule, network_policy
+from mnops.security.model import Peer as PeerSettings
+from mnops.security.model import Settings
+
+ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
+ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
+DNS_PORT = 53
+HTTPS_PORT = 443
+
+
+def _peer(settings: PeerSettings) -> Peer:
+    return Peer(namespace=settings.namespace, pod_labels=settings.pod_labels)
+
+
+def _service_pods(names: list[str] | tuple[str, ...], namespace: str | None = None) -> Peer:
+    """Pods of the named services: one label expression, so the list stays readable."""
+    expression = {"key": "app.kubernetes.io/name", "operator": "In", "values": sorted(names)}
+    return Peer(namespace=namespace, pod_expressions=[expression])
+
+
+def _baseline(target: Target, namespace: str, settings: Settings) -> list[dict[str, Any]]:
+    ident = identity(target, "default-deny", "network-policy")
+    dns = Rule([_peer(settings.network.dns)], tcp_ports=[DNS_PORT], udp_ports=[DNS_PORT])
+    return [
+        network_policy("default-deny", namespace, ident, pod_selector={}, ingress=[], egress=[]),
+        network_policy("allow-dns", namespace, identity(target, "allow-dns", "network-policy"), pod_selector={}, egress=[dns]),
+    ]
+
+
+def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    net = settings.network
+    data_ns = target.namespaces.get("data")
+    by_name = {s.name: s for s in target.services}
+    policies = []
+    for svc in target.services:
+        ingress: list[Rule] = []
+        if svc.public_path:
+            ingress.append(Rule([_peer(net.gateway_proxy)], tcp_ports=[svc.port]))
+        callers = [s.name for s in target.services if svc.name in s.dependencies.services]
+        if callers:
+            ingress.append(Rule([_service_pods(callers)], tcp_ports=[svc.port]))
+        metrics_ports = [svc.metrics_port] + ([ISTIO_METRICS_PORT] if settings.mesh.enabled else [])
+        ingress.append(Rule([_peer(net.prometheus)], tcp_ports=metrics_ports))
+
+        egress: list[Rule] = []
+        for dep in sorted(svc.dependencies.services):
+            egress.append(Rule([_service_pods([dep])], tcp_ports=[by_name[dep].port]))
+        if svc.dependencies.redis and data_ns:
+            egress.append(Rule([Peer(namespace=data_ns, pod_labels=net.redis_labels)], tcp_ports=[net.redis_port]))
+        if svc.dependencies.postgres and data_ns:
+            pg = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_cluster_label, "operator": "Exists"}])
+            egress.append(Rule([pg], tcp_ports=[net.postgres_port]))
+        for receiver in net.telemetry.values():
+            egress.append(Rule([_peer(receiver)], tcp_ports=list(receiver.ports)))
+        if settings.mesh.enabled and settings.mesh.mode == "sidecar":
+            istiod = Peer(namespace=settings.mesh.namespace, pod_labels={"app": "istiod"})
+            egress.append(Rule([istiod], tcp_ports=[ISTIOD_PORT]))
+        policies.append(
+            network_policy(
+                svc.name,
+                svc.namespace,
+                identity(target, svc.name, "network-policy"),
+                pod_selector={"matchLabels": {"app.kubernetes.io/name": svc.name}},
+                ingress=ingress,
+                egress=egress,
+            )
+        )
+    return policies
+
+
+def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    net = settings.network
+    namespace = target.namespaces["data"]
+    apps_ns = target.namespaces["apps"]
+    policies = []
+    redis_users = [s.name for s in target.services if s.dependencies.redis]
+    redis_pods = Peer(pod_labels=net.redis_labels)
+    redis_ingress = [
+        Rule([redis_pods], tcp_ports=list(net.redis_replication_ports)),
+        Rule([_peer(net.rate_limiter)], tcp_ports=[net.redis_port]),
+        Rule([_peer(net.prometheus)], tcp_ports=[net.redis_metrics_port]),
+    ]
+    if redis_users:
+        redis_ingress.insert(0, Rule([_service_pods(redis_users, apps_ns)], tcp_ports=[net.redis_port]))
+    policies.append(
+        network_policy(
+            "redis",
+            namespace,
+            identity(target, "redis", "network-policy"),
+            pod_selector={"matchLabels": dict(net.redis_labels)},
+            ingress=redis_ingress,
+            egress=[Rule([redis_pods], tcp_ports=list(net.redis_replication_ports))],
+        )
+    )
+
+    pg_users = [s.name for s in target.services if s.dependencies.postgres]
+    pg_selector = {"matchExpressions": [{"key": net.postgres_cluster_label, "operator": "Exists"}]}
+    pg_pods = Peer(pod_expressions=pg_selector["matchExpressions"])
+    pg_ingress = [
+        Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
+        Rule([_peer(net.postgres_operator)], tcp_ports=[net.postgres_status_port]),
+        Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_metrics_port]),
+    ]
+    if pg_users:
+        pg_ingress.insert(0, Rule([_service_pods(pg_users, apps_ns)], tcp_ports=[net.postgres_port]))
+    pg_egress = [
+        Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
+        # The CNPG instance manager watches its Cluster object through the Kubernetes API.
+        Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT]),
+    ]
+    if net.object_storage_egress:
+        # Backups and WAL archives go to the cloud object store, whose addresses are not fixed.
+        pg_egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+    policies.append(
+        network_policy(
+            "postgres",
+            namespace,
+            identity(target, "postgres", "network-policy"),
+            pod_selector=pg_selector,
+            ingress=pg_ingress,
+            egress=pg_egress,
+        )
+    )
+    return policies
+
+
+def network_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    """Every NetworkPolicy of the project namespaces (apps and, when declared, data)."""
+    policies = _baseline(target, target.namespaces["apps"], settings) + service_policies(target, settings)
+    if "data" in target.namespaces:
+        policies += _baseline(target, target.namespaces["data"], settings) + data_policies(target, settings)
+    return policies
