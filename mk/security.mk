@@ -5,5 +5,5 @@ secret-scan: $(VENV_STAMP) ## Scan every tracked and new file for plaintext cred
 	@$(PY) scripts/secret-scan
 
 .PHONY: test-security
-test-security: $(VENV_STAMP) ## Security policy suite, secret scan and security inventory tests (pytest)
-	@$(PY) -m pytest -q tests/test_security_policy.py tests/test_security_secret_scan.py tests/test_security_inventory.py
+test-security: $(VENV_STAMP) ## Security policy suite, admission rules, secret scan and security inventory tests
+	@$(PY) -m pytest -q tests/test_security_*.py

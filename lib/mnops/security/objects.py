@@ -321,8 +321,9 @@ def rbac_objects(target: Target, settings: Settings) -> list[Obj]:
 
 
 def _image_ok_expression(field: str, registries: list[str]) -> str:
-    prefixes = ", ".join(f"'{r.rstrip('/')}/'" for r in sorted(registries))
-    check = f"c, [{prefixes}].exists(r, c.image.startsWith(r))"
+    """Every image of `field` is from one of the registries: the repository equals a prefix or continues it."""
+    prefixes = ", ".join(f"'{r.rstrip('/')}'" for r in sorted(registries))
+    check = f"c, [{prefixes}].exists(r, c.image.startsWith(r + '/') || c.image.startsWith(r + ':') || c.image.startsWith(r + '@'))"
     return f"!has(object.spec.{field}) || object.spec.{field}.all({check})"
 
 
@@ -337,13 +338,14 @@ def policy_objects(target: Target, settings: Settings) -> list[Obj]:
         return {"cel": {"expressions": [{"expression": e, "message": m} for e, m in checks]}}
 
     every = "object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
-    tag = r"c.image.contains('@') || c.image.split('/')[size(c.image.split('/')) - 1].contains(':')"
+    # A digest, or a tag after the last path segment (a registry port such as host:5000/ is not a tag).
+    tag = r"c.image.matches('@sha256:[a-f0-9]{64}$') || c.image.matches('^[^@]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$')"
     rules = [
         kyverno.pod_rule(
             "disallow-latest-tag",
             owned,
             cel(
-                (f"({every}).all(c, !c.image.split('@')[0].endsWith(':latest'))", "The 'latest' tag is not allowed."),
+                (f"({every}).all(c, !c.image.endsWith(':latest') && !c.image.contains(':latest@'))", "The 'latest' tag is not allowed."),
                 (f"({every}).all(c, {tag})", "Every image needs a version tag or a digest."),
             ),
             action,
