@@ -26,6 +26,7 @@ EXPECTED_RULE = {
     "openssh-key.txt": "private-key",
     "password-assignment.toml": "password-assignment",
     "password-in-url.yaml": "password-in-url",
+    "password-in-folded-yaml.yaml": "password-in-url",
     "private-key.pem": "private-key",
     "slack-token.txt": "slack-token",
     "slack-webhook.txt": "slack-webhook",

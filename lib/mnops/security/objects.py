@@ -323,7 +323,9 @@ def rbac_objects(target: Target, settings: Settings) -> list[Obj]:
 def _image_ok_expression(field: str, registries: list[str]) -> str:
     """Every image of `field` is from one of the registries: the repository equals a prefix or continues it."""
     prefixes = ", ".join(f"'{r.rstrip('/')}'" for r in sorted(registries))
-    check = f"c, [{prefixes}].exists(r, c.image.startsWith(r + '/') || c.image.startsWith(r + ':') || c.image.startsWith(r + '@'))"
+    check = (
+        f"c, [{prefixes}].exists(r, c.image.startsWith(r + '/') || c.image.startsWith(r + ':') || c.image.startsWith(r + '@'))"
+    )
     return f"!has(object.spec.{field}) || object.spec.{field}.all({check})"
 
 
@@ -345,7 +347,10 @@ def policy_objects(target: Target, settings: Settings) -> list[Obj]:
             "disallow-latest-tag",
             owned,
             cel(
-                (f"({every}).all(c, !c.image.endsWith(':latest') && !c.image.contains(':latest@'))", "The 'latest' tag is not allowed."),
+                (
+                    f"({every}).all(c, !c.image.endsWith(':latest') && !c.image.contains(':latest@'))",
+                    "The 'latest' tag is not allowed.",
+                ),
                 (f"({every}).all(c, {tag})", "Every image needs a version tag or a digest."),
             ),
             action,

@@ -73,6 +73,26 @@ def scan_text(path: str, text: str) -> Iterator[Finding]:
                 yield Finding(path, number, "password-assignment")
     if path.endswith((".yaml", ".yml")):
         yield from _secret_objects(path, text)
+        yield from _folded_scalars(path, text)
+
+
+def _folded_scalars(path: str, text: str) -> Iterator[Finding]:
+    """YAML may fold a long value over several lines; check each multi-line scalar as one string."""
+    try:
+        nodes = list(yaml.compose_all(text))
+    except yaml.YAMLError:
+        return
+    stack: list[yaml.Node] = [n for n in nodes if n is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.ScalarNode) and node.end_mark.line > node.start_mark.line:
+            # node.value is the scalar as YAML reads it: folds and escaped line breaks resolved.
+            for finding in scan_text(path, str(node.value).replace("\n", " ")):
+                yield Finding(path, node.start_mark.line + 1, finding.rule)
 
 
 def _secret_objects(path: str, text: str) -> Iterator[Finding]:
@@ -111,4 +131,4 @@ def scan_paths(paths: Iterable[str], root: Path, exclude: Sequence[str] = ()) ->
         if b"\0" in raw[:8192]:
             continue  # binary
         findings.extend(scan_text(relative, raw.decode("utf-8", errors="replace")))
-    return findings
+    return sorted(set(findings), key=lambda f: (f.path, f.line, f.rule))
