@@ -44,7 +44,7 @@ lint: $(VENV_STAMP) ## ruff, ruff format --check, mypy on lib/, yamllint on inve
 	@$(VENV)/bin/ruff check lib components scripts tests
 	@$(VENV)/bin/ruff format --check lib components scripts tests
 	@$(VENV)/bin/mypy lib
-	@$(VENV)/bin/yamllint -s inventory compiled argocd
+	@$(VENV)/bin/yamllint -s $(wildcard inventory compiled argocd .github)
 
 .PHONY: test
 test: $(VENV_STAMP) ## Everything CI runs: lint, compile drift gate, validation, pytest

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
@@ -44,14 +43,39 @@ def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> 
             "--search-paths", str(ROOT), "--inventory-backend", INVENTORY_BACKEND]  # fmt: skip
     if parallelism:
         argv += ["--parallelism", str(parallelism)]
-    log = io.StringIO()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        with _output_to(log):
+            try:
+                code = kapitan_main(*argv)
+            except SystemExit as stop:
+                code = stop.code
+        if code:
+            log.seek(0)
+            sys.stderr.write(log.read())
+            raise RuntimeError(f"kapitan compile failed (exit {code})")
+
+
+@contextlib.contextmanager
+def _output_to(log: IO[str]) -> Iterator[None]:
+    """Send this process's and Kapitan's worker processes' output (file descriptors 1 and 2) to `log`.
+
+    Kapitan's pool workers log progress on their own; on success nobody needs it, on failure it
+    is printed with the error.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
     try:
-        with contextlib.redirect_stdout(log):
-            kapitan_main(*argv)
-    except SystemExit as stop:
-        if stop.code:
-            sys.stderr.write(log.getvalue())
-            raise RuntimeError(f"kapitan compile failed (exit {stop.code})") from None
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def swap_into_place(new_tree: Path, destination: Path) -> None:

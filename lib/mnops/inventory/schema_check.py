@@ -90,15 +90,15 @@ def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem
     if kind == "additionalProperties" and isinstance(error.instance, Mapping):
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
-            yield Problem(target, f"{path}.{key}", "an unknown key", "only known keys", _did_you_mean(key, allowed))
+            yield Problem(target, f"{path}.{key}", "unknown key", "", _did_you_mean(key, allowed))
     elif kind == "required" and isinstance(error.instance, Mapping):
         for name in error.validator_value:
             if name not in error.instance:
                 sub = schema.get("properties", {}).get(name, {})
                 about = sub.get("description", "") if isinstance(sub, Mapping) else ""
-                yield Problem(target, f"{path}.{name}", "nothing", "a value (this key is required)", about)
+                yield Problem(target, f"{path}.{name}", "missing (this key is required)", "", about)
     elif kind == "format" and error.cause is not None:
-        yield Problem(target, path, show(error.instance), f"a valid {error.validator_value}: {error.cause}", about)
+        yield Problem(target, path, str(error.cause), "", about)
     else:
         yield Problem(target, path, show(error.instance), _expected(error), about)
 
