@@ -52,7 +52,7 @@ MEANINGFUL_EMPTY = ("podSelector", "namespaceSelector", "selfSigned", "emptyDir"
 
 
 def empty_fields(value: Any, path: str = "") -> list[str]:
-    if value == {} and path.rsplit(".", 1)[-1].split("[")[0] in MEANINGFUL_EMPTY:
+    if value == {} and path.rsplit(".", 1)[-1].split("[", 1)[0] in MEANINGFUL_EMPTY:
         return []
     if value is None or value in ({}, []):
         return [path or "$"]

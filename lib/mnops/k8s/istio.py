@@ -19,7 +19,8 @@ def peer_authentication_strict(name: str, namespace: str, identity: Identity) ->
 
 def allow_nothing(name: str, namespace: str, identity: Identity) -> dict[str, Any]:
     """An ALLOW policy without rules: denies every request that no other ALLOW policy permits."""
-    return k8s_object("security.istio.io/v1", "AuthorizationPolicy", metadata(name, identity, namespace), spec={"action": "ALLOW"})
+    meta = metadata(name, identity, namespace)
+    return k8s_object("security.istio.io/v1", "AuthorizationPolicy", meta, spec={"action": "ALLOW"})
 
 
 def authorization_policy(
