@@ -106,3 +106,11 @@ def test_data_registries_accept_their_images_and_reject_others() -> None:
     assert admitted(rule, pod("docker.io/library/redis:8.2"))
     assert not admitted(rule, pod("docker.io/library/redis-evil:8.2"))
     assert not admitted(rule, pod("redis:8.2"))
+
+
+def test_probe_rule_exempts_run_to_completion_pods() -> None:
+    rule = rules("prod")["require-probes"]
+    job_pod = {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "upload", "image": "x:1"}]}}
+    long_running = {"spec": {"containers": [{"name": "api", "image": "x:1"}]}}
+    assert admitted(rule, job_pod)
+    assert not admitted(rule, long_running)

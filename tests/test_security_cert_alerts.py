@@ -34,6 +34,9 @@ def expiring(name: str, seconds_left: int) -> dict[str, str]:
             "values": f"{seconds_left}x30"}  # fmt: skip
 
 
+PRIORITY = {"warning": "P2", "critical": "P1"}
+
+
 def expected(alertname: str, name: str, severity: str) -> dict[str, object]:
     """The labels and the rendered annotations promtool must see for one firing alert."""
     (rule,) = [r for g in kinds("prod", "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"] if r["alert"] == alertname]
@@ -41,7 +44,8 @@ def expected(alertname: str, name: str, severity: str) -> dict[str, object]:
         key: value.replace("{{ $labels.namespace }}", "apps").replace("{{ $labels.name }}", name)
         for key, value in rule["annotations"].items()
     }
-    return {"exp_labels": {"namespace": "apps", "name": name, "severity": severity}, "exp_annotations": annotations}
+    labels = {"namespace": "apps", "name": name, "severity": severity, "priority": PRIORITY[severity]}
+    return {"exp_labels": labels, "exp_annotations": annotations}
 
 
 def test_certificate_rules_are_valid(promtool: str, rules_file: Path) -> None:

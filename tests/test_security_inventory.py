@@ -258,3 +258,34 @@ def test_other_clouds_secret_stores_and_issuers_are_schema_valid() -> None:
     broken = copy.deepcopy(docs[0])
     broken["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"]["bogus"] = True
     assert list(validate_document(broken, "test", ("1.33",), location))
+
+
+def test_data_jobs_reach_only_what_they_declare() -> None:
+    t = build_target(mutated("prod", lambda p: None))
+    (job,) = [p for p in network_policies(t, security_settings(t)) if p["metadata"]["name"] == "redis-rdb-copy"]
+    assert "ingress" not in job["spec"]  # nothing may connect to the job
+    assert job["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    ports = sorted(port["port"] for rule in job["spec"]["egress"] for port in rule["ports"])
+    assert ports == [443, 6379]
+
+
+def test_unmanaged_namespaces_are_exempt_only_when_listed() -> None:
+    """Listing a role as unmanaged removes its policies, and the policy check then accepts that."""
+    from mnops.security.policy import CHECKS, Expectations
+
+    params = mutated(
+        "dev", lambda p: p["network"]["unmanaged_namespaces"].update(data="Written by the data team for now, see their docs.")
+    )
+    t = build_target(params)
+    data_ns = t.namespaces["data"]
+    namespaces_with_policies = {p["metadata"]["namespace"] for p in network_policies(t, security_settings(t))}
+    assert data_ns not in namespaces_with_policies
+    exp = Expectations.from_parameters(params)
+    assert data_ns in exp.unmanaged_namespaces and data_ns not in exp.project_namespaces
+    namespace_doc = {"kind": "Namespace", "metadata": {"name": data_ns}}
+
+    def reported(expectations: Expectations) -> set[str]:
+        return {v.document for v in CHECKS["default-deny"]([namespace_doc], expectations)}
+
+    assert f"Namespace/{data_ns}" not in reported(exp)
+    assert f"Namespace/{data_ns}" in reported(Expectations.from_parameters(parameters()["dev"]))

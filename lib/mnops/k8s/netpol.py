@@ -30,6 +30,8 @@ class Peer:
             return {"ipBlock": {"cidr": self.cidr}}
         if not (self.pod_labels or self.pod_expressions or self.all_pods):
             raise BuildError("a peer must select pods by labels, expressions or all_pods=True")
+        if self.all_pods and not self.namespace:
+            raise BuildError("all_pods needs a namespace (every pod of the own namespace is never a peer here)")
         peer: dict[str, Any] = {}
         if self.namespace:
             peer["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: self.namespace}}

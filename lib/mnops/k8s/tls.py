@@ -117,13 +117,14 @@ def certificate_expiry_rule(
         raise BuildError("the critical expiry threshold must be closer to expiry than the warning one")
     remaining = "certmanager_certificate_expiration_timestamp_seconds - time()"
 
-    def alert(alert_name: str, seconds: int, severity: str) -> dict[str, Any]:
+    # Alertmanager routes on `priority` (P1 pages, P2 goes to chat) and inhibits on `severity`.
+    def alert(alert_name: str, seconds: int, severity: str, priority: str) -> dict[str, Any]:
         days = seconds // 86400
         return {
             "alert": alert_name,
             "expr": f"({remaining}) < {seconds}",
             "for": "15m",
-            "labels": {"severity": severity},
+            "labels": {"severity": severity, "priority": priority},
             "annotations": {
                 "summary": f"Certificate {{{{ $labels.namespace }}}}/{{{{ $labels.name }}}} expires in less than {days} days",
                 "description": "cert-manager has not renewed it; check the Certificate's events and the issuer.",
@@ -135,7 +136,7 @@ def certificate_expiry_rule(
         "alert": "CertificateNotReady",
         "expr": 'max by (namespace, name) (certmanager_certificate_ready_status{condition!="True"}) == 1',
         "for": "30m",
-        "labels": {"severity": "warning"},
+        "labels": {"severity": "warning", "priority": "P2"},
         "annotations": {
             "summary": "Certificate {{ $labels.namespace }}/{{ $labels.name }} is not ready",
             "description": "The certificate could not be issued or renewed for 30 minutes.",
@@ -151,8 +152,8 @@ def certificate_expiry_rule(
                 {
                     "name": "certificates",
                     "rules": [
-                        alert("CertificateExpiringSoon", warning_seconds, "warning"),
-                        alert("CertificateExpiryCritical", critical_seconds, "critical"),
+                        alert("CertificateExpiringSoon", warning_seconds, "warning", "P2"),
+                        alert("CertificateExpiryCritical", critical_seconds, "critical", "P1"),
                         not_ready,
                     ],
                 }

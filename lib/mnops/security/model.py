@@ -75,6 +75,14 @@ class Tls:
 
 
 @dataclass(frozen=True)
+class DataJob:
+    pod_labels: Mapping[str, str]
+    redis: bool = False
+    postgres: bool = False
+    https_egress: bool = False
+
+
+@dataclass(frozen=True)
 class Network:
     dns: Peer
     gateway_proxy: Peer
@@ -85,13 +93,18 @@ class Network:
     redis_port: int
     redis_replication_ports: tuple[int, ...]
     redis_metrics_port: int
+    redis_operator: Peer
     postgres_cluster_label: str
+    postgres_pooler_label: str
+    postgres_pooler_metrics_port: int
     postgres_port: int
     postgres_status_port: int
     postgres_metrics_port: int
     postgres_operator: Peer
     kube_api_cidrs: tuple[str, ...]
     object_storage_egress: bool
+    data_jobs: Mapping[str, DataJob]
+    unmanaged_roles: Mapping[str, str]  # namespace role -> why its policies are not written here
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,19 @@ def routes(target: Target) -> tuple[Route, ...]:
     return tuple(result)
 
 
+def managed_namespaces(target: Target, settings: Settings) -> list[str]:
+    """Project namespaces whose NetworkPolicies this repository writes (default deny at least)."""
+    unmanaged = {target.namespaces[role] for role in settings.network.unmanaged_roles if role in target.namespaces}
+    return sorted(set(target.namespaces.values()) - unmanaged)
+
+
+def restricted_namespaces(target: Target, settings: Settings) -> list[str]:
+    """Managed namespaces that run Pod Security "restricted" (no `pod_security` exception for their role)."""
+    exceptions = target.parameters.get("pod_security", {})
+    relaxed = {target.namespaces[role] for role in exceptions if role in target.namespaces}
+    return [ns for ns in managed_namespaces(target, settings) if ns not in relaxed]
+
+
 def security_settings(target: Target) -> Settings:
     p = target.parameters
     g, t, n, s = p["gateway"], p["tls"], p["network"], p["secrets"]
@@ -215,13 +241,26 @@ def security_settings(target: Target) -> Settings:
         redis_port=redis["port"],
         redis_replication_ports=tuple(sorted(set(redis["replication_ports"]))),
         redis_metrics_port=redis["metrics_port"],
+        redis_operator=_peer(redis["operator"]),
         postgres_cluster_label=pg["cluster_label"],
+        postgres_pooler_label=pg["pooler_label"],
+        postgres_pooler_metrics_port=pg["pooler_metrics_port"],
         postgres_port=pg["port"],
         postgres_status_port=pg["status_port"],
         postgres_metrics_port=pg["metrics_port"],
         postgres_operator=_peer(pg["operator"]),
         kube_api_cidrs=tuple(n["kube_api_cidrs"]),
         object_storage_egress=n["object_storage_egress"],
+        data_jobs={
+            name: DataJob(
+                dict(sorted(job["pod_labels"].items())),
+                job.get("redis", False),
+                job.get("postgres", False),
+                job.get("https_egress", False),
+            )
+            for name, job in sorted(n["data_jobs"].items())
+        },
+        unmanaged_roles=dict(sorted(n["unmanaged_namespaces"].items())),
     )
     secrets = Secrets(
         store_name=s["store_name"],

@@ -20,7 +20,7 @@ from mnops.component import identity
 from mnops.inventory import Target
 from mnops.k8s.netpol import Peer, Rule, network_policy
 from mnops.security.model import Peer as PeerSettings
-from mnops.security.model import Settings
+from mnops.security.model import Settings, managed_namespaces
 
 ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
 ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
@@ -29,7 +29,8 @@ HTTPS_PORT = 443
 
 
 def _peer(settings: PeerSettings) -> Peer:
-    return Peer(namespace=settings.namespace, pod_labels=settings.pod_labels)
+    """Empty pod labels select every pod of the peer's namespace (for operators without stable labels)."""
+    return Peer(namespace=settings.namespace, pod_labels=settings.pod_labels, all_pods=not settings.pod_labels)
 
 
 def _service_pods(names: list[str] | tuple[str, ...], namespace: str | None = None) -> Peer:
@@ -93,15 +94,22 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
     namespace = target.namespaces["data"]
     apps_ns = target.namespaces["apps"]
     policies = []
+    https = Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT])
+    kube_api = Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT])
+
+    def job_pods(store: str) -> list[Peer]:
+        return [Peer(pod_labels=job.pod_labels) for job in net.data_jobs.values() if getattr(job, store)]
+
     redis_users = [s.name for s in target.services if s.dependencies.redis]
     redis_pods = Peer(pod_labels=net.redis_labels)
+    redis_clients = ([_service_pods(redis_users, apps_ns)] if redis_users else []) + job_pods("redis")
     redis_ingress = [
         Rule([redis_pods], tcp_ports=list(net.redis_replication_ports)),
-        Rule([_peer(net.rate_limiter)], tcp_ports=[net.redis_port]),
+        Rule([_peer(net.redis_operator), _peer(net.rate_limiter)], tcp_ports=[net.redis_port]),
         Rule([_peer(net.prometheus)], tcp_ports=[net.redis_metrics_port]),
     ]
-    if redis_users:
-        redis_ingress.insert(0, Rule([_service_pods(redis_users, apps_ns)], tcp_ports=[net.redis_port]))
+    if redis_clients:
+        redis_ingress.insert(0, Rule(redis_clients, tcp_ports=[net.redis_port]))
     policies.append(
         network_policy(
             "redis",
@@ -114,39 +122,76 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
     )
 
     pg_users = [s.name for s in target.services if s.dependencies.postgres]
-    pg_selector = {"matchExpressions": [{"key": net.postgres_cluster_label, "operator": "Exists"}]}
-    pg_pods = Peer(pod_expressions=pg_selector["matchExpressions"])
+    pg_clients = ([_service_pods(pg_users, apps_ns)] if pg_users else []) + job_pods("postgres")
+    instances = [{"key": net.postgres_cluster_label, "operator": "Exists"}]
+    poolers = [{"key": net.postgres_pooler_label, "operator": "Exists"}]
+    pg_pods, pooler_pods = Peer(pod_expressions=instances), Peer(pod_expressions=poolers)
     pg_ingress = [
         Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
+        Rule([pooler_pods], tcp_ports=[net.postgres_port]),
         Rule([_peer(net.postgres_operator)], tcp_ports=[net.postgres_status_port]),
         Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_metrics_port]),
     ]
-    if pg_users:
-        pg_ingress.insert(0, Rule([_service_pods(pg_users, apps_ns)], tcp_ports=[net.postgres_port]))
-    pg_egress = [
-        Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
-        # The CNPG instance manager watches its Cluster object through the Kubernetes API.
-        Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT]),
-    ]
+    if pg_clients:
+        pg_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
+    # The CNPG instance manager watches its Cluster object through the Kubernetes API.
+    pg_egress = [Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]), kube_api]
     if net.object_storage_egress:
         # Backups and WAL archives go to the cloud object store, whose addresses are not fixed.
-        pg_egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+        pg_egress.append(https)
     policies.append(
         network_policy(
             "postgres",
             namespace,
             identity(target, "postgres", "network-policy"),
-            pod_selector=pg_selector,
+            pod_selector={"matchExpressions": instances},
             ingress=pg_ingress,
             egress=pg_egress,
         )
     )
+    pooler_ingress = [Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_pooler_metrics_port])]
+    if pg_clients:
+        pooler_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
+    policies.append(
+        network_policy(
+            "postgres-pooler",
+            namespace,
+            identity(target, "postgres-pooler", "network-policy"),
+            pod_selector={"matchExpressions": poolers},
+            ingress=pooler_ingress,
+            egress=[Rule([pg_pods], tcp_ports=[net.postgres_port]), kube_api],
+        )
+    )
+
+    for name, job in net.data_jobs.items():
+        egress = []
+        if job.redis:
+            egress.append(Rule([redis_pods], tcp_ports=[net.redis_port]))
+        if job.postgres:
+            egress.append(Rule([pg_pods, pooler_pods], tcp_ports=[net.postgres_port]))
+        if job.https_egress:
+            egress.append(https)
+        policies.append(
+            network_policy(
+                name,
+                namespace,
+                identity(target, name, "network-policy"),
+                pod_selector={"matchLabels": dict(job.pod_labels)},
+                ingress=[],
+                egress=egress,
+            )
+        )
     return policies
 
 
 def network_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
-    """Every NetworkPolicy of the project namespaces (apps and, when declared, data)."""
-    policies = _baseline(target, target.namespaces["apps"], settings) + service_policies(target, settings)
-    if "data" in target.namespaces:
-        policies += _baseline(target, target.namespaces["data"], settings) + data_policies(target, settings)
+    """Default deny and DNS in every managed project namespace; the graph's paths in apps and data."""
+    managed = managed_namespaces(target, settings)
+    policies = []
+    for namespace in managed:
+        policies += _baseline(target, namespace, settings)
+    if target.namespaces["apps"] in managed:
+        policies += service_policies(target, settings)
+    if target.namespaces.get("data") in managed:
+        policies += data_policies(target, settings)
     return policies

@@ -19,7 +19,7 @@ from mnops.inventory import Target
 from mnops.k8s import access, external_secrets, gatewayapi, istio, kyverno, tls
 from mnops.k8s.core import service_account
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
-from mnops.security.model import ConnectionString, Settings
+from mnops.security.model import ConnectionString, Settings, restricted_namespaces
 from mnops.security.network import network_policies
 
 Obj = dict[str, Any]
@@ -332,7 +332,7 @@ def _image_ok_expression(field: str, registries: list[str]) -> str:
 def policy_objects(target: Target, settings: Settings) -> list[Obj]:
     """The pod baseline at admission: the same rules the policy tests check on compiled/."""
     apps = target.namespaces["apps"]
-    owned = sorted(set(target.namespaces.values()))
+    owned = restricted_namespaces(target, settings)
     action = settings.failure_action
     mesh_registries = [ISTIO_REGISTRY] if settings.mesh.enabled else []
 
@@ -373,8 +373,10 @@ def policy_objects(target: Target, settings: Settings) -> list[Obj]:
             owned,
             cel(
                 (
-                    # The injected istio-proxy sidecar brings its own readiness handling.
-                    "object.spec.containers.all(c, c.name == 'istio-proxy' || (has(c.livenessProbe) && has(c.readinessProbe)))",
+                    # Run-to-completion pods (Jobs) need no probes; the istio-proxy sidecar brings its own.
+                    "(has(object.spec.restartPolicy) && object.spec.restartPolicy != 'Always')"
+                    " || object.spec.containers.all(c, c.name == 'istio-proxy'"
+                    " || (has(c.livenessProbe) && has(c.readinessProbe)))",
                     "Every container needs a liveness and a readiness probe.",
                 ),
             ),
@@ -397,7 +399,7 @@ def policy_objects(target: Target, settings: Settings) -> list[Obj]:
         ),
         kyverno.pod_rule("restricted-pod-security", owned, {"podSecurity": {"level": "restricted", "version": "latest"}}, action),
     ]
-    if "data" in target.namespaces:
+    if target.namespaces.get("data") in owned:
         data_registries = list(settings.allowed_registries) + list(settings.extra_registries)
         rules.insert(
             4,

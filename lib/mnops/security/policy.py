@@ -47,6 +47,7 @@ class Expectations:
     # (namespace, labels) of peers outside the project that may call services: gateway proxies, Prometheus.
     external_callers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     mesh_enabled: bool = False
+    unmanaged_namespaces: tuple[str, ...] = ()  # listed in network.unmanaged_namespaces, with a reason
 
     @staticmethod
     def from_parameters(parameters: Mapping[str, Any]) -> Expectations:
@@ -56,12 +57,14 @@ class Expectations:
             for dep in service.get("dependencies", {}).get("services", []):
                 callers.setdefault(dep, set()).add(name)
         net = parameters["network"]
+        unmanaged = {parameters["namespaces"][r] for r in net.get("unmanaged_namespaces", {}) if r in parameters["namespaces"]}
         external = tuple(
             (peer["namespace"], tuple(sorted(peer["pod_labels"].items()))) for peer in (net["gateway_proxy"], net["prometheus"])
         )
         return Expectations(
             environment=parameters["cluster"]["environment"],
-            project_namespaces=tuple(sorted(set(parameters["namespaces"].values()))),
+            project_namespaces=tuple(sorted(set(parameters["namespaces"].values()) - unmanaged)),
+            unmanaged_namespaces=tuple(sorted(unmanaged)),
             apps_namespace=parameters["namespaces"]["apps"],
             callers={k: frozenset(v) for k, v in callers.items()},
             public_services=frozenset(n for n, s in services.items() if s.get("public_path")),
@@ -121,7 +124,8 @@ def _is_default_deny(doc: Doc) -> bool:
 def namespaces_deny_by_default(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
     """Every namespace the project owns has a NetworkPolicy denying all ingress and egress."""
     denied = {d["metadata"].get("namespace") for d in docs if d.get("kind") == "NetworkPolicy" and _is_default_deny(d)}
-    owned = set(exp.project_namespaces) | {d["metadata"]["name"] for d in docs if d.get("kind") == "Namespace"}
+    declared = {d["metadata"]["name"] for d in docs if d.get("kind") == "Namespace"}
+    owned = (set(exp.project_namespaces) | declared) - set(exp.unmanaged_namespaces)
     return [
         Violation("default-deny", f"Namespace/{ns}", "no NetworkPolicy denies all ingress and egress by default")
         for ns in sorted(owned - denied)
@@ -287,11 +291,13 @@ def images_are_pinned(docs: Sequence[Doc], exp: Expectations) -> list[Violation]
 
 
 def containers_have_limits_and_probes(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
+    """Requests and limits everywhere; liveness and readiness probes on long-running pods (not Jobs)."""
     violations = []
     for doc in docs:
         spec = pod_spec(doc)
         if spec is None:
             continue
+        long_running = doc.get("kind") not in ("Job", "CronJob") and spec.get("restartPolicy", "Always") == "Always"
         for c in spec.get("containers", []):
             res = c.get("resources", {})
             for kind in ("requests", "limits"):
@@ -305,7 +311,7 @@ def containers_have_limits_and_probes(docs: Sequence[Doc], exp: Expectations) ->
                         )
                     )
             for probe in ("livenessProbe", "readinessProbe"):
-                if probe not in c:
+                if long_running and probe not in c:
                     violations.append(Violation("probes", describe(doc), f"container {c.get('name')} has no {probe}"))
     return violations
 
@@ -328,6 +334,20 @@ def _container_violations(where: str, c: Mapping[str, Any], pod_sc: Mapping[str,
             yield Violation("pod-security", where, f"container {name} {message}")
 
 
+def _mounts_token(spec: Mapping[str, Any], doc: Doc, docs: Sequence[Doc]) -> bool:
+    """The pod's own setting wins; without one, its ServiceAccount's (Kubernetes' default is to mount)."""
+    if "automountServiceAccountToken" in spec:
+        return spec["automountServiceAccountToken"] is not False
+    namespace = doc["metadata"].get("namespace")
+    name = spec.get("serviceAccountName", "default")
+    accounts = [
+        d
+        for d in docs
+        if d.get("kind") == "ServiceAccount" and d["metadata"].get("namespace") == namespace and d["metadata"]["name"] == name
+    ]
+    return not accounts or accounts[0].get("automountServiceAccountToken") is not False
+
+
 def pods_are_restricted(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
     """Pod Security "restricted" plus a read-only root filesystem, checked on the spec itself."""
     violations = []
@@ -341,7 +361,7 @@ def pods_are_restricted(docs: Sequence[Doc], exp: Expectations) -> list[Violatio
                 violations.append(Violation("pod-security", where, f"{key} is set"))
         if any("hostPath" in v for v in spec.get("volumes", [])):
             violations.append(Violation("pod-security", where, "mounts a hostPath volume"))
-        if spec.get("automountServiceAccountToken") is not False:
+        if _mounts_token(spec, doc, docs):
             violations.append(Violation("pod-security", where, "mounts a service account token"))
         for c in containers(spec):
             violations.extend(_container_violations(where, c, spec.get("securityContext", {})))
