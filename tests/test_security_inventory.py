@@ -289,3 +289,34 @@ def test_unmanaged_namespaces_are_exempt_only_when_listed() -> None:
 
     assert f"Namespace/{data_ns}" not in reported(exp)
     assert f"Namespace/{data_ns}" in reported(Expectations.from_parameters(parameters()["dev"]))
+
+
+def with_delivery(target: str, strategy: str) -> dict[str, Any]:
+    """Progressive delivery (the cicd layer) sets `delivery.strategy` per service."""
+    return mutated(target, lambda p: p["services"]["memory-service"].update(delivery={"strategy": strategy}))
+
+
+def test_canary_services_get_a_weighted_canary_backend_on_their_route() -> None:
+    from mnops.security.objects import route_objects
+
+    t = build_target(with_delivery("prod", "canary"))
+    routes = {o["metadata"]["name"]: o for o in route_objects(t, security_settings(t)) if o["kind"] == "HTTPRoute"}
+    backends = routes["memory-service"]["spec"]["rules"][0]["backendRefs"]
+    assert [(b["name"], b["weight"]) for b in backends] == [("memory-service", 100), ("memory-service-canary", 0)]
+    assert len(routes["configuration-service"]["spec"]["rules"][0]["backendRefs"]) == 1
+    t = build_target(with_delivery("prod", "bluegreen"))
+    routes = {o["metadata"]["name"]: o for o in route_objects(t, security_settings(t)) if o["kind"] == "HTTPRoute"}
+    assert len(routes["memory-service"]["spec"]["rules"][0]["backendRefs"]) == 1
+
+
+def test_canary_with_the_mesh_uses_a_schema_valid_virtual_service() -> None:
+    import os
+
+    from mnops.manifest_validation import validate_document
+
+    t = build_target(with_delivery("staging", "canary"))
+    (vs,) = [o for o in mesh_objects(t, security_settings(t)) if o["kind"] == "VirtualService"]
+    assert [r["destination"]["host"] for r in vs["spec"]["http"][0]["route"]] == ["memory-service", "memory-service-canary"]
+    location = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+    if os.path.isdir(location):
+        assert list(validate_document(vs, "test", ("1.33",), location)) == []

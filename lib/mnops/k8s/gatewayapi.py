@@ -72,14 +72,17 @@ def http_route(
     path: str,
     service: str,
     port: int,
+    canary_service: str | None = None,
 ) -> dict[str, Any]:
-    """Routes a path prefix on the HTTPS listeners to one Service."""
+    """Routes a path prefix on the HTTPS listeners to one Service; with a canary Service, both are
+    referenced (stable 100, canary 0) and Argo Rollouts shifts the weights during a release."""
     if not path.startswith("/"):
         raise BuildError(f"route {name}: path {path!r} must start with /")
-    rule = {
-        "matches": [{"path": {"type": "PathPrefix", "value": path}}],
-        "backendRefs": [{"kind": "Service", "group": "", "name": service, "port": port}],
-    }
+    backends: list[dict[str, Any]] = [{"kind": "Service", "group": "", "name": service, "port": port}]
+    if canary_service:
+        backends[0]["weight"] = 100
+        backends.append({"kind": "Service", "group": "", "name": canary_service, "port": port, "weight": 0})
+    rule = {"matches": [{"path": {"type": "PathPrefix", "value": path}}], "backendRefs": backends}
     return k8s_object(
         GATEWAY_API,
         "HTTPRoute",

@@ -78,3 +78,14 @@ def destination_rule(
             },
         },
     )
+
+
+def canary_virtual_service(name: str, namespace: str, identity: Identity, *, host: str, canary_host: str) -> dict[str, Any]:
+    """One HTTP route to the stable (100) and canary (0) Services; Argo Rollouts shifts the weights."""
+    route = [{"destination": {"host": host}, "weight": 100}, {"destination": {"host": canary_host}, "weight": 0}]
+    return k8s_object(
+        "networking.istio.io/v1",
+        "VirtualService",
+        metadata(name, identity, namespace),
+        spec={"hosts": [host], "http": [{"name": "primary", "route": route}]},
+    )

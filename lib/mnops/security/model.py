@@ -8,7 +8,7 @@ from typing import Any
 
 from mnops import units
 from mnops.inventory import Target
-from mnops.inventory.layers import deep_merge
+from mnops.inventory.layers import deep_merge, effective_service
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Route:
     timeout_seconds: int
     retries: int
     per_try_timeout_seconds: int
+    canary_service: str | None = None  # second backend whose weight Argo Rollouts shifts during a canary
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,19 @@ def _seconds(value: str) -> int:
     return units.duration_seconds(value)
 
 
+def delivery_strategy(target: Target, service: str) -> str:
+    """rolling, canary or bluegreen: from the service's `delivery` settings when present (progressive delivery)."""
+    strategy: str = effective_service(target.parameters, service).get("delivery", {}).get("strategy", "rolling")
+    return strategy
+
+
+def gateway_canary(target: Target, service: str) -> str | None:
+    """The canary Service the gateway route must also reference, when Argo Rollouts shifts weights
+    on the HTTPRoute (canary without the mesh; with the mesh, an Istio VirtualService does it)."""
+    mesh_on = bool(target.parameters["mesh"]["enabled"])
+    return f"{service}-canary" if delivery_strategy(target, service) == "canary" and not mesh_on else None
+
+
 def routes(target: Target) -> tuple[Route, ...]:
     """The route of every service with a public_path, sorted by service name."""
     params = target.parameters
@@ -179,6 +193,7 @@ def routes(target: Target) -> tuple[Route, ...]:
                 timeout_seconds=_seconds(r["timeout"]),
                 retries=r["retries"],
                 per_try_timeout_seconds=_seconds(r["per_try_timeout"]),
+                canary_service=gateway_canary(target, svc.name),
             )
         )
     return tuple(result)

@@ -19,7 +19,7 @@ from mnops.inventory import Target
 from mnops.k8s import access, external_secrets, gatewayapi, istio, kyverno, tls
 from mnops.k8s.core import service_account
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
-from mnops.security.model import ConnectionString, Settings, restricted_namespaces
+from mnops.security.model import ConnectionString, Settings, delivery_strategy, restricted_namespaces
 from mnops.security.network import network_policies
 
 Obj = dict[str, Any]
@@ -159,6 +159,7 @@ def route_objects(target: Target, settings: Settings) -> list[Obj]:
                 path=route.path,
                 service=route.service,
                 port=route.port,
+                canary_service=route.canary_service,
             ),
             gatewayapi.backend_traffic_policy(
                 route.service,
@@ -462,6 +463,13 @@ def mesh_objects(target: Target, settings: Settings) -> list[Obj]:
                 circuit_breaker=settings.gateway.circuit_breaker,
             )
         )
+        if delivery_strategy(target, svc.name) == "canary":
+            # Argo Rollouts (progressive delivery) steers canary traffic through this VirtualService.
+            objects.append(
+                istio.canary_virtual_service(
+                    svc.name, namespace, identity(target, svc.name, "mesh"), host=svc.name, canary_host=f"{svc.name}-canary"
+                )
+            )
     return objects
 
 
