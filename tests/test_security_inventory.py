@@ -135,6 +135,7 @@ def test_data_stores_accept_only_their_declared_users() -> None:
 def test_one_external_secret_per_secret_reference_with_the_rotation_refresh(target: str) -> None:
     params = parameters()[target]
     refs = sorted(r["name"] for s in params["services"].values() for r in s.get("secret_refs", []))
+    refs = sorted(refs + list(params["secrets"]["platform_secrets"]))
     secrets = kinds(target, "ExternalSecret")
     assert sorted(s["metadata"]["name"] for s in secrets) == refs
     assert {s["spec"]["refreshInterval"] for s in secrets} == {params["secrets"]["refresh_interval"]}
@@ -320,3 +321,13 @@ def test_canary_with_the_mesh_uses_a_schema_valid_virtual_service() -> None:
     location = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
     if os.path.isdir(location):
         assert list(validate_document(vs, "test", ("1.33",), location)) == []
+
+
+def test_platform_secrets_copy_only_their_keys_and_label_the_secret() -> None:
+    (repo,) = [s for s in kinds("prod", "ExternalSecret") if s["metadata"]["name"] == "repo-machine-native-ops-gitops"]
+    template = repo["spec"]["target"]["template"]
+    assert template["metadata"]["labels"] == {"argocd.argoproj.io/secret-type": "repository"}
+    assert template["data"]["url"] == parameters()["prod"]["project"]["repo_url"]
+    assert {d["remoteRef"]["key"] for d in repo["spec"]["data"]} == {"argocd/repositories/machine-native-ops-gitops"}
+    (receivers,) = [s for s in kinds("prod", "ExternalSecret") if s["metadata"]["name"] == "alertmanager-receivers"]
+    assert receivers["spec"]["target"]["template"]["data"]["pager-routing-key"] == '{{ index . "pager-routing-key" }}'

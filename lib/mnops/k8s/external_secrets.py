@@ -60,6 +60,7 @@ def external_secret(
     properties: Sequence[str],
     templates: Mapping[str, str],
     refresh_interval: str,
+    secret_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A Secret named `name` built from properties of one remote secret; `templates` maps each
     target key to a Go template over those properties (connection strings), so only references
@@ -77,7 +78,12 @@ def external_secret(
                 "name": name,
                 "creationPolicy": "Owner",
                 "deletionPolicy": "Retain",
-                "template": {"engineVersion": "v2", "mergePolicy": "Replace", "data": dict(sorted(templates.items()))},
+                "template": {
+                    "engineVersion": "v2",
+                    "mergePolicy": "Replace",
+                    "metadata": {"labels": dict(sorted((secret_labels or {}).items()))},
+                    "data": dict(sorted(templates.items())),
+                },
             },
             "data": [{"secretKey": prop, "remoteRef": {"key": remote_key, "property": prop}} for prop in sorted(set(properties))],
         },

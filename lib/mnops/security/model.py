@@ -120,12 +120,23 @@ class ConnectionString:
 
 
 @dataclass(frozen=True)
+class PlatformSecret:
+    name: str
+    namespace: str
+    remote_key: str
+    keys: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    static: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Secrets:
     store_name: str
     refresh_interval: str
     rotation_days: int
     key_prefix: str
     connection_strings: Mapping[str, ConnectionString] = field(default_factory=dict)
+    platform: tuple[PlatformSecret, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +294,17 @@ def security_settings(target: Target) -> Settings:
         rotation_days=s["rotation_days"],
         key_prefix=s["key_prefix"],
         connection_strings={k: ConnectionString(**v) for k, v in sorted(s["connection_strings"].items())},
+        platform=tuple(
+            PlatformSecret(
+                name,
+                raw["namespace"],
+                raw["remote_key"],
+                tuple(sorted(raw["keys"])),
+                dict(sorted(raw.get("labels", {}).items())),
+                dict(sorted(raw.get("static", {}).items())),
+            )
+            for name, raw in sorted(s["platform_secrets"].items())
+        ),
     )
     mesh = Mesh(p["mesh"]["enabled"], p["mesh"]["mode"], p["mesh"]["namespace"])
     return Settings(

@@ -299,6 +299,20 @@ def secret_objects(target: Target, settings: Settings) -> list[Obj]:
                     refresh_interval=s.refresh_interval,
                 )
             )
+    for secret in s.platform:
+        objects.append(
+            external_secrets.external_secret(
+                secret.name,
+                secret.namespace,
+                identity(target, secret.name, "secrets"),
+                store=s.store_name,
+                remote_key=secret.remote_key,
+                properties=secret.keys,
+                templates={**{key: f"{{{{ index . {key!r} }}}}".replace("'", '"') for key in secret.keys}, **secret.static},
+                refresh_interval=s.refresh_interval,
+                secret_labels=secret.labels,
+            )
+        )
     return objects
 
 
