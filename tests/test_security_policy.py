@@ -62,6 +62,7 @@ BAD_FIXTURES = [
     ("wildcard-role.yaml", "roles", {}, "cluster-wide RBAC"),
     ("unprotected-route.yaml", "routes", {}, "no BackendTrafficPolicy rate-limits"),
     ("unprotected-route.yaml", "routes", {}, "no SecurityPolicy requires a JWT"),
+    ("unprotected-route.yaml", "routes", {}, "do not carry Strict-Transport-Security"),
     ("istio-while-disabled.yaml", "mesh", {}, "while the mesh is disabled"),
     ("mesh-not-strict.yaml", "mesh", {"mesh_enabled": True}, "not STRICT"),
 ]

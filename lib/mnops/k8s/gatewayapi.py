@@ -73,6 +73,7 @@ def http_route(
     service: str,
     port: int,
     canary_service: str | None = None,
+    response_headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Routes a path prefix on the HTTPS listeners to one Service; with a canary Service, both are
     referenced (stable 100, canary 0) and Argo Rollouts shifts the weights during a release."""
@@ -82,7 +83,10 @@ def http_route(
     if canary_service:
         backends[0]["weight"] = 100
         backends.append({"kind": "Service", "group": "", "name": canary_service, "port": port, "weight": 0})
-    rule = {"matches": [{"path": {"type": "PathPrefix", "value": path}}], "backendRefs": backends}
+    rule: dict[str, Any] = {"matches": [{"path": {"type": "PathPrefix", "value": path}}], "backendRefs": backends}
+    if response_headers:
+        headers = [{"name": k, "value": v} for k, v in sorted(response_headers.items())]
+        rule["filters"] = [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": headers}}]
     return k8s_object(
         GATEWAY_API,
         "HTTPRoute",

@@ -56,6 +56,8 @@ class Gateway:
     audiences: tuple[str, ...]
     cors: Mapping[str, Any]
     routes: tuple[Route, ...]
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,10 @@ def security_settings(target: Target) -> Settings:
         audiences=tuple(g["jwt"]["audiences"]),
         cors=dict(g["cors"]),
         routes=routes(target),
+        response_headers=dict(sorted(g["response_headers"].items())),
+        load_balancer_annotations=dict(
+            sorted({**target.cloud["load_balancer_annotations"], **g["load_balancer_annotations"]}.items())
+        ),
     )
     tls = Tls(
         issuer=t["issuer"],

@@ -128,7 +128,7 @@ def envoy_proxy(target: Target, settings: Settings, namespace: str) -> Obj:
                 },
                 "envoyPDB": {"minAvailable": 1} if replicas > 1 else {},
                 "envoyService": {
-                    "annotations": dict(sorted(target.cloud["load_balancer_annotations"].items())),
+                    "annotations": dict(settings.gateway.load_balancer_annotations),
                     "externalTrafficPolicy": "Local",
                 },
             },
@@ -160,6 +160,7 @@ def route_objects(target: Target, settings: Settings) -> list[Obj]:
                 service=route.service,
                 port=route.port,
                 canary_service=route.canary_service,
+                response_headers=g.response_headers,
             ),
             gatewayapi.backend_traffic_policy(
                 route.service,

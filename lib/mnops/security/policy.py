@@ -395,7 +395,7 @@ def roles_are_least_privilege(docs: Sequence[Doc], exp: Expectations) -> list[Vi
 
 
 def routes_are_protected(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
-    """Every HTTPRoute to a Service has a rate limit; every public service's route requires a JWT."""
+    """Every HTTPRoute to a Service has a rate limit, requires a JWT and sets HSTS on its responses."""
     violations = []
 
     def targets(kind: str) -> dict[tuple[str, str], Doc]:
@@ -417,6 +417,14 @@ def routes_are_protected(docs: Sequence[Doc], exp: Expectations) -> list[Violati
             violations.append(Violation("routes", describe(route), "no BackendTrafficPolicy rate-limits this route"))
         if "jwt" not in sps.get(key, {}).get("spec", {}):
             violations.append(Violation("routes", describe(route), "no SecurityPolicy requires a JWT on this route"))
+        set_headers = {
+            h["name"].lower()
+            for rule in route["spec"].get("rules", [])
+            for f in rule.get("filters", [])
+            for h in f.get("responseHeaderModifier", {}).get("set", [])
+        }
+        if "strict-transport-security" not in set_headers:
+            violations.append(Violation("routes", describe(route), "responses do not carry Strict-Transport-Security"))
     return violations
 
 

@@ -114,7 +114,7 @@ def external_secrets(target: Target, settings: Settings) -> dict[str, Any]:
 
 
 def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
-    redis_host = f"redis.{target.namespaces.get('data', target.namespaces['apps'])}.svc.cluster.local"
+    redis_host = f"redis-master.{target.namespaces.get('data', target.namespaces['apps'])}.svc.cluster.local"
     return {
         "deployment": {
             "replicas": settings.controller_replicas,
@@ -130,10 +130,30 @@ def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
         "config": {
             "envoyGateway": {
                 "gateway": {"controllerName": settings.gateway.controller_name},
-                "provider": {"type": "Kubernetes"},
                 "logging": {"level": {"default": "info"}},
                 # Global rate limits (per client and per route) count in the shared Redis.
                 "rateLimit": {"backend": {"type": "Redis", "redis": {"url": f"{redis_host}:6379"}}},
+                "provider": {
+                    "type": "Kubernetes",
+                    "kubernetes": {
+                        # The rate limit service: hardened, sized, and authenticated to Redis with the
+                        # password External Secrets copies into `ratelimit-redis` (never in git).
+                        "rateLimitDeployment": {
+                            "replicas": settings.controller_replicas,
+                            "container": {
+                                "env": [
+                                    {
+                                        "name": "REDIS_AUTH",
+                                        "valueFrom": {"secretKeyRef": {"name": "ratelimit-redis", "key": "password"}},
+                                    }
+                                ],
+                                "resources": _resources(settings),
+                                "securityContext": CONTAINER_SECURITY,
+                            },
+                            "pod": {"securityContext": POD_SECURITY},
+                        }
+                    },
+                },
             }
         },
     }
