@@ -39,6 +39,13 @@ def test_every_target_passes_the_security_rules(target: str) -> None:
     assert problems_in(target, parameters()[target]) == []
 
 
+def switch_mesh(params: dict[str, Any], *, on: bool) -> None:
+    """The mesh and its charts together (so only the folder rule can complain)."""
+    params["mesh"]["enabled"] = on
+    for chart in ("istio-base", "istio-cni", "istiod"):
+        params["charts"][chart]["enabled"] = on
+
+
 REJECTED: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ("prod", "prod_rejects_a_private_ca", lambda p: p["tls"].update(issuer="private-ca"), "parameters.tls.issuer"),
     ("prod", "prod_rejects_audit_only_admission", lambda p: p["admission"].update(failure_action="Audit"),
@@ -59,6 +66,8 @@ REJECTED: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
      "parameters.services.memory-service.route.rate_limit_per_client"),
     ("dev", "mesh_charts_without_the_mesh_are_rejected", lambda p: p["charts"]["istiod"].update(enabled=True),
      "parameters.charts.istiod.enabled"),
+    ("dev", "mesh_without_its_folder_is_rejected", lambda p: switch_mesh(p, on=True), "parameters.apps.mesh"),
+    ("staging", "mesh_folder_without_the_mesh_is_rejected", lambda p: switch_mesh(p, on=False), "parameters.apps.mesh"),
     ("dev", "unknown_gateway_key_is_rejected", lambda p: p["gateway"].update(tls_version="1.2"), "parameters.gateway"),
     ("dev", "wildcard_cors_origin_is_rejected", lambda p: p["gateway"]["cors"].update(allow_origins=["*"]),
      "parameters.gateway.cors.allow_origins[0]"),
@@ -331,3 +340,16 @@ def test_platform_secrets_copy_only_their_keys_and_label_the_secret() -> None:
     assert {d["remoteRef"]["key"] for d in repo["spec"]["data"]} == {"argocd/repositories/machine-native-ops-gitops"}
     (receivers,) = [s for s in kinds("prod", "ExternalSecret") if s["metadata"]["name"] == "alertmanager-receivers"]
     assert receivers["spec"]["target"]["template"]["data"]["pager-routing-key"] == '{{ index . "pager-routing-key" }}'
+
+
+SECURITY_FOLDERS = ("gateway", "routes", "certificates", "secrets", "network-policies", "rbac", "policies", "mesh")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_declared_security_folder_has_manifests(target: str) -> None:
+    """Argo CD gets one Application per declared folder: each must exist, and none may go undeclared."""
+    from security_support import COMPILED
+
+    declared = {f for f in parameters()[target]["apps"] if f in SECURITY_FOLDERS}
+    present = {p.name for p in (COMPILED / target / "manifests").iterdir() if p.name in SECURITY_FOLDERS}
+    assert declared == present

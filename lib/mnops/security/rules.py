@@ -111,6 +111,17 @@ def mesh_charts_follow_mesh(target: str, params: Params) -> Iterator[Problem]:
                           f"{enabled} like parameters.mesh.enabled")  # fmt: skip
 
 
+def mesh_folder_follows_mesh(target: str, params: Params) -> Iterator[Problem]:
+    """The `mesh` manifests folder exists exactly where the mesh is on; Argo CD syncs declared folders."""
+    enabled, declared = params["mesh"]["enabled"], "mesh" in params["apps"]
+    if enabled and not declared:
+        yield Problem(target, "parameters.apps.mesh", "nothing", "a folder entry (wave 0) where mesh.enabled is true",
+                      "without it Argo CD never syncs the Istio objects")  # fmt: skip
+    if declared and not enabled:
+        yield Problem(target, "parameters.apps.mesh", "a folder entry", "no mesh folder while mesh.enabled is false",
+                      "the folder is empty, so its Argo CD Application would point at nothing")  # fmt: skip
+
+
 RULES: tuple[Rule, ...] = (
     routes_are_consistent,
     certificates_renew_early,
@@ -118,4 +129,5 @@ RULES: tuple[Rule, ...] = (
     production_is_enforced,
     secret_keys_are_renderable,
     mesh_charts_follow_mesh,
+    mesh_folder_follows_mesh,
 )
