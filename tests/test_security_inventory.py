@@ -353,3 +353,11 @@ def test_every_declared_security_folder_has_manifests(target: str) -> None:
     declared = {f for f in parameters()[target]["apps"] if f in SECURITY_FOLDERS}
     present = {p.name for p in (COMPILED / target / "manifests").iterdir() if p.name in SECURITY_FOLDERS}
     assert declared == present
+
+
+def test_ambient_mode_opens_the_tunnel_port_only_between_declared_peers() -> None:
+    params = mutated("staging", lambda p: p["mesh"].update(mode="ambient"))
+    policy = policies_by_name(params)["configuration-service"]
+    assert all(15008 in [p["port"] for p in rule["ports"]] for rule in policy["spec"]["ingress"][:2])
+    sidecar = policies_by_name(mutated("staging", lambda p: None))["configuration-service"]
+    assert not any(15008 in [p["port"] for p in rule["ports"]] for rule in sidecar["spec"]["ingress"])

@@ -24,6 +24,7 @@ from mnops.security.model import Settings, managed_namespaces
 
 ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
 ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
+HBONE_PORT = 15008  # ambient mode: ztunnel carries pod-to-pod traffic in an mTLS tunnel on this port
 DNS_PORT = 53
 HTTPS_PORT = 443
 
@@ -52,25 +53,33 @@ def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]
     net = settings.network
     data_ns = target.namespaces.get("data")
     by_name = {s.name: s for s in target.services}
+    ambient = settings.mesh.enabled and settings.mesh.mode == "ambient"
+
+    def mesh_ports(port: int) -> list[int]:
+        """In ambient mode meshed traffic arrives through the HBONE tunnel port as well."""
+        return [port, HBONE_PORT] if ambient else [port]
+
     policies = []
     for svc in target.services:
         ingress: list[Rule] = []
         if svc.public_path:
-            ingress.append(Rule([_peer(net.gateway_proxy)], tcp_ports=[svc.port]))
+            ingress.append(Rule([_peer(net.gateway_proxy)], tcp_ports=mesh_ports(svc.port)))
         callers = [s.name for s in target.services if svc.name in s.dependencies.services]
         if callers:
-            ingress.append(Rule([_service_pods(callers)], tcp_ports=[svc.port]))
+            ingress.append(Rule([_service_pods(callers)], tcp_ports=mesh_ports(svc.port)))
         metrics_ports = [svc.metrics_port] + ([ISTIO_METRICS_PORT] if settings.mesh.enabled else [])
         ingress.append(Rule([_peer(net.prometheus)], tcp_ports=metrics_ports))
 
         egress: list[Rule] = []
         for dep in sorted(svc.dependencies.services):
-            egress.append(Rule([_service_pods([dep])], tcp_ports=[by_name[dep].port]))
+            egress.append(Rule([_service_pods([dep])], tcp_ports=mesh_ports(by_name[dep].port)))
         if svc.dependencies.redis and data_ns:
             egress.append(Rule([Peer(namespace=data_ns, pod_labels=net.redis_labels)], tcp_ports=[net.redis_port]))
         if svc.dependencies.postgres and data_ns:
+            # The database instances, or the PgBouncer pooler in front of them.
             pg = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_cluster_label, "operator": "Exists"}])
-            egress.append(Rule([pg], tcp_ports=[net.postgres_port]))
+            pooler = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_pooler_label, "operator": "Exists"}])
+            egress.append(Rule([pg, pooler], tcp_ports=[net.postgres_port]))
         for receiver in net.telemetry.values():
             egress.append(Rule([_peer(receiver)], tcp_ports=list(receiver.ports)))
         if settings.mesh.enabled and settings.mesh.mode == "sidecar":
