@@ -36,7 +36,7 @@ compile: $(VENV_STAMP) ## Validate the inventory and compile every target into c
 
 .PHONY: validate
 validate: $(VENV_STAMP) ## Strictly validate every document under compiled/ (Kubernetes + CRD schemas)
-	@$(PY) scripts/validate.py compiled
+	@$(PY) scripts/validate.py compiled $(wildcard argocd)
 	@if command -v kubeconform >/dev/null; then scripts/kubeconform.sh compiled; fi
 
 .PHONY: lint

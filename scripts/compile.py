@@ -6,8 +6,11 @@ Usage (normally through `make compile`):
     .venv/bin/python scripts/compile.py --output /tmp/x # into another folder (make diff, tests)
     .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x
 
-Nothing is written unless every target is valid and Kapitan succeeded: the new tree is built in
-a temporary folder beside the output and renamed over it at the end. On an inventory error the
+Beside the output folder (the repository root by default) it also writes argocd/<target>/ (the
+Argo CD bootstrap) and docs/deployment-guide.md (with generated per-target tables).
+
+Nothing is written unless every target is valid and Kapitan succeeded: the new trees are built in
+a temporary folder beside the output and renamed over the old ones at the end. On an inventory error the
 problems are printed (target, key path, value, expectation) and the exit code is 1.
 """
 
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.errors import InventoryError, Problem  # noqa: E402
+from mnops.gitops.finish import BOOTSTRAP, GUIDE, finish_delivery  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
 from mnops.postprocess import finish_tree  # noqa: E402
@@ -99,7 +103,12 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         run_kapitan(inventory_path, Path(work), parallelism)
         tree = Path(work) / "compiled"
         finish_tree(tree, parameters)
+        finish_delivery(Path(work), parameters)
+        # Each rename is atomic; all are prepared before the first one happens.
         swap_into_place(tree, output)
+        swap_into_place(Path(work) / BOOTSTRAP, output.parent / BOOTSTRAP)
+        (output.parent / GUIDE).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(work) / GUIDE, output.parent / GUIDE)
     print(f"compiled {len(parameters)} targets into {os.path.relpath(output)}: {', '.join(parameters)}")
     return 0
 

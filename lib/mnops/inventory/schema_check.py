@@ -26,12 +26,18 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 ROOT_SCHEMA_ID = "mnops:parameters"
 
 
+def _is_cron(value: str) -> bool:
+    """check_cron raises or returns nothing; a format check must return True to pass."""
+    units.check_cron(value)
+    return True
+
+
 def _format_checker() -> FormatChecker:
     checker = FormatChecker(formats=[])  # only our own formats: no optional packages
     checker.checks("k8s-cpu", raises=ValueError)(units.cpu_millicores)
     checker.checks("k8s-memory", raises=ValueError)(units.memory_bytes)
     checker.checks("duration", raises=ValueError)(units.duration_seconds)
-    checker.checks("cron", raises=ValueError)(units.check_cron)
+    checker.checks("cron", raises=ValueError)(_is_cron)
     return checker
 
 
