@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from security_support import ROOT, kinds, parameters
+from security_support import ROOT, parameters, with_monitoring
 
 from mnops import units
+from mnops.inventory.model import build_target
+from mnops.security.model import security_settings
+from mnops.security.objects import certificate_objects
 
 DAY = 86400
 
@@ -20,9 +24,24 @@ def promtool() -> str:
     return "promtool"
 
 
+def expiry_rule() -> dict[str, Any]:
+    """prod's certificate expiry PrometheusRule, as compiled once Prometheus runs on the cluster."""
+    target = build_target(with_monitoring(parameters()["prod"]))
+    (rule,) = [o for o in certificate_objects(target, security_settings(target)) if o["kind"] == "PrometheusRule"]
+    return rule
+
+
+def test_the_rule_follows_prometheus() -> None:
+    """Emitted where the monitoring stack (its namespace) exists, left out where it does not."""
+    without = build_target(parameters()["prod"])
+    assert expiry_rule()["metadata"]["namespace"] == "monitoring"
+    if "monitoring" not in {c["namespace"] for c in parameters()["prod"]["charts"].values() if c["enabled"]}:
+        assert not [o for o in certificate_objects(without, security_settings(without)) if o["kind"] == "PrometheusRule"]
+
+
 @pytest.fixture(scope="session")
 def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    (rule,) = kinds("prod", "PrometheusRule")
+    rule = expiry_rule()
     path = tmp_path_factory.mktemp("rules") / "certificates.yaml"
     path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False))
     return path
@@ -39,7 +58,7 @@ PRIORITY = {"warning": "P2", "critical": "P1"}
 
 def expected(alertname: str, name: str, severity: str) -> dict[str, object]:
     """The labels and the rendered annotations promtool must see for one firing alert."""
-    (rule,) = [r for g in kinds("prod", "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"] if r["alert"] == alertname]
+    (rule,) = [r for g in expiry_rule()["spec"]["groups"] for r in g["rules"] if r["alert"] == alertname]
     annotations = {
         key: value.replace("{{ $labels.namespace }}", "apps").replace("{{ $labels.name }}", name)
         for key, value in rule["annotations"].items()

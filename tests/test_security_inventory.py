@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from security_support import ROOT, TARGETS, kinds, parameters
+from security_support import ROOT, TARGETS, folder_documents, kinds, parameters, with_monitoring
 
 from mnops.errors import BuildError
 from mnops.inventory import problems_in
@@ -144,8 +144,12 @@ def test_data_stores_accept_only_their_declared_users() -> None:
 def test_one_external_secret_per_secret_reference_with_the_rotation_refresh(target: str) -> None:
     params = parameters()[target]
     refs = sorted(r["name"] for s in params["services"].values() for r in s.get("secret_refs", []))
-    refs = sorted(refs + list(params["secrets"]["platform_secrets"]))
-    secrets = kinds(target, "ExternalSecret")
+    from mnops.security.objects import namespace_exists
+
+    t = build_target(params)
+    platform = [n for n, p in params["secrets"]["platform_secrets"].items() if namespace_exists(t, p["namespace"])]
+    refs = sorted(refs + platform)
+    secrets = [d for d in folder_documents(target, "secrets") if d["kind"] == "ExternalSecret"]
     assert sorted(s["metadata"]["name"] for s in secrets) == refs
     assert {s["spec"]["refreshInterval"] for s in secrets} == {params["secrets"]["refresh_interval"]}
 
@@ -338,7 +342,8 @@ def test_platform_secrets_copy_only_their_keys_and_label_the_secret() -> None:
     assert template["metadata"]["labels"] == {"argocd.argoproj.io/secret-type": "repository"}
     assert template["data"]["url"] == parameters()["prod"]["project"]["repo_url"]
     assert {d["remoteRef"]["key"] for d in repo["spec"]["data"]} == {"argocd/repositories/machine-native-ops-gitops"}
-    (receivers,) = [s for s in kinds("prod", "ExternalSecret") if s["metadata"]["name"] == "alertmanager-receivers"]
+    t = build_target(with_monitoring(parameters()["prod"]))
+    (receivers,) = [s for s in secret_objects(t, security_settings(t)) if s["metadata"]["name"] == "alertmanager-receivers"]
     assert receivers["spec"]["target"]["template"]["data"]["pager-routing-key"] == '{{ index . "pager-routing-key" }}'
 
 

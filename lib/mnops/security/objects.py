@@ -30,6 +30,13 @@ CERT_MANAGER_CHART = "cert-manager"
 EXTERNAL_SECRETS_CHART = "external-secrets"
 
 
+def namespace_exists(target: Target, namespace: str) -> bool:
+    """Whether something this target deploys creates the namespace: a declared project namespace or
+    the namespace of an enabled chart. Objects for components a target does not run are left out."""
+    charts = target.parameters["charts"].values()
+    return namespace in target.namespaces.values() or any(c["enabled"] and c["namespace"] == namespace for c in charts)
+
+
 def _seconds(n: int) -> str:
     return tls.go_duration(n)
 
@@ -229,16 +236,17 @@ def certificate_objects(target: Target, settings: Settings) -> list[Obj]:
             key_size=t.key_size,
         )
     )
-    objects.append(
-        tls.certificate_expiry_rule(
-            "certificate-expiry",
-            t.alert_namespace,
-            ident,
-            warning_seconds=t.warning_before_seconds,
-            critical_seconds=t.critical_before_seconds,
-            runbook_url=f"{RUNBOOK_BASE}#certificate-expiry",
+    if namespace_exists(target, t.alert_namespace):  # Prometheus (its rule namespace) runs here
+        objects.append(
+            tls.certificate_expiry_rule(
+                "certificate-expiry",
+                t.alert_namespace,
+                ident,
+                warning_seconds=t.warning_before_seconds,
+                critical_seconds=t.critical_before_seconds,
+                runbook_url=f"{RUNBOOK_BASE}#certificate-expiry",
+            )
         )
-    )
     return objects
 
 
@@ -301,6 +309,8 @@ def secret_objects(target: Target, settings: Settings) -> list[Obj]:
                 )
             )
     for secret in s.platform:
+        if not namespace_exists(target, secret.namespace):
+            continue  # the component that reads it is not installed on this target
         objects.append(
             external_secrets.external_secret(
                 secret.name,
