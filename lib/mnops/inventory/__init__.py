@@ -25,6 +25,7 @@ RULE_MODULES: tuple[str, ...] = (
     "mnops.gitops.rules",
     "mnops.observability.signal_rules",
     "mnops.data.rules",
+    "mnops.security.rules",
 )
 
 
