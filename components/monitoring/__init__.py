@@ -65,7 +65,7 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
             )
         )
     ident = identity(target, "mnops-rules", "monitoring")
-    for stem, content in rule_files(target, monitoring).items():
+    for stem, content in rule_files(target).items():
         objects.append(prometheus_rule(stem, ns, ident, content["groups"]))
     return objects
 
@@ -80,7 +80,7 @@ def main(input_params: dict[str, Any]) -> Any:
         return output({APP: monitoring_objects(target, monitoring)})
     result = BaseObj()
     if kind == "rules":
-        for stem, content in rule_files(target, monitoring).items():
+        for stem, content in rule_files(target).items():
             result.root[stem] = content
     elif kind == "alertmanager":
         result.root["alertmanager"] = alertmanager_config(monitoring.alertmanager)

@@ -1,6 +1,6 @@
 """Prometheus recording and alerting rules generated from a target's inventory.
 
-    files = rule_files(target, monitoring)   # {"mnops-recording": {"groups": [...]}, ...}
+    files = rule_files(target)   # {"mnops-recording": {"groups": [...]}, ...}
 
 The same groups become PrometheusRule objects (manifests/monitoring/) and raw rule files
 (compiled/<target>/rules/<name>.yaml) that promtool and the local preview read. Thresholds come
@@ -18,7 +18,6 @@ from mnops import units
 from mnops.inventory.model import Service, Target
 from mnops.observability import contract
 from mnops.observability.alerts import runbook_url, spec
-from mnops.observability.settings import Monitoring
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
@@ -350,9 +349,11 @@ def slo_alerts(target: Target, svc: Service) -> list[Rule]:
     return rules
 
 
-def rule_files(target: Target, monitoring: Monitoring) -> dict[str, dict[str, list[Group]]]:
-    """File stem -> rule file content. Recording groups come first (promtool evaluates in order)."""
-    del monitoring  # evaluation interval is global (kube-prometheus-stack values), not per group
+def rule_files(target: Target) -> dict[str, dict[str, list[Group]]]:
+    """File stem -> rule file content. Recording groups come first (promtool evaluates in order).
+
+    Groups set no `interval`: the evaluation interval is global (kube-prometheus-stack values).
+    """
     alerts = [r for svc in target.services for r in service_alerts(target, svc)]
     info = [r for svc in target.services for r in deployment_alerts(target, svc)] + backup_alerts(target)
     slo_alert_rules = [r for svc in target.services for r in slo_alerts(target, svc)]
