@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.output / name).unlink()
     for name, text in sorted(pages.items()):
         (args.output / name).write_text(text)
-    print(f"wrote {len(pages)} runbooks to {args.output.relative_to(ROOT)}")
+    print(f"wrote {len(pages)} runbooks to {args.output}")
     return 0
 
 
