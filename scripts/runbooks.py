@@ -35,17 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on any difference")
     args = parser.parse_args(argv)
     pages = expected_pages(args.inventory.resolve())
-    existing = {p.name: p.read_text() for p in args.output.glob("*.md")} if args.output.exists() else {}
+    # Only the pages generated here are owned here: other concerns may add their own runbooks.
+    existing = {name: (args.output / name).read_text() for name in pages if (args.output / name).exists()}
     if args.check:
-        stale = sorted(name for name in set(pages) | set(existing) if pages.get(name) != existing.get(name))
+        stale = sorted(name for name in pages if pages[name] != existing.get(name))
         for name in stale:
             print(f"out of date: {args.output / name}")
         if stale:
             print("run `make runbooks` and commit docs/runbooks/")
         return 1 if stale else 0
     args.output.mkdir(parents=True, exist_ok=True)
-    for name in sorted(set(existing) - set(pages)):
-        (args.output / name).unlink()
     for name, text in sorted(pages.items()):
         (args.output / name).write_text(text)
     print(f"wrote {len(pages)} runbooks to {args.output}")
