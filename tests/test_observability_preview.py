@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from observability_support import COMPILED, ensure_tools, target
 
+from mnops import units
 from mnops.observability.fake_service import FakeServices
 from mnops.observability.preview import Preview
 from mnops.observability.settings import monitoring_settings
@@ -69,3 +70,25 @@ def test_error_spike_reaches_alertmanager_with_the_p0_receiver(preview: Any) -> 
     assert alert["annotations"]["runbook_url"].endswith("/docs/runbooks/HighErrorRate.md")
     # Only the service that fails alerts.
     assert not matching(running.alerts(), "HighErrorRate", "configuration-service")
+
+
+def test_a_critical_alert_inhibits_the_same_services_warning(preview: Any) -> None:
+    """HighErrorRate (critical, P0) mutes HighMemoryUsage (warning) of the same service in Alertmanager.
+
+    Memory, not CPU: a gauge crosses its threshold at the next scrape, while a 5-minute rate
+    needs minutes of history before it reflects a new load."""
+    fake, running = preview
+    svc = target("dev").service("supply-chain-service")
+    fake.set_memory_bytes(svc.name, round(units.memory_bytes(svc.resources.memory_limit) * (svc.alerts.memory_percent + 5) / 100))
+    memory = wait_for(lambda: matching(running.alerts(), "HighMemoryUsage", svc.name), "HighMemoryUsage in Alertmanager")
+    assert memory[0]["status"]["state"] == "active"  # alone, the warning is delivered
+
+    fake.set_error_share(svc.name, 0.5)
+
+    def suppressed() -> list[dict[str, Any]]:
+        return [a for a in matching(running.alerts(), "HighMemoryUsage", svc.name) if a["status"]["state"] == "suppressed"]
+
+    muted = wait_for(suppressed, "HighMemoryUsage suppressed by HighErrorRate")
+    assert muted[0]["status"]["inhibitedBy"]
+    error = wait_for(lambda: matching(running.alerts(), "HighErrorRate", svc.name), "HighErrorRate in Alertmanager")[0]
+    assert error["status"]["state"] == "active"  # critical alerts are never muted by the rule

@@ -70,6 +70,15 @@ def test_production_follows_the_issue_route_tree(name: str) -> None:
         assert routes_test(config_path(name), expected, ALERT_LABELS[key]) == 0, key
 
 
+@pytest.mark.parametrize("name", TARGETS)
+def test_platform_alerts_without_priority_are_routed(name: str) -> None:
+    routes = monitoring_settings(target(name).parameters).alertmanager.routes
+    config = config_path(name)
+    assert routes_test(config, "null", ["alertname=Watchdog", "severity=none"]) == 0
+    assert routes_test(config, ",".join(routes["P1"]), ["alertname=KubePodCrashLooping", "severity=critical"]) == 0
+    assert routes_test(config, routes["P2"][0], ["alertname=KubeCPUOvercommit", "severity=warning"]) == 0
+
+
 @pytest.mark.parametrize("name", ["dev", "staging"])
 def test_nobody_is_paged_outside_production(name: str) -> None:
     config = config_path(name).read_text()
@@ -108,7 +117,7 @@ def test_inhibitions_silence_symptoms_of_a_down_service_and_warnings_under_criti
     assert "service" in down
     target_matchers = next(tgt for (src, tgt) in rules if src == ('alertname="ServiceDown"',))[0]
     assert "HighErrorRate" in target_matchers and "HighLatencyP99" in target_matchers
-    assert (('severity="critical"',), ('severity="warning"',)) in rules
+    assert (('severity="critical"', 'priority=~"P0|P1"'), ('severity="warning"',)) in rules
 
 
 def test_builder_rejects_a_route_to_an_undeclared_receiver() -> None:

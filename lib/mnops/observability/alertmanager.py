@@ -17,6 +17,8 @@ from mnops.observability.settings import PRIORITIES, AlertmanagerSettings, Recei
 # (e.g. pager-routing-key, chat-webhook-url, ticket-smtp-password; see docs/observability.md).
 SECRET_FILE_SUFFIX = {"pagerduty": "routing-key", "slack": "webhook-url", "email": "smtp-password"}
 BUSINESS_HOURS = "business-hours"
+NULL_RECEIVER = "null"
+SILENT_ALERTS = "Watchdog|InfoInhibitor"
 
 # Alerts a ServiceDown makes redundant for the same service.
 SILENCED_BY_SERVICE_DOWN = "HighErrorRate|HighLatencyP99|SLOErrorBudgetBurnFast|SLOErrorBudgetBurnSlow"
@@ -104,12 +106,22 @@ def alertmanager_config(settings: AlertmanagerSettings) -> dict[str, Any]:
         if unknown:
             raise BuildError(f"route {key} sends to undeclared receivers {unknown}")
     used = sorted({n for names in settings.routes.values() for n in names})
-    receivers = [receiver_config(r, settings.secret_dir) for r in settings.receivers if r.name in used]
-    routes = _routes_for("info", ['severity="info"'], settings.routes["info"], settings.timings["info"], quiet=True)
+    receivers = [{"name": NULL_RECEIVER}] + [
+        receiver_config(r, settings.secret_dir) for r in settings.receivers if r.name in used
+    ]
+    # kube-prometheus-stack's always-firing Watchdog (a dead man's switch for an external
+    # heartbeat) and InfoInhibitor must not notify anyone.
+    routes: list[dict[str, Any]] = [{"receiver": NULL_RECEIVER, "matchers": [f'alertname=~"{SILENT_ALERTS}"']}]
+    routes += _routes_for("info", ['severity="info"'], settings.routes["info"], settings.timings["info"], quiet=True)
     for priority in PRIORITIES:
         matchers = [f'priority="{priority}"']
         # Tickets are read during working hours: deliver them then, not at 3 a.m.
         routes += _routes_for(priority, matchers, settings.routes[priority], settings.timings[priority], quiet=priority == "P3")
+    # The chart's own cluster alerts carry no priority: critical ones go where P1 goes,
+    # everything else falls through to the root (the P2 receivers).
+    routes += _routes_for(
+        "platform", ['priority=""', 'severity="critical"'], settings.routes["P1"], settings.timings["P1"], quiet=False
+    )
     bh = settings.business_hours
     return {
         "route": {
@@ -126,7 +138,9 @@ def alertmanager_config(settings: AlertmanagerSettings) -> dict[str, Any]:
                 "equal": ["cluster", "service"],
             },
             {
-                "source_matchers": ['severity="critical"'],
+                # Only our prioritised alerts: platform alerts often lack `service`, and equal
+                # treats two missing labels as equal, which would mute unrelated warnings.
+                "source_matchers": ['severity="critical"', 'priority=~"P0|P1"'],
                 "target_matchers": ['severity="warning"'],
                 "equal": ["cluster", "service"],
             },

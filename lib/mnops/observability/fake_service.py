@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlparse
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
 
 REQUESTS_PER_SECOND = 100.0
+IDLE_CPU_CORES = 0.05
+IDLE_MEMORY_BYTES = 50_000_000
 
 
 class FakeServices:
@@ -29,6 +31,7 @@ class FakeServices:
         self._lock = threading.Lock()
         self._error_share = dict.fromkeys(self.services, 0.0)
         self._errors = dict.fromkeys(self.services, 0.0)
+        self._memory = dict.fromkeys(self.services, IDLE_MEMORY_BYTES)
         self._last = self.started
         fake = self
 
@@ -79,6 +82,11 @@ class FakeServices:
             self._advance()
             self._error_share[service] = share
 
+    def set_memory_bytes(self, service: str, resident: int) -> None:
+        """The service's resident memory (a gauge, so alerts on it react at the next scrape)."""
+        with self._lock:
+            self._memory[service] = resident
+
     def exposition(self, only: str | None) -> str:
         with self._lock:
             elapsed = self._advance()
@@ -101,8 +109,8 @@ class FakeServices:
                     f'http_request_duration_seconds_bucket{{{svc},method="GET",route="/",le="+Inf"}} {total:.3f}',
                     f'http_request_duration_seconds_count{{{svc},method="GET",route="/"}} {total:.3f}',
                     f'http_request_duration_seconds_sum{{{svc},method="GET",route="/"}} {total * 0.02:.3f}',
-                    f"process_cpu_seconds_total{{{svc}}} {elapsed * 0.05:.3f}",
-                    f"process_resident_memory_bytes{{{svc}}} 50000000",
+                    f"process_cpu_seconds_total{{{svc}}} {elapsed * IDLE_CPU_CORES:.3f}",
+                    f"process_resident_memory_bytes{{{svc}}} {self._memory[name]}",
                     f'mnops_cache_requests_total{{{svc},result="hit"}} {total * 0.95:.3f}',
                     f'mnops_cache_requests_total{{{svc},result="miss"}} {total * 0.05:.3f}',
                 ]

@@ -71,6 +71,5 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
                 "secrets": [a.secret],
             },
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": ["deployments=[app.kubernetes.io/name]"]},
     }
     return drop_empty_fields(values)
