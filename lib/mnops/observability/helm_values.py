@@ -71,5 +71,19 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
                 "secrets": [a.secret],
             },
         },
+        # Dashboards and datasources arrive as labelled ConfigMaps (dashboards component); the
+        # folder annotation puts each dashboard into its Grafana folder.
+        "grafana": {
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": "grafana_dashboard",
+                    "labelValue": "1",
+                    "folderAnnotation": "grafana_folder",
+                    "provider": {"foldersFromFilesStructure": True},
+                },
+                "datasources": {"enabled": True, "label": "grafana_datasource", "labelValue": "1"},
+            }
+        },
     }
     return drop_empty_fields(values)
