@@ -278,6 +278,18 @@ class SuiteBuilder:
         page = 6 * b  # the lower page threshold (6h and 30m windows)
         self.case(f"{svc.name} SLO fast burn 0.95x6", traffic(page * 0.95, 45), "40m", "SLOErrorBudgetBurnFast", svc.name, None)
         self.case(f"{svc.name} SLO fast burn 1.05x6", traffic(page * 1.05, 45), "40m", "SLOErrorBudgetBurnFast", svc.name, exp)
+        # Latency SLO (P99): the share of requests slower than the bound burns the 1% budget.
+        p99 = R.slo_objectives(svc)[2]
+        bound = R.num(svc.slo.latency_p99_ms / 1000)  # the bucket label as Go clients print it
+        exp_latency = Expected("SLOErrorBudgetBurnFast", {**base, "slo": p99.kind})
+        for factor, fired in ((0.95, None), (1.05, exp_latency)):
+            slow = round(6 * p99.budget * factor * n)
+            buckets = [
+                _series("http_request_duration_seconds_bucket", {**pod, "le": bound}, _counter(n - slow, 45)),
+                _series("http_request_duration_seconds_bucket", {**pod, "le": "+Inf"}, _counter(n, 45)),
+                _series("http_request_duration_seconds_count", pod, _counter(n, 45)),
+            ]
+            self.case(f"{svc.name} SLO latency-p99 burn {factor}x6", buckets, "40m", "SLOErrorBudgetBurnFast", svc.name, fired)
         # 40x burn for an hour, then healthy: at 95m the 1h window still burns >14.4x, but the 5m
         # and 30m windows are clean, so nobody is paged for a problem that is over.
         self.case(
