@@ -26,6 +26,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
@@ -40,10 +42,33 @@ def validate(parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[Prob
     return [p for name, params in parameters_by_target.items() for p in problems_in(name, params)]
 
 
+def use_libyaml_emitter() -> None:
+    """Give Kapitan's YAML writer libyaml's C emitter instead of PyYAML's pure-Python one.
+
+    Emitting YAML was four fifths of the compile time (measured with cProfile: 5.0 of 6.3 s).
+    The documents are the same YAML; the visible difference is that block sequences are not
+    indented under their key (`key:\n- item`, as kubectl prints). Multi-line strings keep
+    Kapitan's default literal style. Pool workers are forked after this and inherit it.
+    """
+    from kapitan.utils import PrettyDumper
+
+    def multiline_literal(dumper: yaml.CSafeDumper, data: str) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+    class LibyamlDumper(yaml.CSafeDumper):
+        pass
+
+    LibyamlDumper.add_representer(str, multiline_literal)
+    PrettyDumper.get_dumper_for_style = classmethod(lambda cls, style_selection="literal": LibyamlDumper)
+
+
 def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> None:
     from kapitan.cli import main as kapitan_main
 
-    argv = ["compile", "--inventory-path", str(inventory_path), "--output-path", str(output),
+    use_libyaml_emitter()
+
+    # fork, not Kapitan's default spawn: workers inherit the imports and the emitter set up here.
+    argv = ["--mp-method", "fork", "compile", "--inventory-path", str(inventory_path), "--output-path", str(output),
             "--search-paths", str(ROOT), "--inventory-backend", INVENTORY_BACKEND]  # fmt: skip
     if parallelism:
         argv += ["--parallelism", str(parallelism)]

@@ -102,3 +102,17 @@ def test_validation_rejects_unknown_fields_unknown_kinds_and_non_objects(compile
     assert "'revisionHistoryLimt' was unexpected) (Kubernetes 1.37)" in result.stderr
     assert "no schema for example.com/v1 Widget" in result.stderr
     assert "not a Kubernetes object" in result.stderr
+
+
+def test_readme_object_counts_agree_with_a_full_parse(compiled_tree: Path) -> None:
+    """The README's fast line reader counts exactly what a YAML parser finds."""
+    from collections import Counter
+
+    from mnops.readme import manifest_documents, object_counts
+
+    for target in ("dev", "prod"):
+        parsed = Counter(
+            (doc.get("metadata", {}).get("namespace") or "(cluster)", doc["kind"])
+            for doc in manifest_documents(compiled_tree / target)
+        )
+        assert object_counts(compiled_tree / target) == parsed

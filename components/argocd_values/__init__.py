@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target
+from mnops.component import current_target, unshared
 from mnops.gitops.model import build_gitops
 from mnops.gitops.plan import DeliveryPlan
 from mnops.gitops.values import chart_values
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
-
     target = current_target()
-    result = BaseObj()
+    result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in sorted(chart_values(DeliveryPlan(target, build_gitops(target.parameters))).items()):
-        result.root[key] = values
-    return result
+        result[key] = values
+    return unshared(result)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from mnops.component import current_target, identity, output
+from mnops.component import current_target, identity, output, unshared
 from mnops.inventory import Target
 from mnops.k8s.observability import sidecar_config_map
 from mnops.observability.dashboards import target_dashboards
@@ -54,12 +54,10 @@ def config_maps(target: Target) -> list[dict[str, Any]]:
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
-
     target = current_target()
     if input_params.get("format") == "json":
-        result = BaseObj()
+        result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
         for uid, model in models(target).items():
-            result.root[uid] = model
-        return result
+            result[uid] = model
+        return unshared(result)
     return output({"dashboards": config_maps(target)})

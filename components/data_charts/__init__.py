@@ -85,11 +85,9 @@ def chart_values(target: Target) -> dict[str, dict[str, Any]]:
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
+    from mnops.component import current_target, unshared
 
-    from mnops.component import current_target
-
-    result = BaseObj()
+    result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in sorted(chart_values(current_target()).items()):
-        result.root[key] = values
-    return result
+        result[key] = values
+    return unshared(result)

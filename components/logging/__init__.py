@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target
+from mnops.component import current_target, unshared
 from mnops.observability.logs import collector_values, loki_values
 from mnops.observability.signals import log_target, logging_config
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
-
     target = current_target()
     cfg, where = logging_config(target), log_target(target)
-    result = BaseObj()
-    result.root["loki"] = loki_values(cfg, where)
+    result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
+    result["loki"] = loki_values(cfg, where)
     chart, values = collector_values(cfg, where)
-    result.root[chart] = values
-    return result
+    result[chart] = values
+    return unshared(result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, identity, output
+from mnops.component import current_target, identity, output, unshared
 from mnops.inventory import Target
 from mnops.k8s.monitoring import pod_monitor, prometheus_rule, service_monitor
 from mnops.observability.alertmanager import alertmanager_config
@@ -71,22 +71,20 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
-
     target = current_target()
     monitoring = monitoring_settings(target.parameters)
     kind = input_params["output"]
     if kind == "manifests":
         return output({APP: monitoring_objects(target, monitoring)})
-    result = BaseObj()
+    result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     if kind == "rules":
         for stem, content in rule_files(target).items():
-            result.root[stem] = content
+            result[stem] = content
     elif kind == "alertmanager":
-        result.root["alertmanager"] = alertmanager_config(monitoring.alertmanager)
+        result["alertmanager"] = alertmanager_config(monitoring.alertmanager)
     elif kind == "helm-values":
         config = alertmanager_config(monitoring.alertmanager)
-        result.root["kube-prometheus-stack"] = kube_prometheus_stack_values(target, monitoring, config)
+        result["kube-prometheus-stack"] = kube_prometheus_stack_values(target, monitoring, config)
     else:
         raise ValueError(f"components/monitoring: unknown output {kind!r} (manifests, rules, alertmanager, helm-values)")
-    return result
+    return unshared(result)

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target
+from mnops.component import current_target, unshared
 from mnops.security.model import security_settings
 from mnops.security.values import chart_values
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from kapitan.inputs.kadet import BaseObj
-
     target = current_target()
-    result = BaseObj()
+    result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in chart_values(target, security_settings(target)).items():
-        result.root[key] = values
-    return result
+        result[key] = values
+    return unshared(result)

@@ -7,25 +7,45 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mnops import yamlio
 from mnops.inventory.model import Target, build_target
 
 
 def manifest_documents(target_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every Kubernetes object under a compiled target folder, fully parsed."""
     for path in sorted(target_dir.rglob("*.yaml")):
-        # libyaml's loader: the pure-Python one would double the compile time.
-        for document in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):
+        for document in yamlio.load_all(path.read_text()):
             if isinstance(document, dict) and "kind" in document:
                 yield document
+
+
+def kinds_and_namespaces(text: str) -> Iterator[tuple[str, str]]:
+    """(kind, namespace or '') of each object in a compiled YAML file, without parsing it.
+
+    Reads only the top-level `kind:` and the `namespace:` directly under `metadata:`, in the
+    layout our compile writes (sorted keys, two-space indent). Parsing every dashboard and rule
+    file in full only to count objects took a fifth of the compile; a test checks this reader
+    against the full parse of the real tree.
+    """
+    for document in text.split("\n---\n"):
+        kind, namespace, in_metadata = "", "", False
+        for line in document.splitlines():
+            if not line.startswith(" "):
+                in_metadata = line == "metadata:"
+                if line.startswith("kind: "):
+                    kind = line[len("kind: ") :].strip("'\"")
+            elif in_metadata and line.startswith("  namespace: "):
+                namespace = line[len("  namespace: ") :].strip("'\"")
+        if kind:
+            yield kind, namespace
 
 
 def object_counts(target_dir: Path) -> Counter[tuple[str, str]]:
     """(namespace or '(cluster)', kind) -> number of objects."""
     counts: Counter[tuple[str, str]] = Counter()
-    for document in manifest_documents(target_dir):
-        namespace = document.get("metadata", {}).get("namespace") or "(cluster)"
-        counts[(namespace, document["kind"])] += 1
+    for path in sorted(target_dir.rglob("*.yaml")):
+        for kind, namespace in kinds_and_namespaces(path.read_text()):
+            counts[(namespace or "(cluster)", kind)] += 1
     return counts
 
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mnops import yamlio
 from mnops.dr.wire import PgConnection, RedisConnection, WireError
 
 PG_BIN = Path(os.environ.get("MNOPS_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -47,7 +46,7 @@ def free_port() -> int:
 def _load_documents(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise LocalError(f"{path} does not exist; run `make compile` first (or pick another --target)")
-    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+    return [d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict)]
 
 
 def compiled_pg_parameters(compiled: Path, target: str) -> dict[str, str]:

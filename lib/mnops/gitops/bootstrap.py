@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from mnops import yamlio
 from mnops.gitops.plan import DeliveryPlan
 
 
@@ -36,7 +37,7 @@ def dump_documents(documents: list[dict[str, Any]]) -> str:
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+    return [d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict)]
 
 
 def write_bootstrap(compiled: Path, bootstrap: Path, plan: DeliveryPlan) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from mnops import yamlio
+
 TREES = ("compiled", "argocd")
 STATEFUL_KINDS = {
     "StatefulSet", "PersistentVolumeClaim", "PersistentVolume", "Namespace", "Cluster", "Redis", "RedisReplication",
@@ -80,7 +82,7 @@ def load_tree(root: Path) -> tuple[dict[str, dict[Key, Any]], dict[str, dict[str
             target = rel.parts[0]
             docs: list[Any] = []
             if path.suffix in (".yaml", ".yml") and "helm-values" not in rel.parts:
-                docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+                docs = [d for d in yamlio.load_all(path.read_text()) if d is not None]
             if docs and all(_is_object(d) for d in docs):
                 for d in docs:
                     meta = d["metadata"]

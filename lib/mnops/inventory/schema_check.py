@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
-from mnops import units
+from mnops import units, yamlio
 from mnops.errors import Problem
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
@@ -46,7 +45,7 @@ def schema_registry() -> Registry:
     """Every schema/*.yaml file, addressable by its $id."""
     resources = []
     for path in sorted(SCHEMA_DIR.glob("*.yaml")):
-        document = yaml.safe_load(path.read_text())
+        document = yamlio.load(path.read_text())
         if "$id" not in document:
             raise RuntimeError(f"{path} has no $id; every schema file must name itself")
         resources.append((document["$id"], Resource.from_contents(document)))

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mnops import yamlio
 from mnops.observability.contract import RECORDING_RULES
 
 CHECKS: tuple[str, ...] = ("scrape", "red", "alerts", "slo", "dashboard", "logs", "traces", "runbooks")
@@ -49,7 +48,7 @@ class Cell:
 
 def _documents(paths: Iterator[Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yamlio.load_all(path.read_text()):
             if isinstance(doc, dict):
                 yield doc
 
@@ -67,12 +66,12 @@ class TargetTree:
 
     def values(self, chart: str) -> dict[str, Any] | None:
         path = self.root / "helm-values" / f"{chart}.yaml"
-        return yaml.safe_load(path.read_text()) if path.exists() else None
+        return yamlio.load(path.read_text()) if path.exists() else None
 
     def _loki_rules(self) -> list[dict[str, Any]]:
         loki = self.values("loki") or {}
         files = [f for tenant in loki.get("ruler", {}).get("directories", {}).values() for f in tenant.values()]
-        return [r for text in files for g in yaml.safe_load(text).get("groups", []) for r in g.get("rules", [])]
+        return [r for text in files for g in yamlio.load(text).get("groups", []) for r in g.get("rules", [])]
 
     def find(self, kind: str, name: str | None = None) -> list[dict[str, Any]]:
         return [o for o in self.objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from mnops import yamlio
+
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
 
@@ -58,7 +60,7 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], deadline_second
 
 
 def rules_with_for(rule_file: Path, for_override: str | None) -> str:
-    content = yaml.safe_load(rule_file.read_text())
+    content = yamlio.load(rule_file.read_text())
     if for_override is not None:
         for group in content["groups"]:
             for rule in group["rules"]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mnops import yamlio
 
 Doc = dict[str, Any]
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob", "Rollout"}
@@ -77,7 +77,7 @@ def load_documents(target_dir: Path) -> list[Doc]:
     """Every Kubernetes object under manifests/ of one compiled target, in file order."""
     docs: list[Doc] = []
     for path in sorted((target_dir / "manifests").rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yamlio.load_all(path.read_text()):
             if isinstance(doc, dict) and "kind" in doc:
                 docs.append(doc)
     return docs

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from mnops import yamlio
+
 MAX_BYTES = 2_000_000  # larger files are generated data, not configuration
 
 
@@ -98,7 +100,7 @@ def _folded_scalars(path: str, text: str) -> Iterator[Finding]:
 def _secret_objects(path: str, text: str) -> Iterator[Finding]:
     """Kubernetes Secrets with data: base64 is an encoding, not protection."""
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yamlio.load_all(text))
     except yaml.YAMLError:
         return
     for doc in documents:
