@@ -62,11 +62,9 @@ class Claim:
 
 
 def load_workflow(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text())
     # PyYAML reads the key `on` as the boolean True (YAML 1.1); give it its name back.
-    if True in data:
-        data["on"] = data.pop(True)
-    return data
+    return {("on" if key is True else str(key)): value for key, value in loaded.items()}
 
 
 def claims_in(path: Path) -> dict[Key, list[Claim]]:
