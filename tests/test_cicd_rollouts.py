@@ -66,9 +66,12 @@ def test_progressive_services_compile_to_rollouts_instead_of_deployments(invento
         (rollout,) = docs(folder / "rollout.yaml")
         key = "canary" if strategy == "canary" else "blueGreen"
         assert list(rollout["spec"]["strategy"]) == [key]
-        service_names = {d["metadata"]["name"] for d in docs(folder / "service.yaml")}
-        second = f"{name}-canary" if strategy == "canary" else f"{name}-preview"
-        assert service_names == {name, second}
+        components = {
+            d["metadata"]["name"]: d["metadata"]["labels"]["app.kubernetes.io/component"] for d in docs(folder / "service.yaml")
+        }
+        role = "canary" if strategy == "canary" else "preview"
+        # Only the main Service is `component: api`, so monitors selecting it scrape each pod once.
+        assert components == {name: "api", f"{name}-{role}": role}
         for hpa in docs(folder / "horizontalpodautoscaler.yaml") if (folder / "horizontalpodautoscaler.yaml").exists() else []:
             assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": name}
     # The committed inventory exercises all three strategies.

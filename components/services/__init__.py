@@ -48,7 +48,7 @@ def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:
         ),
         env_from_config_maps=[config["metadata"]["name"]],
         env_from_secrets=[ref.name for ref in svc.secret_refs],
-        writable_paths={"tmp": "/tmp"},  # noqa: S108 - a pod-private emptyDir, not a shared host /tmp
+        writable_paths={"tmp": "/tmp"},  # noqa: S108 - a pod-private emptyDir, not a shared host /tmp  # nosec B108
     )
     wi_labels = target.cloud["workload_identity"].get("pod_labels", {}) if svc.cloud_identity else {}
     pod = PodSpec(

@@ -35,7 +35,7 @@ HARDENING: dict[str, Any] = {
     "user": "10001:10001",
     "cap_drop": ["ALL"],
     "security_opt": ["no-new-privileges:true"],
-    "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs, like the pod's emptyDir
+    "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs, like the pod's emptyDir  # nosec B108
 }
 
 

@@ -8,6 +8,7 @@ Service <name>-canary | <name>-preview   the second Service Argo Rollouts steers
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mnops.delivery.analysis import HASH_ARG, release_checks
@@ -88,8 +89,12 @@ def release_objects(
         )
     else:
         raise BuildError(f"{svc.name}: strategy {plan.strategy!r} does not use a Rollout")
+    # The second Service selects the same pods (Argo Rollouts narrows it to the new ReplicaSet);
+    # its own component label keeps ServiceMonitors that select `component: api` from scraping
+    # every pod twice.
+    role = "canary" if plan.strategy == "canary" else "preview"
     return [
         rollout(svc.name, svc.namespace, identity, pod=pod, replicas=replicas, strategy=strategy),
         release_analysis(svc, plan, identity),
-        service(second, svc.namespace, identity, ports),
+        service(second, svc.namespace, replace(identity, component=role), ports),
     ]
