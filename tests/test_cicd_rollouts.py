@@ -286,3 +286,19 @@ def test_analysis_fails_above_the_p99_threshold_and_passes_below(tmp_path: Path,
     slow = {"0.5": 90, "1": 95, "2.5": 100, "+Inf": 100}  # 5% between 1 s and 2.5 s: P99 above 1 s
     promtool_case(tmp_path, promtool, latency(new, fast), {"latency-p99-seconds": False})
     promtool_case(tmp_path, promtool, latency(new, slow), {"latency-p99-seconds": True})
+
+
+def test_components_build_the_committed_objects_in_process(inventory: Mapping[str, Mapping[str, Any]]) -> None:
+    """The services component, called directly, yields exactly the committed files (deterministic)."""
+    from components.services import service_objects
+    from mnops.component import files_by_app
+
+    for target in ("dev", "prod"):
+        typed = build_target(inventory[target])
+        files = files_by_app({svc.name: service_objects(typed, svc) for svc in typed.services})
+        for path, content in files.items():
+            committed = docs(COMPILED / target / "manifests" / f"{path}.yaml")
+            assert committed == (content if isinstance(content, list) else [content]), f"{target}/{path}"
+        kinds = {path.rsplit("/", 1)[1] for path in files}
+        assert {"rollout", "analysistemplate"} <= kinds
+        assert ("deployment" in kinds) == (target == "dev"), "only dev has rolling services"
