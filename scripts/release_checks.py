@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks that a release reached a cluster and behaves; the deploy workflow's steps call them.
 
-Usage (cluster credentials in the kubeconfig, as in .github/workflows/deploy.yml):
+Usage (cluster credentials in the kubeconfig, as in .github/workflows/deploy.yml; set
+KUBE_CONTEXT to pick a context other than the current one):
     scripts/release_checks.py wait-argocd --target staging --revision SHA [--timeout 1200]
     scripts/release_checks.py health --target prod            # Applications and Rollouts healthy
     scripts/release_checks.py smoke --target prod --base-url https://api.example.com
@@ -182,8 +183,14 @@ def watch(
 # --- kubectl ----------------------------------------------------------------------------------
 
 
+def kubectl(*args: str) -> list[str]:
+    """kubectl with the context in $KUBE_CONTEXT if set (deploy.yml checks prod and prod-dr)."""
+    context = os.environ.get("KUBE_CONTEXT")
+    return ["kubectl", *(["--context", context] if context else []), *args]
+
+
 def kubectl_json(*args: str) -> dict[str, Any]:
-    output = subprocess.run(["kubectl", *args, "-o", "json"], check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(kubectl(*args, "-o", "json"), check=True, capture_output=True, text=True).stdout
     data: dict[str, Any] = json.loads(output)
     return data
 
@@ -225,7 +232,7 @@ def abort_rollouts(target: Target) -> list[Result]:
     results = []
     for rollout in kubectl_json("get", "rollouts.argoproj.io", "-n", namespace)["items"]:
         name = rollout["metadata"]["name"]
-        patch = ["kubectl", "patch", "rollout", name, "-n", namespace, "--type", "merge", "--subresource", "status"]
+        patch = kubectl("patch", "rollout", name, "-n", namespace, "--type", "merge", "--subresource", "status")
         done = subprocess.run([*patch, "-p", '{"status":{"abort":true}}'], check=False, capture_output=True, text=True)
         results.append(Result(f"abort/{name}", done.returncode == 0, (done.stdout + done.stderr).strip()))
     return results

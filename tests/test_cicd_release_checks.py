@@ -205,3 +205,10 @@ def test_set_image_changes_only_the_pin(inventory_copy: Path) -> None:
 def test_set_image_refuses_bad_input(inventory_copy: Path, env: str, service: str, digest: str, tag: str | None) -> None:
     with pytest.raises(ValueError):
         set_image_script.set_image(inventory_copy, env, service, digest, tag)
+
+
+def test_kube_context_selects_the_standby_cluster(prod: Any, fake_kubectl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBE_CONTEXT", "prod-dr")
+    checks.abort_rollouts(prod)
+    calls = fake_kubectl.read_text().splitlines()
+    assert calls and all(call.startswith("--context prod-dr ") for call in calls)
