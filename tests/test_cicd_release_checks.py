@@ -137,7 +137,8 @@ def fake_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "rollouts.json").write_text(json.dumps(rollouts))
     script = tmp_path / "bin" / "kubectl"
     script.parent.mkdir()
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncase "$1" in get) cat {tmp_path / "rollouts.json"};; esac\n')
+    listing = tmp_path / "rollouts.json"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\n[ "$1" = --context ] && shift 2\ncase "$1" in get) cat {listing};; esac\n')
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
     return log
