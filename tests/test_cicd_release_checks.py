@@ -134,11 +134,18 @@ def fake_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A kubectl that lists two Rollouts and logs every call."""
     log = tmp_path / "kubectl.log"
     rollouts = {"items": [{"metadata": {"name": "memory-service"}}, {"metadata": {"name": "reporting-service"}}]}
-    (tmp_path / "rollouts.json").write_text(json.dumps(rollouts))
+    (tmp_path / "rollouts.argoproj.io.json").write_text(json.dumps(rollouts))
     script = tmp_path / "bin" / "kubectl"
     script.parent.mkdir()
-    listing = tmp_path / "rollouts.json"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\n[ "$1" = --context ] && shift 2\ncase "$1" in get) cat {listing};; esac\n')
+    # `get <resource>` prints tmp_path/<resource>.json; every call is logged.
+    lines = [
+        "#!/bin/sh",
+        f'echo "$@" >> {log}',
+        '[ "$1" = --context ] && shift 2',
+        f'[ "$1" = get ] && cat {tmp_path}/"$2".json',
+        "exit 0",
+    ]
+    script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
     return log
@@ -213,3 +220,17 @@ def test_kube_context_selects_the_standby_cluster(prod: Any, fake_kubectl: Path,
     checks.abort_rollouts(prod)
     calls = fake_kubectl.read_text().splitlines()
     assert calls and all(call.startswith("--context prod-dr ") for call in calls)
+
+
+def application(name: str, revision: str, sync: str = "Synced", health: str = "Healthy") -> dict[str, Any]:
+    return {"metadata": {"name": name}, "status": {"sync": {"status": sync, "revision": revision}, "health": {"status": health}}}
+
+
+def test_wait_argocd_needs_every_application_synced_at_the_revision_and_healthy(fake_kubectl: Path) -> None:
+    apps = fake_kubectl.parent / "applications.argoproj.io.json"
+    apps.write_text(json.dumps({"items": [application("memory-service", "abc"), application("namespaces", "abc")]}))
+    assert all(r.ok for r in checks.wait_argocd("abc", timeout=0))
+    broken = [application("memory-service", "abc", health="Degraded"), application("namespaces", "old")]
+    apps.write_text(json.dumps({"items": broken}))
+    failed = [r.name for r in checks.wait_argocd("abc", timeout=0, sleep=lambda _: None) if not r.ok]
+    assert failed == ["argocd/memory-service", "argocd/namespaces"]
