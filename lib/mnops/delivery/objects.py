@@ -84,8 +84,14 @@ def release_objects(
         )
     elif plan.strategy == "bluegreen":
         second = f"{svc.name}-preview"
+        # The old pods must outlive the post-promotion analysis, or a failed analysis has nothing
+        # to switch back to.
+        analysis_seconds = plan.analysis.measurements * plan.analysis.interval_seconds
         strategy = blue_green_strategy(
-            active_service=svc.name, preview_service=second, analysis=ref, scale_down_delay_seconds=plan.scale_down_delay_seconds
+            active_service=svc.name,
+            preview_service=second,
+            analysis=ref,
+            scale_down_delay_seconds=max(plan.scale_down_delay_seconds, analysis_seconds),
         )
     else:
         raise BuildError(f"{svc.name}: strategy {plan.strategy!r} does not use a Rollout")
