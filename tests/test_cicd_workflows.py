@@ -177,3 +177,30 @@ def test_image_workflow_scans_before_it_pushes_and_signs_the_digest() -> None:
 def test_renovate_config_is_valid() -> None:
     result = run(VENV_BIN / "check-jsonschema", "--builtin-schema", "vendor.renovate", ROOT / "renovate.json")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_yaml_passes_yamllint() -> None:
+    result = run(VENV_BIN / "yamllint", "-s", ROOT / ".github")
+    assert result.returncode == 0, result.stdout
+
+
+def test_kubeconform_script_checks_every_supported_version_strictly_and_only_manifests(tmp_path: Path) -> None:
+    """With a stand-in kubeconform that logs its arguments (the real one runs in CI)."""
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "kubeconform"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    env.pop("KUBERNETES_VERSIONS", None)
+    script = ROOT / "scripts" / "kubeconform.sh"
+    result = subprocess.run([script, "compiled"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert [c.split("-kubernetes-version ")[1].split()[0] for c in calls] == ["1.33.0", "1.37.0"]
+    for call in calls:
+        assert "-strict" in call and "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json" in call
+        folders = [arg for arg in call.split() if arg.startswith("compiled/")]
+        assert folders and all(f.endswith("/manifests") for f in folders) and "compiled/local/manifests" not in folders
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    assert subprocess.run([script, "compiled"], cwd=ROOT, env=env, capture_output=True, check=False).returncode != 0
