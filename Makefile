@@ -36,7 +36,7 @@ compile: $(VENV_STAMP) ## Validate the inventory and compile every target into c
 
 .PHONY: validate
 validate: $(VENV_STAMP) ## Strictly validate every document under compiled/ (Kubernetes + CRD schemas)
-	@$(PY) scripts/validate.py compiled
+	@$(PY) scripts/validate.py compiled $(wildcard argocd)
 	@if command -v kubeconform >/dev/null; then scripts/kubeconform.sh compiled; fi
 
 .PHONY: lint
@@ -44,7 +44,7 @@ lint: $(VENV_STAMP) ## ruff, ruff format --check, mypy on lib/, yamllint on inve
 	@$(VENV)/bin/ruff check lib components scripts tests
 	@$(VENV)/bin/ruff format --check lib components scripts tests
 	@$(VENV)/bin/mypy lib
-	@$(VENV)/bin/yamllint -s inventory compiled argocd
+	@$(VENV)/bin/yamllint -s $(wildcard inventory compiled argocd .github)
 
 .PHONY: test
 test: $(VENV_STAMP) ## Everything CI runs: lint, compile drift gate, validation, pytest

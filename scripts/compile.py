@@ -6,8 +6,11 @@ Usage (normally through `make compile`):
     .venv/bin/python scripts/compile.py --output /tmp/x # into another folder (make diff, tests)
     .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x
 
-Nothing is written unless every target is valid and Kapitan succeeded: the new tree is built in
-a temporary folder beside the output and renamed over it at the end. On an inventory error the
+Beside the output folder (the repository root by default) it also writes argocd/<target>/ (the
+Argo CD bootstrap) and docs/deployment-guide.md (with generated per-target tables).
+
+Nothing is written unless every target is valid and Kapitan succeeded: the new trees are built in
+a temporary folder beside the output and renamed over the old ones at the end. On an inventory error the
 problems are printed (target, key path, value, expectation) and the exit code is 1.
 """
 
@@ -15,19 +18,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.errors import InventoryError, Problem  # noqa: E402
+from mnops.gitops.finish import BOOTSTRAP, GUIDE, finish_delivery  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
 from mnops.postprocess import finish_tree  # noqa: E402
@@ -44,14 +47,39 @@ def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> 
             "--search-paths", str(ROOT), "--inventory-backend", INVENTORY_BACKEND]  # fmt: skip
     if parallelism:
         argv += ["--parallelism", str(parallelism)]
-    log = io.StringIO()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        with _output_to(log):
+            try:
+                code = kapitan_main(*argv)
+            except SystemExit as stop:
+                code = stop.code
+        if code:
+            log.seek(0)
+            sys.stderr.write(log.read())
+            raise RuntimeError(f"kapitan compile failed (exit {code})")
+
+
+@contextlib.contextmanager
+def _output_to(log: IO[str]) -> Iterator[None]:
+    """Send this process's and Kapitan's worker processes' output (file descriptors 1 and 2) to `log`.
+
+    Kapitan's pool workers log progress on their own; on success nobody needs it, on failure it
+    is printed with the error.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
     try:
-        with contextlib.redirect_stdout(log):
-            kapitan_main(*argv)
-    except SystemExit as stop:
-        if stop.code:
-            sys.stderr.write(log.getvalue())
-            raise RuntimeError(f"kapitan compile failed (exit {stop.code})") from None
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def swap_into_place(new_tree: Path, destination: Path) -> None:
@@ -75,7 +103,12 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         run_kapitan(inventory_path, Path(work), parallelism)
         tree = Path(work) / "compiled"
         finish_tree(tree, parameters)
+        finish_delivery(Path(work), parameters)
+        # Each rename is atomic; all are prepared before the first one happens.
         swap_into_place(tree, output)
+        swap_into_place(Path(work) / BOOTSTRAP, output.parent / BOOTSTRAP)
+        (output.parent / GUIDE).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(work) / GUIDE, output.parent / GUIDE)
     print(f"compiled {len(parameters)} targets into {os.path.relpath(output)}: {', '.join(parameters)}")
     return 0
 

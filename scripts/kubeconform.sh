@@ -3,7 +3,7 @@
 # custom resources against the CRD catalog. Runs in CI (ci.yml) where kubeconform is installed;
 # `make validate` calls it when kubeconform is on PATH.
 #
-# Usage: scripts/kubeconform.sh DIR [DIR...]
+# Usage: scripts/kubeconform.sh [DIR...]          (default: compiled)
 #   KUBERNETES_VERSIONS="1.33 1.37"   versions to check (default: kubernetes.supported_versions in
 #                                     inventory/classes/common.yml)
 #   CRD_SCHEMA_LOCATION=URL-or-dir     catalog in {group}/{kind}_{version}.json layout
@@ -11,10 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ $# -eq 0 ]; then
-  echo "usage: $0 DIR [DIR...]" >&2
-  exit 2
-fi
+[ $# -gt 0 ] || set -- compiled
 catalog=${CRD_SCHEMA_LOCATION:-https://raw.githubusercontent.com/datreeio/CRDs-catalog/main}
 if [ -z "${KUBERNETES_VERSIONS:-}" ]; then
   # The one list of versions lives in the inventory; read it rather than repeat it here.

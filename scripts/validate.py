@@ -32,7 +32,7 @@ PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/ma
 
 def kubernetes_objects(path: Path) -> list[object]:
     """Documents of a YAML file that are (or, under manifests/, must be) Kubernetes objects."""
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    docs = [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d is not None]
     if "manifests" in path.parts:
         return docs
     return [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]

@@ -82,3 +82,9 @@ def test_updates_wait_a_minimum_release_age_and_are_grouped() -> None:
     assert CONFIG["minimumReleaseAge"] == "7 days"
     groups = {rule.get("groupName") for rule in CONFIG["packageRules"]}
     assert {"python dependencies", "helm charts", "github actions", "dev service images", "container images"} <= groups
+
+
+def test_rollouts_plugin_release_is_found() -> None:
+    text = (ROOT / "inventory" / "classes" / "platform" / "progressive-delivery.yml").read_text()
+    (found,) = matches(manager("The Argo Rollouts Gateway API plugin"), text)
+    assert found == {"depName": "argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi", "currentValue": "v0.15.0"}

@@ -6,7 +6,7 @@ was expected, so that someone who has never seen the code can fix the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class Problem:
     hint: str = ""
 
     def render(self) -> str:
-        line = f"  {self.path}: {self.expected}; found {self.found}"
+        # An empty `expected` means `found` says it all ("unknown key", "missing").
+        line = f"  {self.path}: " + (f"expected {self.expected}, found {self.found}" if self.expected else self.found)
         if self.hint:
             line += f" ({self.hint})"
         return line
@@ -34,14 +35,19 @@ class InventoryError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        lines: list[str] = []
-        current = None
+        """Problems grouped by the targets they occur in: a bad shared value is reported once."""
+        targets_of: dict[Problem, list[str]] = {}
         for problem in self.problems:
-            if problem.target != current:
-                current = problem.target
-                lines.append(f"inventory error in target '{current}':")
-            lines.append(problem.render())
-        count = len(self.problems)
+            targets_of.setdefault(replace(problem, target=""), []).append(problem.target)
+        groups: dict[tuple[str, ...], list[Problem]] = {}
+        for problem, names in targets_of.items():
+            groups.setdefault(tuple(sorted(names)), []).append(problem)
+        lines: list[str] = []
+        for group, problems in sorted(groups.items()):
+            listed = ", ".join(f"'{t}'" for t in group)
+            lines.append(f"inventory error in target{'s' if len(group) > 1 else ''} {listed}:")
+            lines.extend(problem.render() for problem in problems)
+        count = len(targets_of)
         lines.append(f"{count} problem{'s' if count != 1 else ''}; nothing was written to compiled/.")
         return "\n".join(lines)
 

@@ -35,12 +35,6 @@ class Finding:
         return f"{self.file}: {self.document}: {self.where}: {self.message}"
 
 
-def is_builtin(api_version: str) -> bool:
-    """Core and k8s.io groups ship with Kubernetes; x-k8s.io and everything else are CRDs."""
-    group = api_version.rpartition("/")[0]
-    return group == "" or (group.endswith(".k8s.io") and not group.endswith(".x-k8s.io")) or "." not in group
-
-
 def _builtin_schema_dir(version: str) -> Path:
     path = K8S_SCHEMAS / f"v{version}.0-local-strict"
     if not path.is_dir():
@@ -95,8 +89,11 @@ def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_locati
         yield Finding(file, "?", "$", "not a Kubernetes object (needs apiVersion and kind)")
         return
     api_version, kind = str(doc["apiVersion"]), str(doc["kind"])
-    if is_builtin(api_version):
-        checks = [(f"Kubernetes {v}", builtin_validator(v, api_version, kind)) for v in versions]
+    # A kind Kubernetes ships has a schema in kubernetes-validate for some supported version;
+    # anything else (gateway.networking.k8s.io included) is a custom resource.
+    builtin = [(f"Kubernetes {v}", builtin_validator(v, api_version, kind)) for v in versions]
+    if any(validator for _, validator in builtin):
+        checks = builtin
     else:
         checks = [("CRD schema", crd_validator(crd_location, api_version, kind))]
     for label, validator in checks:

@@ -26,12 +26,18 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 ROOT_SCHEMA_ID = "mnops:parameters"
 
 
+def _is_cron(value: str) -> bool:
+    """check_cron raises or returns nothing; a format check must return True to pass."""
+    units.check_cron(value)
+    return True
+
+
 def _format_checker() -> FormatChecker:
     checker = FormatChecker(formats=[])  # only our own formats: no optional packages
     checker.checks("k8s-cpu", raises=ValueError)(units.cpu_millicores)
     checker.checks("k8s-memory", raises=ValueError)(units.memory_bytes)
     checker.checks("duration", raises=ValueError)(units.duration_seconds)
-    checker.checks("cron", raises=ValueError)(units.check_cron)
+    checker.checks("cron", raises=ValueError)(_is_cron)
     return checker
 
 
@@ -90,15 +96,15 @@ def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem
     if kind == "additionalProperties" and isinstance(error.instance, Mapping):
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
-            yield Problem(target, f"{path}.{key}", "an unknown key", "only known keys", _did_you_mean(key, allowed))
+            yield Problem(target, f"{path}.{key}", "unknown key", "", _did_you_mean(key, allowed))
     elif kind == "required" and isinstance(error.instance, Mapping):
         for name in error.validator_value:
             if name not in error.instance:
                 sub = schema.get("properties", {}).get(name, {})
                 about = sub.get("description", "") if isinstance(sub, Mapping) else ""
-                yield Problem(target, f"{path}.{name}", "nothing", "a value (this key is required)", about)
+                yield Problem(target, f"{path}.{name}", "missing (this key is required)", "", about)
     elif kind == "format" and error.cause is not None:
-        yield Problem(target, path, show(error.instance), f"a valid {error.validator_value}: {error.cause}", about)
+        yield Problem(target, path, str(error.cause), "", about)
     else:
         yield Problem(target, path, show(error.instance), _expected(error), about)
 

@@ -1,0 +1,68 @@
+"""Cross-field rules of the GitOps sections (`argocd`, `charts`, `apps`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from mnops.errors import Problem
+from mnops.inventory.rules import Params, Rule
+
+# The seed's branch strategy (3.3): main -> production, develop -> staging, feature/* for dev.
+TRACKED_BRANCH = {"prod": ("main",), "staging": ("develop",)}
+DEV_BRANCH_PREFIXES = ("develop", "feature/", "release/", "hotfix/")
+
+
+def revision_follows_branch_strategy(target: str, params: Params) -> Iterator[Problem]:
+    env = params["cluster"]["environment"]
+    revision = params["argocd"]["revision"]
+    allowed = TRACKED_BRANCH.get(env)
+    if allowed is not None and revision not in allowed:
+        yield Problem(target, "parameters.argocd.revision", repr(revision), f"'{allowed[0]}' for {env}",
+                      "the seed's branch strategy: main -> production, develop -> staging")  # fmt: skip
+    elif allowed is None and not revision.startswith(DEV_BRANCH_PREFIXES):
+        yield Problem(
+            target, "parameters.argocd.revision", repr(revision), "develop or a feature/*, release/* or hotfix/* branch"
+        )
+
+
+def application_names_are_unique(target: str, params: Params) -> Iterator[Problem]:
+    """Folders, services and enabled charts each become an Application named after them."""
+    # The argocd folder's Application is the root app-of-apps, named after the cluster.
+    folders = [target if name == "argocd" else name for name in params["apps"]]
+    names = Counter([*folders, *params["services"], *(k for k, c in params["charts"].items() if c["enabled"])])
+    for name, count in sorted(names.items()):
+        if count > 1:
+            yield Problem(target, f"parameters.apps.{name}", f"{count} Applications named {name!r}",
+                          "one name per folder, service and chart", "rename the folder or the chart key")  # fmt: skip
+    if "argocd" not in params["apps"]:
+        yield Problem(target, "parameters.apps.argocd", "nothing", "the argocd folder (AppProjects and Applications)",
+                      "include the class platform.argocd")  # fmt: skip
+
+
+def prod_automation_is_windowed(target: str, params: Params) -> Iterator[Problem]:
+    a = params["argocd"]
+    if params["cluster"]["environment"] != "prod" or not a["sync"]["automated"]:
+        return
+    allow_all = [w for w in a["windows"] if w["kind"] == "allow" and "*" in w["applications"]]
+    if not allow_all:
+        yield Problem(target, "parameters.argocd.windows", "no allow window for all applications",
+                      "an allow window with applications ['*'] when prod syncs automatically",
+                      "production changes only inside the agreed window (docs/deployment-guide.md)")  # fmt: skip
+
+
+def charts_stay_out_of_argocd_namespace(target: str, params: Params) -> Iterator[Problem]:
+    """A chart may not install into the Argo CD namespace unless it is Argo CD itself."""
+    argocd_ns = params["argocd"]["namespace"]
+    for key, chart in sorted(params["charts"].items()):
+        if chart["namespace"] == argocd_ns and chart["chart"] != "argo-cd":
+            yield Problem(target, f"parameters.charts.{key}.namespace", repr(chart["namespace"]),
+                          "a namespace of its own", "Argo CD's namespace holds only Argo CD")  # fmt: skip
+
+
+RULES: tuple[Rule, ...] = (
+    revision_follows_branch_strategy,
+    application_names_are_unique,
+    prod_automation_is_windowed,
+    charts_stay_out_of_argocd_namespace,
+)

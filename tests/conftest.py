@@ -1,0 +1,101 @@
+"""Shared fixtures: the repository root, inventory copies with edits, and compile runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+PYTHON = sys.executable
+
+
+@dataclass
+class CompileRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_compile(inventory: Path, output: Path, *extra: str) -> CompileRun:
+    """The real `make compile` entry point, on any inventory and output folder."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
+    proc = subprocess.run(
+        [PYTHON, str(ROOT / "scripts" / "compile.py"), "--inventory", str(inventory), "--output", str(output), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    return CompileRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def set_path(document: Any, dotted: str, value: Any) -> None:
+    """Set parameters.a.b.c in a ruamel document, creating mappings on the way."""
+    keys = dotted.split(".")
+    node = document
+    for key in keys[:-1]:
+        if key not in node or node[key] is None:
+            node[key] = {}
+        node = node[key]
+    node[keys[-1]] = value
+
+
+def delete_path(document: Any, dotted: str) -> None:
+    keys = dotted.split(".")
+    node = document
+    for key in keys[:-1]:
+        node = node[key]
+    del node[keys[-1]]
+
+
+def apply_edits(inventory: Path, edits: list[Mapping[str, Any]]) -> None:
+    """Each edit: {file, set: {dotted.path: value}, delete: [dotted.path]} on a copied inventory."""
+    yaml = YAML()
+    for edit in edits:
+        path = inventory / edit["file"]
+        document = yaml.load(path.read_text()) if path.exists() else {}
+        for dotted, value in (edit.get("set") or {}).items():
+            set_path(document, dotted, value)
+        for dotted in edit.get("delete") or []:
+            delete_path(document, dotted)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as handle:
+            yaml.dump(document, handle)
+
+
+@pytest.fixture
+def inventory_copy(tmp_path: Path) -> Callable[[list[Mapping[str, Any]]], Path]:
+    """A fresh copy of the real inventory with edits applied."""
+
+    def make(edits: list[Mapping[str, Any]]) -> Path:
+        copy = tmp_path / "inventory"
+        shutil.copytree(ROOT / "inventory", copy)
+        apply_edits(copy, edits)
+        return copy
+
+    return make
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def compiled_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real inventory compiled once per session into a temporary folder."""
+    output = tmp_path_factory.mktemp("compiled") / "compiled"
+    run = run_compile(ROOT / "inventory", output)
+    assert run.returncode == 0, run.stderr
+    return output

@@ -1,0 +1,98 @@
+"""The compiled tree: deterministic, committed, clean YAML, and strictly schema-valid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, run_compile, tree_snapshot
+
+
+@pytest.mark.slow
+def test_compile_is_byte_identical_across_runs_and_between_serial_and_parallel(tmp_path: Path, compiled_tree: Path) -> None:
+    serial = tmp_path / "serial" / "compiled"
+    run = run_compile(ROOT / "inventory", serial, "--parallelism", "1")
+    assert run.returncode == 0, run.stderr
+    assert tree_snapshot(serial) == tree_snapshot(compiled_tree)
+
+
+def test_committed_compiled_tree_is_what_the_inventory_produces(compiled_tree: Path) -> None:
+    """The drift gate as a test: edit the inventory, run `make compile`, commit both."""
+    committed = tree_snapshot(ROOT / "compiled")
+    fresh = tree_snapshot(compiled_tree)
+    assert sorted(committed) == sorted(fresh), "files differ: run `make compile` and commit"
+    stale = [path for path in fresh if committed[path] != fresh[path]]
+    assert not stale, f"stale files (run `make compile` and commit): {stale[:10]}"
+
+
+def test_every_target_has_a_readme_with_counts_and_a_dependency_diagram(compiled_tree: Path) -> None:
+    for target in ("dev", "staging", "prod", "prod-dr"):
+        readme = (compiled_tree / target / "README.md").read_text()
+        assert readme.startswith(f"# Cluster `{target}`")
+        assert "```mermaid" in readme and "memory-service --> redis" in readme
+        assert "| machine-native-ops | Deployment | 4 |" in readme
+
+
+def test_compiled_yaml_is_yamllint_clean(compiled_tree: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "yamllint", "-s", "-c", str(ROOT / ".yamllint"), str(compiled_tree)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+
+
+def empty_fields(value: Any, path: str = "") -> list[str]:
+    if value is None or value in ({}, []):
+        return [path or "$"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in empty_fields(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in empty_fields(v, f"{path}[{i}]")]
+    return []
+
+
+def test_no_null_or_empty_fields_in_manifests(compiled_tree: Path) -> None:
+    found = [
+        f"{path.relative_to(compiled_tree)}{where}"
+        for path in sorted(compiled_tree.glob("*/manifests/**/*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        for where in empty_fields(doc)
+    ]
+    assert not found, found[:20]
+
+
+def validate(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
+    env.setdefault("CRD_SCHEMA_LOCATION", str(ROOT.parent / "shared" / "crd-schemas"))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "validate.py"), str(tree)], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_compiled_tree_is_strictly_valid_for_every_supported_kubernetes_version(compiled_tree: Path) -> None:
+    result = validate(compiled_tree)
+    assert result.returncode == 0, result.stderr
+    assert "1.33, 1.37" in result.stdout and "all valid" in result.stdout
+
+
+def test_validation_rejects_unknown_fields_unknown_kinds_and_non_objects(compiled_tree: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "compiled"
+    shutil.copytree(compiled_tree, broken)
+    deployment = broken / "prod/manifests/memory-service/deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("revisionHistoryLimit:", "revisionHistoryLimt:"))
+    (broken / "prod/manifests/extra").mkdir()
+    (broken / "prod/manifests/extra/widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
+    (broken / "dev/manifests/extra").mkdir()
+    (broken / "dev/manifests/extra/notes.yaml").write_text("just: a mapping\n")
+    result = validate(broken)
+    assert result.returncode == 1
+    assert "'revisionHistoryLimt' was unexpected) (Kubernetes 1.33)" in result.stderr
+    assert "'revisionHistoryLimt' was unexpected) (Kubernetes 1.37)" in result.stderr
+    assert "no schema for example.com/v1 Widget" in result.stderr
+    assert "not a Kubernetes object" in result.stderr

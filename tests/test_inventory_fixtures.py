@@ -1,0 +1,70 @@
+"""Every file in fixtures/invalid/ must fail the real compile with its message and write nothing;
+every file in fixtures/valid/ must compile and produce what it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import apply_edits, run_compile, tree_snapshot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INVALID = sorted((FIXTURES / "invalid").glob("*.yml"))
+VALID = sorted((FIXTURES / "valid").glob("*.yml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    case: dict[str, Any] = yaml.safe_load(path.read_text())
+    assert case.get("description") and case.get("edits"), f"{path.name} needs a description and edits"
+    return case
+
+
+@pytest.fixture
+def previous_output(tmp_path: Path) -> Path:
+    """An existing compiled tree that a failing compile must leave byte-for-byte as it was."""
+    output = tmp_path / "compiled"
+    (output / "prod" / "manifests").mkdir(parents=True)
+    (output / "prod" / "manifests" / "sentinel.yaml").write_text("kept: true\n")
+    return output
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_inventory_is_rejected_with_its_message_and_nothing_written(
+    fixture: Path, inventory_copy: Any, previous_output: Path
+) -> None:
+    case = load(fixture)
+    inventory = inventory_copy(case["edits"])
+    before = tree_snapshot(previous_output.parent)
+    run = run_compile(inventory, previous_output)
+    assert run.returncode == 1, f"{fixture.name} compiled although it should not:\n{run.stdout}"
+    for expected in case["expect"]:
+        assert expected in run.stderr, f"missing message:\n  {expected}\ngot:\n{run.stderr}"
+    assert "Traceback" not in run.stderr, "errors must be readable, not Python tracebacks"
+    assert "nothing was written to compiled/" in run.stderr
+    assert tree_snapshot(previous_output.parent) == before
+
+
+@pytest.mark.parametrize("fixture", VALID, ids=[p.stem for p in VALID])
+def test_valid_inventory_variant_compiles(fixture: Path, tmp_path: Path, inventory_copy: Any) -> None:
+    case = load(fixture)
+    inventory = inventory_copy(case["edits"])
+    output = tmp_path / "out" / "compiled"
+    run = run_compile(inventory, output)
+    assert run.returncode == 0, run.stderr
+    for relative, text in case["expect_in_output"].items():
+        path = output / Path(relative).relative_to("compiled")
+        assert text in path.read_text(), f"{relative} does not contain {text!r}"
+
+
+def test_fixture_edits_really_change_the_inventory(tmp_path: Path) -> None:
+    """Guards the harness itself: an edit that silently did nothing would make fixtures pass vacuously."""
+    import shutil
+
+    from conftest import ROOT
+
+    copy = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory", copy)
+    apply_edits(copy, [{"file": "classes/env/dev.yml", "set": {"parameters.images.memory-service.tag": "9.9.9"}}])
+    assert "9.9.9" in (copy / "classes/env/dev.yml").read_text()
