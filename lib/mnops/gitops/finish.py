@@ -10,6 +10,7 @@ from typing import Any
 from mnops.gitops.bootstrap import write_bootstrap
 from mnops.gitops.guide import render_guide
 from mnops.gitops.plan import delivery_plan
+from mnops.kapitan_inventory import compiles_manifests
 
 BOOTSTRAP = "argocd"
 GUIDE = Path("docs") / "deployment-guide.md"
@@ -21,7 +22,7 @@ def finish_delivery(work: Path, parameters_by_target: Mapping[str, Mapping[str, 
     Only cluster targets (those that compiled Kubernetes manifests) get a bootstrap and a place in
     the guide; the `local` target compiles a Docker Compose stack and has no Argo CD.
     """
-    clusters = {n: p for n, p in parameters_by_target.items() if (work / "compiled" / n / "manifests").is_dir()}
+    clusters = {n: p for n, p in parameters_by_target.items() if compiles_manifests(p)}
     for parameters in clusters.values():
         write_bootstrap(work / "compiled", work / BOOTSTRAP, delivery_plan(parameters))
     guide = work / GUIDE
