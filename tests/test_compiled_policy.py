@@ -193,7 +193,9 @@ FLAWS: dict[str, Callable[[Path], None]] = {
     ),
     "pod-security": lambda t: edit_yaml(
         t / "prod/manifests/namespaces/namespace.yaml",
-        lambda d: d.__setitem__("metadata", {**d["metadata"], "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}),
+        lambda d: d.__setitem__(
+            "metadata", {**d["metadata"], "labels": {"pod-security.kubernetes.io/enforce": "baseline"}, "annotations": {}}
+        ),
     ),
     "zone-spread": lambda t: edit_yaml(
         first_deployment(t), lambda d: d["spec"]["template"]["spec"].pop("topologySpreadConstraints")

@@ -11,12 +11,31 @@ from mnops.component import current_target, identity, output
 from mnops.inventory import Target
 from mnops.k8s.core import namespace
 
+PERMISSIVENESS = ("privileged", "baseline", "restricted")
+
+
+def pod_security_levels(target: Target) -> dict[str, tuple[str, str]]:
+    """Namespace name -> (Pod Security level, reason): `pod_security` by role, "restricted" for the rest."""
+    exceptions = target.parameters.get("pod_security", {})
+    levels: dict[str, tuple[str, str]] = {}
+    for role, name in sorted(target.namespaces.items()):
+        wanted = exceptions.get(role, {"level": "restricted", "reason": ""})
+        current = levels.get(name, ("restricted", ""))
+        # Two roles may share a namespace: it must admit the workloads of both.
+        if PERMISSIVENESS.index(wanted["level"]) < PERMISSIVENESS.index(current[0]):
+            current = (wanted["level"], wanted["reason"])
+        levels[name] = current
+    return levels
+
 
 def namespaces(target: Target) -> list[dict[str, Any]]:
-    return [
-        namespace(name, identity(target, name, "namespace"), pod_security="restricted")
-        for name in sorted(set(target.namespaces.values()))
-    ]
+    objects = []
+    for name, (level, reason) in sorted(pod_security_levels(target).items()):
+        obj = namespace(name, identity(target, name, "namespace"), pod_security=level)
+        if reason:
+            obj["metadata"]["annotations"] = {"mnops/pod-security-reason": reason}
+        objects.append(obj)
+    return objects
 
 
 def main(input_params: dict[str, Any]) -> Any:

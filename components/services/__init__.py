@@ -18,6 +18,7 @@ from mnops.inventory.model import Service
 from mnops.k8s.core import config_map, service, service_account
 from mnops.k8s.scaling import horizontal_pod_autoscaler, pod_disruption_budget
 from mnops.k8s.workloads import Container, HttpProbes, PodSpec, deployment, zone_spread
+from mnops.observability.signals import service_otel_env
 
 
 def cloud_identity_annotations(target: Target, svc: Service) -> dict[str, str]:
@@ -30,7 +31,8 @@ def cloud_identity_annotations(target: Target, svc: Service) -> dict[str, str]:
 
 def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:
     ident = identity(target, svc.name, "api", version=svc.image.tag)
-    config = config_map(f"{svc.name}-config", svc.namespace, ident, svc.config)
+    # Tracing settings (OTEL_*) come from the inventory's `tracing` section; the service's own config wins.
+    config = config_map(f"{svc.name}-config", svc.namespace, ident, {**service_otel_env(target, svc), **svc.config})
     ports = {"http": svc.port}
     if svc.metrics_port != svc.port:
         ports["metrics"] = svc.metrics_port

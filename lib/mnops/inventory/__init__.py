@@ -20,7 +20,12 @@ from mnops.inventory.rules import Rule, check_rules
 from mnops.inventory.schema_check import check_schema
 
 # Modules whose RULES tuple runs on every target, in this order.
-RULE_MODULES: tuple[str, ...] = ("mnops.inventory.rules", "mnops.gitops.rules", "mnops.delivery.rules")
+RULE_MODULES: tuple[str, ...] = (
+    "mnops.inventory.rules",
+    "mnops.gitops.rules",
+    "mnops.observability.signal_rules",
+    "mnops.delivery.rules",
+)
 
 
 @cache
