@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ from mnops.kapitan_inventory import render_inventory
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "compiled" / "local" / "compose"
 CHECK_JSONSCHEMA = ROOT / ".venv" / "bin" / "check-jsonschema"
-BACKING = {"redis", "postgres", "prometheus", "grafana", "loki"}
+BACKING = {"redis", "postgres", "prometheus", "grafana", "loki", "jaeger"}
+# Values that differ from the cluster on purpose: traces go to the local Jaeger, and the resource
+# attributes name the `local` cluster.
+LOCAL_OVERRIDES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_RESOURCE_ATTRIBUTES"}
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +72,12 @@ def test_services_run_the_dev_image_and_config(compose: dict[str, Any], inventor
         config, image = dev_manifest(name)
         local = compose["services"][name]
         assert local["image"] == image
-        plain = {k: v for k, v in local["environment"].items() if k in config}
-        assert plain == config, name
+        plain = {k: v for k, v in local["environment"].items() if k in config and k not in LOCAL_OVERRIDES}
+        assert plain == {k: v for k, v in config.items() if k not in LOCAL_OVERRIDES}, name
+        assert set(config) <= set(local["environment"]), f"{name}: ConfigMap keys missing locally"
         assert set(local["environment"]) - set(config), f"{name}: secret keys missing"
+        assert local["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317"
+        assert "k8s.cluster.name=local" in local["environment"]["OTEL_RESOURCE_ATTRIBUTES"]
 
 
 def test_no_real_secrets_in_the_stack(compose: dict[str, Any], inventory: dict[str, Any]) -> None:
@@ -122,7 +129,24 @@ def test_local_target_is_valid_and_rejects_latest_images(inventory: dict[str, An
 
 def test_local_target_compiles_no_kubernetes_objects() -> None:
     assert not (ROOT / "compiled" / "local" / "manifests").exists()
-    assert sorted(p.name for p in STACK.iterdir()) == ["compose.yaml", "grafana-datasources.yaml", "prometheus.yaml"]
+    assert sorted(p.name for p in STACK.iterdir()) == [
+        "compose.yaml",
+        "grafana-dashboards.yaml",
+        "grafana-datasources.yaml",
+        "prometheus.yaml",
+    ]
+
+
+def test_local_grafana_serves_the_dev_dashboards_with_their_datasources(compose: dict[str, Any]) -> None:
+    """The dashboards refer to datasources by UID; the local Grafana provides every UID they use."""
+    dashboards = ROOT / "compiled" / "dev" / "dashboards"
+    mount = next(v for v in compose["services"]["grafana"]["volumes"] if v.endswith(":/var/lib/grafana/dashboards:ro"))
+    assert (STACK / mount.split(":")[0]).resolve() == dashboards.resolve()
+    used = {
+        m for path in dashboards.glob("*.json") for m in re.findall(r'"datasource": \{[^}]*"uid": "([^"]+)"', path.read_text())
+    }
+    provided = {d["uid"] for d in yaml.safe_load((STACK / "grafana-datasources.yaml").read_text())["datasources"]}
+    assert used and used <= provided, used - provided
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_local_stack_images_are_found() -> None:
     text = (ROOT / "inventory" / "classes" / "local.yml").read_text()
     found = {m["depName"] for m in matches(manager("Images of the local Compose stack"), text)}
     assert found == {"docker.io/library/redis", "docker.io/library/postgres", "docker.io/prom/prometheus",
-                     "docker.io/grafana/grafana", "docker.io/grafana/loki"}  # fmt: skip
+                     "docker.io/grafana/grafana", "docker.io/grafana/loki", "docker.io/jaegertracing/jaeger"}  # fmt: skip
 
 
 def test_dockerfile_base_image_is_found() -> None:
