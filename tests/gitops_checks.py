@@ -32,6 +32,7 @@ CRD_PROVIDERS: dict[str, str] = {
     "gateway.networking.k8s.io": "envoy-gateway",
     "gateway.envoyproxy.io": "envoy-gateway",
     "postgresql.cnpg.io": "cloudnative-pg",
+    "barmancloud.cnpg.io": "plugin-barman-cloud",
     "redis.redis.opstreelabs.in": "redis-operator",
     "velero.io": "velero",
     "security.istio.io": "istio-base",

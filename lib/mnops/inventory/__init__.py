@@ -24,6 +24,7 @@ RULE_MODULES: tuple[str, ...] = (
     "mnops.inventory.rules",
     "mnops.gitops.rules",
     "mnops.observability.signal_rules",
+    "mnops.data.rules",
     "mnops.delivery.rules",
 )
 

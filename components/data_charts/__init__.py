@@ -1,0 +1,95 @@
+"""Helm values of the data layer's charts: helm-values/<chart>.yaml.
+
+cloudnative-pg (operator), plugin-barman-cloud (WAL archiving plugin), redis-operator and velero.
+Argo CD renders each chart with these values (multi-source Application). Only enabled charts get
+a file. Velero's storage locations and schedules are manifests (manifests/backup/), not values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnops.data import DataSettings, data_settings
+from mnops.data.cloud import identity_annotations, identity_pod_labels, velero_plugin_init_container
+from mnops.inventory import Target
+
+RESTRICTED_CONTAINER: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def cnpg_values(target: Target) -> dict[str, Any]:
+    return {
+        "replicaCount": 2 if target.cluster.environment == "prod" else 1,
+        "crds": {"create": True},
+        "monitoring": {"podMonitorEnabled": True, "grafanaDashboard": {"create": True}},
+        "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "400Mi"}},
+        "containerSecurityContext": RESTRICTED_CONTAINER,
+    }
+
+
+def barman_plugin_values(target: Target) -> dict[str, Any]:
+    # The plugin serves CloudNativePG over mTLS with a cert-manager certificate (cert-manager required).
+    return {
+        "crds": {"create": True},
+        "resources": {"requests": {"cpu": "50m", "memory": "100Mi"}, "limits": {"memory": "256Mi"}},
+        "containerSecurityContext": RESTRICTED_CONTAINER,
+    }
+
+
+def redis_operator_values(target: Target) -> dict[str, Any]:
+    return {
+        "redisOperator": {
+            "imagePullPolicy": "IfNotPresent",
+            "metrics": {"enabled": True},
+            "watchNamespace": target.namespaces.get("data", ""),
+        },
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "replicas": 1,
+    }
+
+
+def velero_values(target: Target, data: DataSettings) -> dict[str, Any]:
+    ns = data.backup.namespace
+    return {
+        "initContainers": [velero_plugin_init_container(data.provider, data.backup.plugin_images)],
+        # Locations and schedules are compiled as manifests (manifests/backup/): one source of truth.
+        "backupsEnabled": False,
+        "snapshotsEnabled": False,
+        "deployNodeAgent": True,
+        "credentials": {"useSecret": False},
+        "serviceAccount": {
+            "server": {"create": True, "name": "velero", "annotations": identity_annotations(target, ns, "velero")}
+        },
+        "podLabels": identity_pod_labels(target),
+        "configuration": {"defaultBackupStorageLocation": "default", "features": "EnableCSI", "uploaderType": "kopia"},
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    }
+
+
+def chart_values(target: Target) -> dict[str, dict[str, Any]]:
+    data = data_settings(target)
+    charts = target.parameters["charts"]
+    values = {
+        "cloudnative-pg": cnpg_values(target),
+        "plugin-barman-cloud": barman_plugin_values(target),
+        "redis-operator": redis_operator_values(target),
+        "velero": velero_values(target, data),
+    }
+    return {key: v for key, v in values.items() if key in charts and charts[key]["enabled"]}
+
+
+def main(input_params: dict[str, Any]) -> Any:
+    from kapitan.inputs.kadet import BaseObj
+
+    from mnops.component import current_target
+
+    result = BaseObj()
+    for key, values in sorted(chart_values(current_target()).items()):
+        result.root[key] = values
+    return result

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Back up Redis: trigger the RDB copy job on a cluster, or snapshot a local server into a folder.
+
+Usage:
+    scripts/dr/redis_backup.py --target prod --context prod-use1 [--dry-run]
+        Runs the compiled CronJob redis-rdb-copy once (RDB of the primary -> object storage).
+    scripts/dr/redis_backup.py --local --port 6380 --dest /tmp/redis-backup [--dry-run]
+        BGSAVE on a local server, wait for it, then copy dump.rdb and the AOF folder to --dest.
+
+Exit 1 with a one-line reason on failure; --dry-run prints the commands without running them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from _common import COMPILED, ScriptError, main_guard, run_steps
+
+from mnops.dr.local import HOST
+from mnops.dr.wire import RedisConnection
+
+
+def cluster_steps(target: str, context: str, compiled: Path) -> list[tuple[str, list[str]]]:
+    path = compiled / target / "manifests" / "redis" / "cronjob.yaml"
+    if not path.exists():
+        raise ScriptError(f"{path} not found: target {target!r} has no RDB copy job (redis.snapshot_copy.enabled)")
+    job = yaml.safe_load(path.read_text())
+    name, ns = job["metadata"]["name"], job["metadata"]["namespace"]
+    run = f"{name}-manual-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+    return [
+        ("run the RDB copy job now", ["kubectl", "--context", context, "-n", ns, "create", "job", run, f"--from=cronjob/{name}"]),
+        ("wait for it to finish", ["kubectl", "--context", context, "-n", ns, "wait", f"job/{run}", "--for=condition=Complete",
+                                   "--timeout=20m"]),
+    ]  # fmt: skip
+
+
+def local_backup(port: int, dest: Path, dry_run: bool, timeout: float = 60) -> None:
+    print(f"# BGSAVE on 127.0.0.1:{port}, then copy dump.rdb and appendonlydir to {dest}")
+    if dry_run:
+        return
+    with RedisConnection(HOST, port) as conn:
+        data_dir = Path(str(conn.command("CONFIG", "GET", "dir")[1]))  # type: ignore[index]
+        before = conn.command("LASTSAVE")
+        conn.command("BGSAVE")
+        deadline = time.monotonic() + timeout
+        while conn.command("LASTSAVE") == before or "rdb_bgsave_in_progress:1" in str(conn.command("INFO", "persistence")):
+            if time.monotonic() > deadline:
+                raise ScriptError(f"BGSAVE did not finish within {timeout}s")
+            time.sleep(0.05)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(data_dir / "dump.rdb", dest / "dump.rdb")
+    if (data_dir / "appendonlydir").is_dir():
+        shutil.copytree(data_dir / "appendonlydir", dest / "appendonlydir", dirs_exist_ok=True)
+    print(f"redis backup written to {dest}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="prod", help="compiled target")
+    parser.add_argument("--context", help="kubectl context (cluster mode)")
+    parser.add_argument("--compiled", type=Path, default=COMPILED, help="compiled tree (default: compiled/)")
+    parser.add_argument("--local", action="store_true", help="back up a local server")
+    parser.add_argument("--port", type=int, help="local server port (--local)")
+    parser.add_argument("--dest", type=Path, help="backup folder (--local)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
+    args = parser.parse_args(argv)
+
+    def run() -> None:
+        if args.local:
+            if not args.port or not args.dest:
+                raise ScriptError("--local needs --port and --dest")
+            local_backup(args.port, args.dest.resolve(), args.dry_run)
+        else:
+            if not args.context and not args.dry_run:
+                raise ScriptError("cluster mode needs --context (or --dry-run to only print the commands)")
+            run_steps(cluster_steps(args.target, args.context or f"<{args.target}-context>", args.compiled), args.dry_run)
+
+    return main_guard(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
