@@ -40,6 +40,8 @@ CRD_PROVIDERS: dict[str, str] = {
     "telemetry.istio.io": "istio-base",
     "opentelemetry.io": "opentelemetry-operator",
     "jaegertracing.io": "jaeger",
+    "kyverno.io": "kyverno",
+    "policies.kyverno.io": "kyverno",
 }
 BUILTIN_CLUSTER_SCOPED = {
     ("", "Namespace"), ("", "PersistentVolume"), ("rbac.authorization.k8s.io", "ClusterRole"),

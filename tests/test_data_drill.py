@@ -3,6 +3,7 @@ a destroyed primary, restores through scripts/dr/, and measured RPO/RTO within t
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_drill_servers_run_with_the_compiled_durability_settings(
 
 def test_no_drill_server_outlives_the_drill(drill: tuple[list[Measurement], list[str]]) -> None:
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    assert "mnops-dr-drill-" not in processes
+    assert f"mnops-dr-drill-{os.getpid()}-" not in processes, "a server of this process's drill is still running"
 
 
 def test_pitr_check_rejects_a_missing_row_and_a_row_after_the_target() -> None:

@@ -28,10 +28,21 @@ def pod_security_levels(target: Target) -> dict[str, tuple[str, str]]:
     return levels
 
 
+def mesh_labels(target: Target, name: str) -> dict[str, str]:
+    """Istio enrolment of the apps namespace when the mesh is on (sidecar injection or ambient)."""
+    mesh = target.parameters.get("mesh", {})
+    if not mesh.get("enabled") or name != target.namespaces["apps"]:
+        return {}
+    if mesh.get("mode") == "ambient":
+        return {"istio.io/dataplane-mode": "ambient"}
+    return {"istio-injection": "enabled"}
+
+
 def namespaces(target: Target) -> list[dict[str, Any]]:
     objects = []
     for name, (level, reason) in sorted(pod_security_levels(target).items()):
         obj = namespace(name, identity(target, name, "namespace"), pod_security=level)
+        obj["metadata"]["labels"] = dict(sorted({**obj["metadata"]["labels"], **mesh_labels(target, name)}.items()))
         if reason:
             obj["metadata"]["annotations"] = {"mnops/pod-security-reason": reason}
         objects.append(obj)

@@ -329,7 +329,8 @@ def _kill(pid: int) -> None:
 
 def run_drill(compiled: Path, target: str = "prod", log: Log = print, keep: bool = False) -> list[Measurement]:
     """Both drills in a fresh temporary folder (deleted afterwards unless keep)."""
-    work = Path(tempfile.mkdtemp(prefix="mnops-dr-drill-"))
+    # The PID in the name lets a caller find exactly its own servers (tests run drills in parallel).
+    work = Path(tempfile.mkdtemp(prefix=f"mnops-dr-drill-{os.getpid()}-"))
     os.chmod(work, 0o755)  # noqa: S103 - the postgres user must reach its own folders inside
     try:
         return postgres_drill(compiled, target, work, log) + redis_drill(compiled, target, work, log)

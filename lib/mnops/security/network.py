@@ -1,0 +1,206 @@
+"""NetworkPolicies: default deny in every project namespace, then only the dependency graph.
+
+Paths allowed, and nothing else:
+  every pod          -> cluster DNS (53 UDP/TCP)
+  gateway proxies    -> each public service, on its HTTP port
+  service A          -> service B, on B's port, only if A lists B in dependencies.services
+  service            -> Redis / PostgreSQL in the data namespace, only if it depends on them
+  service            -> telemetry receivers (OpenTelemetry Collector, Loki)
+  Prometheus         -> every metrics port
+  rate limit service -> Redis (Envoy Gateway keeps the global rate limit counters there)
+  Redis <-> Redis, PostgreSQL <-> PostgreSQL (replication), CNPG operator -> instance status port
+  PostgreSQL         -> Kubernetes API (CNPG instance manager) and object storage on 443 (backups)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnops.component import identity
+from mnops.inventory import Target
+from mnops.k8s.netpol import Peer, Rule, network_policy
+from mnops.security.model import Peer as PeerSettings
+from mnops.security.model import Settings, managed_namespaces
+
+ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
+ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
+HBONE_PORT = 15008  # ambient mode: ztunnel carries pod-to-pod traffic in an mTLS tunnel on this port
+DNS_PORT = 53
+HTTPS_PORT = 443
+
+
+def _peer(settings: PeerSettings) -> Peer:
+    """Empty pod labels select every pod of the peer's namespace (for operators without stable labels)."""
+    return Peer(namespace=settings.namespace, pod_labels=settings.pod_labels, all_pods=not settings.pod_labels)
+
+
+def _service_pods(names: list[str] | tuple[str, ...], namespace: str | None = None) -> Peer:
+    """Pods of the named services: one label expression, so the list stays readable."""
+    expression = {"key": "app.kubernetes.io/name", "operator": "In", "values": sorted(names)}
+    return Peer(namespace=namespace, pod_expressions=[expression])
+
+
+def _baseline(target: Target, namespace: str, settings: Settings) -> list[dict[str, Any]]:
+    ident = identity(target, "default-deny", "network-policy")
+    dns = Rule([_peer(settings.network.dns)], tcp_ports=[DNS_PORT], udp_ports=[DNS_PORT])
+    return [
+        network_policy("default-deny", namespace, ident, pod_selector={}, ingress=[], egress=[]),
+        network_policy("allow-dns", namespace, identity(target, "allow-dns", "network-policy"), pod_selector={}, egress=[dns]),
+    ]
+
+
+def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    net = settings.network
+    data_ns = target.namespaces.get("data")
+    by_name = {s.name: s for s in target.services}
+    ambient = settings.mesh.enabled and settings.mesh.mode == "ambient"
+
+    def mesh_ports(port: int) -> list[int]:
+        """In ambient mode meshed traffic arrives through the HBONE tunnel port as well."""
+        return [port, HBONE_PORT] if ambient else [port]
+
+    policies = []
+    for svc in target.services:
+        ingress: list[Rule] = []
+        if svc.public_path:
+            ingress.append(Rule([_peer(net.gateway_proxy)], tcp_ports=mesh_ports(svc.port)))
+        callers = [s.name for s in target.services if svc.name in s.dependencies.services]
+        if callers:
+            ingress.append(Rule([_service_pods(callers)], tcp_ports=mesh_ports(svc.port)))
+        metrics_ports = [svc.metrics_port] + ([ISTIO_METRICS_PORT] if settings.mesh.enabled else [])
+        ingress.append(Rule([_peer(net.prometheus)], tcp_ports=metrics_ports))
+
+        egress: list[Rule] = []
+        for dep in sorted(svc.dependencies.services):
+            egress.append(Rule([_service_pods([dep])], tcp_ports=mesh_ports(by_name[dep].port)))
+        if svc.dependencies.redis and data_ns:
+            egress.append(Rule([Peer(namespace=data_ns, pod_labels=net.redis_labels)], tcp_ports=[net.redis_port]))
+        if svc.dependencies.postgres and data_ns:
+            # The database instances, or the PgBouncer pooler in front of them.
+            pg = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_cluster_label, "operator": "Exists"}])
+            pooler = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_pooler_label, "operator": "Exists"}])
+            egress.append(Rule([pg, pooler], tcp_ports=[net.postgres_port]))
+        for receiver in net.telemetry.values():
+            egress.append(Rule([_peer(receiver)], tcp_ports=list(receiver.ports)))
+        if settings.mesh.enabled and settings.mesh.mode == "sidecar":
+            istiod = Peer(namespace=settings.mesh.namespace, pod_labels={"app": "istiod"})
+            egress.append(Rule([istiod], tcp_ports=[ISTIOD_PORT]))
+        policies.append(
+            network_policy(
+                svc.name,
+                svc.namespace,
+                identity(target, svc.name, "network-policy"),
+                pod_selector={"matchLabels": {"app.kubernetes.io/name": svc.name}},
+                ingress=ingress,
+                egress=egress,
+            )
+        )
+    return policies
+
+
+def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    net = settings.network
+    namespace = target.namespaces["data"]
+    apps_ns = target.namespaces["apps"]
+    policies = []
+    https = Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT])
+    kube_api = Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT])
+
+    def job_pods(store: str) -> list[Peer]:
+        return [Peer(pod_labels=job.pod_labels) for job in net.data_jobs.values() if getattr(job, store)]
+
+    redis_users = [s.name for s in target.services if s.dependencies.redis]
+    redis_pods = Peer(pod_labels=net.redis_labels)
+    redis_clients = ([_service_pods(redis_users, apps_ns)] if redis_users else []) + job_pods("redis")
+    redis_ingress = [
+        Rule([redis_pods], tcp_ports=list(net.redis_replication_ports)),
+        Rule([_peer(net.redis_operator), _peer(net.rate_limiter)], tcp_ports=[net.redis_port]),
+        Rule([_peer(net.prometheus)], tcp_ports=[net.redis_metrics_port]),
+    ]
+    if redis_clients:
+        redis_ingress.insert(0, Rule(redis_clients, tcp_ports=[net.redis_port]))
+    policies.append(
+        network_policy(
+            "redis",
+            namespace,
+            identity(target, "redis", "network-policy"),
+            pod_selector={"matchLabels": dict(net.redis_labels)},
+            ingress=redis_ingress,
+            egress=[Rule([redis_pods], tcp_ports=list(net.redis_replication_ports))],
+        )
+    )
+
+    pg_users = [s.name for s in target.services if s.dependencies.postgres]
+    pg_clients = ([_service_pods(pg_users, apps_ns)] if pg_users else []) + job_pods("postgres")
+    instances = [{"key": net.postgres_cluster_label, "operator": "Exists"}]
+    poolers = [{"key": net.postgres_pooler_label, "operator": "Exists"}]
+    pg_pods, pooler_pods = Peer(pod_expressions=instances), Peer(pod_expressions=poolers)
+    pg_ingress = [
+        Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
+        Rule([pooler_pods], tcp_ports=[net.postgres_port]),
+        Rule([_peer(net.postgres_operator)], tcp_ports=[net.postgres_status_port]),
+        Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_metrics_port]),
+    ]
+    if pg_clients:
+        pg_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
+    # The CNPG instance manager watches its Cluster object through the Kubernetes API.
+    pg_egress = [Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]), kube_api]
+    if net.object_storage_egress:
+        # Backups and WAL archives go to the cloud object store, whose addresses are not fixed.
+        pg_egress.append(https)
+    policies.append(
+        network_policy(
+            "postgres",
+            namespace,
+            identity(target, "postgres", "network-policy"),
+            pod_selector={"matchExpressions": instances},
+            ingress=pg_ingress,
+            egress=pg_egress,
+        )
+    )
+    pooler_ingress = [Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_pooler_metrics_port])]
+    if pg_clients:
+        pooler_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
+    policies.append(
+        network_policy(
+            "postgres-pooler",
+            namespace,
+            identity(target, "postgres-pooler", "network-policy"),
+            pod_selector={"matchExpressions": poolers},
+            ingress=pooler_ingress,
+            egress=[Rule([pg_pods], tcp_ports=[net.postgres_port]), kube_api],
+        )
+    )
+
+    for name, job in net.data_jobs.items():
+        egress = []
+        if job.redis:
+            egress.append(Rule([redis_pods], tcp_ports=[net.redis_port]))
+        if job.postgres:
+            egress.append(Rule([pg_pods, pooler_pods], tcp_ports=[net.postgres_port]))
+        if job.https_egress:
+            egress.append(https)
+        policies.append(
+            network_policy(
+                name,
+                namespace,
+                identity(target, name, "network-policy"),
+                pod_selector={"matchLabels": dict(job.pod_labels)},
+                ingress=[],
+                egress=egress,
+            )
+        )
+    return policies
+
+
+def network_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    """Default deny and DNS in every managed project namespace; the graph's paths in apps and data."""
+    managed = managed_namespaces(target, settings)
+    policies = []
+    for namespace in managed:
+        policies += _baseline(target, namespace, settings)
+    if target.namespaces["apps"] in managed:
+        policies += service_policies(target, settings)
+    if target.namespaces.get("data") in managed:
+        policies += data_policies(target, settings)
+    return policies

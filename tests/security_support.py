@@ -1,0 +1,64 @@
+"""Shared helpers of the security tests: the rendered inventory and compiled documents, once."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mnops.kapitan_inventory import render_inventory
+from mnops.security.policy import Doc, load_documents
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPILED = ROOT / "compiled"
+TARGETS = sorted(p.name for p in COMPILED.iterdir() if (p / "manifests").is_dir())
+
+
+@cache
+def parameters() -> dict[str, Any]:
+    """Every target's merged parameters (rendered once per test process)."""
+    return dict(render_inventory(ROOT / "inventory"))
+
+
+@cache
+def documents(target: str) -> tuple[Doc, ...]:
+    return tuple(load_documents(COMPILED / target))
+
+
+def kinds(target: str, kind: str) -> list[Doc]:
+    return [d for d in documents(target) if d["kind"] == kind]
+
+
+def with_monitoring(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a target's parameters where the monitoring stack is installed (namespace `monitoring`),
+    as it is once the observability layer's kube-prometheus-stack chart is in the catalog."""
+    import copy
+
+    result = copy.deepcopy(dict(params))
+    result["charts"] = {
+        **result["charts"],
+        "kube-prometheus-stack": {
+            "repo_url": "https://prometheus-community.github.io/helm-charts",
+            "chart": "kube-prometheus-stack",
+            "version": "0.0.0",
+            "namespace": "monitoring",
+            "wave": -5,
+            "enabled": True,
+        },
+    }
+    return result
+
+
+def folder_documents(target: str, folder: str) -> list[Doc]:
+    return [d for d in load_documents(COMPILED / target) if d.get("metadata", {}).get("name") and _in_folder(target, folder, d)]
+
+
+def _in_folder(target: str, folder: str, doc: Doc) -> bool:
+    import yaml
+
+    names = set()
+    for path in (COMPILED / target / "manifests" / folder).glob("*.yaml"):
+        for d in yaml.safe_load_all(path.read_text()):
+            if isinstance(d, dict):
+                names.add((d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]))
+    return (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]) in names
