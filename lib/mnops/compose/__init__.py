@@ -31,7 +31,8 @@ DEV_PASSWORD = "${POSTGRES_PASSWORD:-local-dev-only}"  # noqa: S105 - a clearly 
 DATABASE = "mnops"
 # Connection settings the local stack can answer itself; any other secret key must come from the shell.
 LOCAL_SECRET_VALUES = {
-    "DATABASE_URL": f"postgresql://{DATABASE}:{DEV_PASSWORD}@postgres:5432/{DATABASE}",
+    # Written out (not formatted) so the placeholder is visible to people and the secret scan alike.
+    "DATABASE_URL": "postgresql://mnops:${POSTGRES_PASSWORD:-local-dev-only}@postgres:5432/mnops",
     "REDIS_URL": "redis://redis:6379/0",
 }
 # The local Jaeger takes OTLP over gRPC where the cluster's OpenTelemetry Collector would.
