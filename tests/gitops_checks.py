@@ -7,7 +7,6 @@ check returns a list of problems, empty when the setup is sound.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +229,7 @@ def namespaced_objects_name_their_namespace(cluster: Cluster) -> list[str]:
     ]
 
 
-def crd_providers_sync_first(cluster: Cluster, strict: bool = False) -> list[str]:
+def crd_providers_sync_first(cluster: Cluster) -> list[str]:
     """A custom resource's Application syncs in a later wave than the chart providing its CRD."""
     problems = []
     chart_apps = {chart_of(a): a for a in cluster.applications if chart_of(a)}
@@ -244,11 +243,7 @@ def crd_providers_sync_first(cluster: Cluster, strict: bool = False) -> list[str
             if provider is None:
                 problems.append(f"{doc['apiVersion']} {doc['kind']}: no chart known to provide it (add it to CRD_PROVIDERS)")
             elif provider not in chart_apps:
-                message = f"{doc['kind']} in {app['metadata']['name']}: its CRD provider chart {provider} is not in the catalog"
-                if strict:
-                    problems.append(message)
-                else:  # another concern adds that chart; ordering is checked once it is there
-                    warnings.warn(message, stacklevel=2)
+                problems.append(f"{doc['kind']} in {app['metadata']['name']}: its CRD provider chart {provider} is not installed")
             elif wave(chart_apps[provider]) >= wave(app):
                 problems.append(
                     f"{doc['kind']} in {app['metadata']['name']} (wave {wave(app)}) syncs no later than its CRD "

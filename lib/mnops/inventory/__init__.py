@@ -23,6 +23,7 @@ from mnops.inventory.schema_check import check_schema
 RULE_MODULES: tuple[str, ...] = (
     "mnops.inventory.rules",
     "mnops.gitops.rules",
+    "mnops.observability.inventory_rules",
     "mnops.observability.signal_rules",
     "mnops.data.rules",
     "mnops.delivery.rules",

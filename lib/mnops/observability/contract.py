@@ -29,6 +29,11 @@ SERVICE_METRICS: tuple[Metric, ...] = (
     Metric("process_resident_memory_bytes", "gauge", ("service",), "Resident memory of the process."),
 )
 
+# Bucket upper bounds (seconds) every service's http_request_duration_seconds histogram must
+# have: latency SLOs count requests under a bound, so each SLO threshold must be one of these
+# (checked by the inventory rule `slo_thresholds_are_buckets`).
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
 # Business metrics from the seed (section 5.1), exposed by the services that own them.
 BUSINESS_METRICS: tuple[Metric, ...] = (
     Metric("mnops_active_users", "gauge", ("service",), "Users active in the last 5 minutes."),
@@ -37,6 +42,50 @@ BUSINESS_METRICS: tuple[Metric, ...] = (
     Metric("mnops_report_generation_duration_seconds", "histogram", ("service",), "Time to generate a report."),
 )
 
+# Series the platform provides (Prometheus itself, kube-state-metrics from kube-prometheus-stack,
+# the Redis exporter sidecar, CloudNativePG's instance exporter). The info alerts use these.
+PLATFORM_METRICS: tuple[Metric, ...] = (
+    Metric("up", "gauge", ("job", "namespace", "service", "pod"), "1 if the last scrape of a target succeeded (Prometheus)."),
+    Metric("kube_deployment_metadata_generation", "gauge", ("namespace", "deployment"), "Spec generation (kube-state-metrics)."),
+    Metric(
+        "kube_deployment_status_observed_generation",
+        "gauge",
+        ("namespace", "deployment"),
+        "Generation the controller has acted on (kube-state-metrics).",
+    ),
+    Metric("kube_deployment_spec_replicas", "gauge", ("namespace", "deployment"), "Desired replicas (kube-state-metrics)."),
+    Metric(
+        "kube_deployment_status_replicas_updated",
+        "gauge",
+        ("namespace", "deployment"),
+        "Replicas running the current template (kube-state-metrics).",
+    ),
+    Metric(
+        "kube_deployment_status_replicas_available",
+        "gauge",
+        ("namespace", "deployment"),
+        "Replicas available (kube-state-metrics).",
+    ),
+    Metric("redis_up", "gauge", ("namespace", "pod"), "1 if the Redis exporter reached Redis (oliver006/redis_exporter)."),
+    Metric("redis_keyspace_hits_total", "counter", ("namespace", "pod"), "Successful key look-ups in Redis."),
+    Metric("redis_keyspace_misses_total", "counter", ("namespace", "pod"), "Failed key look-ups in Redis."),
+    Metric("cnpg_collector_up", "gauge", ("namespace", "pod", "cluster"), "1 if the CloudNativePG instance answers."),
+    Metric(
+        "cnpg_collector_last_available_backup_timestamp",
+        "gauge",
+        ("namespace", "pod"),
+        "Unix time of the newest completed base backup (CloudNativePG).",
+    ),
+)
+
+# What each info alert watches, written down once (the rule generator and the runbooks read it).
+# A rollout started: the Deployment's spec generation changed within the window and the rollout
+# is not finished; completed: it changed and every replica now runs the new template.
+DEPLOYMENT_GENERATION_METRIC = "kube_deployment_metadata_generation"
+DEPLOYMENT_OBSERVED_METRIC = "kube_deployment_status_observed_generation"
+# A backup completed: CloudNativePG's newest-backup timestamp moved within the window.
+BACKUP_COMPLETED_METRIC = "cnpg_collector_last_available_backup_timestamp"
+
 # Recording rules (name -> meaning). Window suffixes follow the kubernetes-mixin convention.
 RECORDING_RULES: dict[str, str] = {
     "service:http_requests:rate5m": "Requests per second, per service.",
@@ -44,16 +93,43 @@ RECORDING_RULES: dict[str, str] = {
     "service:http_request_duration_seconds:p50_5m": "Median latency, per service.",
     "service:http_request_duration_seconds:p95_5m": "95th percentile latency, per service.",
     "service:http_request_duration_seconds:p99_5m": "99th percentile latency, per service.",
-    "service:cpu_usage:ratio_limit": "CPU used over the CPU limit, per service (0-1).",
-    "service:memory_usage:ratio_limit": "Working-set memory over the memory limit, per service (0-1).",
+    "service:cpu_usage:ratio_limit": "CPU used over the CPU limit, per service and pod (0-1).",
+    "service:memory_usage:ratio_limit": "Resident memory over the memory limit, per service and pod (0-1).",
     "service:cache_hit:ratio_rate5m": "Cache hits over cache look-ups, per service (0-1).",
+    # SLOs: `slo` label is availability, latency-p95 or latency-p99.
+    "service:slo_objective:ratio": "Target share of good events, per service and SLO (0-1, e.g. 0.999).",
+    "service:slo_errors:ratio_rate5m": "Share of bad events over 5 minutes, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate30m": "Share of bad events over 30 minutes, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate1h": "Share of bad events over 1 hour, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate2h": "Share of bad events over 2 hours, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate6h": "Share of bad events over 6 hours, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate1d": "Share of bad events over 1 day, per service and SLO (0-1).",
+    "service:slo_errors:ratio_rate3d": "Share of bad events over 3 days, per service and SLO (0-1).",
+    "service:slo_error_budget:remaining_ratio": "Error budget left over the last 30 days, per service and SLO (1 = untouched).",
+    "service:slo_burn_rate:ratio_rate1h": "Error budget burn rate over 1 hour (1 = exactly on budget), per service and SLO.",
 }
+
+# SLO windows that get an error-ratio recording rule (Google SRE workbook, chapter 5).
+SLO_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+SLO_KINDS: tuple[str, ...] = ("availability", "latency-p95", "latency-p99")
+
+# Every alert name the rules may produce, so coverage reports and docs need not parse rules.
+STANDARD_ALERTS: tuple[str, ...] = ("ServiceDown", "HighErrorRate", "HighLatencyP99", "HighCPUUsage", "HighMemoryUsage")
+CACHE_ALERTS: tuple[str, ...] = ("LowCacheHitRate",)  # services with dependencies.redis
+INFO_ALERTS: tuple[str, ...] = ("DeploymentStarted", "DeploymentCompleted", "BackupCompleted")
+SLO_ALERTS: tuple[str, ...] = ("SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnSlow")
+
+
+def alerts_for_service(uses_redis: bool) -> tuple[str, ...]:
+    """The alert names one service is covered by (BackupCompleted belongs to PostgreSQL)."""
+    cache = CACHE_ALERTS if uses_redis else ()
+    return STANDARD_ALERTS + cache + ("DeploymentStarted", "DeploymentCompleted") + SLO_ALERTS
 
 
 def metric_names() -> set[str]:
     """Every name a query may use, histogram series included."""
     names = set(RECORDING_RULES)
-    for metric in SERVICE_METRICS + BUSINESS_METRICS:
+    for metric in SERVICE_METRICS + BUSINESS_METRICS + PLATFORM_METRICS:
         names.add(metric.name)
         if metric.type == "histogram":
             names.update({f"{metric.name}_bucket", f"{metric.name}_sum", f"{metric.name}_count"})

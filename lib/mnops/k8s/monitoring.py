@@ -1,0 +1,89 @@
+"""Builders for prometheus-operator kinds (monitoring.coreos.com/v1): ServiceMonitor, PodMonitor, PrometheusRule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mnops.errors import BuildError
+from mnops.k8s.meta import Identity, k8s_object, metadata
+
+API_VERSION = "monitoring.coreos.com/v1"
+
+
+def service_monitor(
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    selector: Mapping[str, str],
+    target_namespace: str,
+    port: str,
+    path: str,
+    interval: str | None = None,
+) -> dict[str, Any]:
+    """Scrapes the named port of every Service matching `selector` in `target_namespace`.
+
+    Prometheus labels each series with the Service name as `service` (the metric contract's label).
+    """
+    if not selector:
+        raise BuildError(f"service monitor {name} needs a selector, otherwise it scrapes every Service")
+    if not path.startswith("/"):
+        raise BuildError(f"service monitor {name}: path {path!r} must start with /")
+    endpoint = {"port": port, "path": path, "interval": interval, "honorLabels": False}
+    return k8s_object(
+        API_VERSION,
+        "ServiceMonitor",
+        metadata(name, identity, namespace),
+        spec={
+            "selector": {"matchLabels": dict(sorted(selector.items()))},
+            "namespaceSelector": {"matchNames": [target_namespace]},
+            "endpoints": [endpoint],
+        },
+    )
+
+
+def pod_monitor(
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    target_namespace: str,
+    match_labels: Mapping[str, str] | None = None,
+    match_expressions: Sequence[Mapping[str, Any]] = (),
+    port_name: str | None = None,
+    port_number: int | None = None,
+    pod_target_labels: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Scrapes pods directly (exporter sidecars and operators that publish no Service port)."""
+    if (port_name is None) == (port_number is None):
+        raise BuildError(f"pod monitor {name}: give exactly one of port_name or port_number")
+    if not match_labels and not match_expressions:
+        raise BuildError(f"pod monitor {name} needs a selector, otherwise it scrapes every pod")
+    endpoint = {"port": port_name, "portNumber": port_number, "path": "/metrics"}
+    selector = {
+        "matchLabels": dict(sorted((match_labels or {}).items())),
+        "matchExpressions": [dict(e) for e in match_expressions],
+    }
+    return k8s_object(
+        API_VERSION,
+        "PodMonitor",
+        metadata(name, identity, namespace),
+        spec={
+            "selector": selector,
+            "namespaceSelector": {"matchNames": [target_namespace]},
+            "podTargetLabels": list(pod_target_labels),
+            "podMetricsEndpoints": [endpoint],
+        },
+    )
+
+
+def prometheus_rule(name: str, namespace: str, identity: Identity, groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The operator loads these into Prometheus; each group needs a unique name and at least one rule."""
+    names = [g["name"] for g in groups]
+    if len(set(names)) != len(names):
+        raise BuildError(f"prometheus rule {name}: group names repeat: {sorted(names)}")
+    for group in groups:
+        if not group.get("rules"):
+            raise BuildError(f"prometheus rule {name}: group {group['name']} has no rules")
+    return k8s_object(API_VERSION, "PrometheusRule", metadata(name, identity, namespace), spec={"groups": list(groups)})

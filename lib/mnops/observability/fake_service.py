@@ -1,0 +1,117 @@
+"""A tiny local metrics endpoint speaking the service metric contract (for the preview and tests).
+
+    with FakeServices(["memory-service"]) as fake:      # serves http://127.0.0.1:<port>/metrics
+        fake.set_error_share("memory-service", 0.5)       # half of all requests now fail
+
+Counters grow with wall-clock time at a fixed request rate, so Prometheus sees real rates.
+`/metrics?service=<name>` returns only that service's series: one scrape target per service,
+as in the cluster (each gets its own `up`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlparse
+
+from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
+
+REQUESTS_PER_SECOND = 100.0
+IDLE_CPU_CORES = 0.05
+IDLE_MEMORY_BYTES = 50_000_000
+
+
+class FakeServices:
+    def __init__(self, services: Sequence[str], host: str = "127.0.0.1") -> None:
+        self.services = tuple(services)
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._error_share = dict.fromkeys(self.services, 0.0)
+        self._errors = dict.fromkeys(self.services, 0.0)
+        self._memory = dict.fromkeys(self.services, IDLE_MEMORY_BYTES)
+        self._last = self.started
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                if url.path != "/metrics":
+                    self.send_error(404)
+                    return
+                wanted = parse_qs(url.query).get("service")
+                body = fake.exposition(wanted[0] if wanted else None).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return  # scrapes every second would drown the preview's output
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def __enter__(self) -> FakeServices:
+        self.thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def _advance(self) -> float:
+        """Accumulate errors at the current share; returns seconds since start."""
+        now = time.monotonic()
+        for name in self.services:
+            self._errors[name] += (now - self._last) * REQUESTS_PER_SECOND * self._error_share[name]
+        self._last = now
+        return now - self.started
+
+    def set_error_share(self, service: str, share: float) -> None:
+        with self._lock:
+            self._advance()
+            self._error_share[service] = share
+
+    def set_memory_bytes(self, service: str, resident: int) -> None:
+        """The service's resident memory (a gauge, so alerts on it react at the next scrape)."""
+        with self._lock:
+            self._memory[service] = resident
+
+    def exposition(self, only: str | None) -> str:
+        with self._lock:
+            elapsed = self._advance()
+            lines: list[str] = []
+            for name in self.services:
+                if only and name != only:
+                    continue
+                total = elapsed * REQUESTS_PER_SECOND
+                errors = self._errors[name]
+                svc = f'service="{name}"'
+                lines += [
+                    f'http_requests_total{{{svc},method="GET",route="/",code="200"}} {total - errors:.3f}',
+                    f'http_requests_total{{{svc},method="GET",route="/",code="500"}} {errors:.3f}',
+                ]
+                # Every request takes 20 ms: well inside every latency threshold.
+                for bound in LATENCY_BUCKETS_SECONDS:
+                    count = total if bound >= 0.025 else 0.0
+                    lines.append(f'http_request_duration_seconds_bucket{{{svc},method="GET",route="/",le="{bound}"}} {count:.3f}')
+                lines += [
+                    f'http_request_duration_seconds_bucket{{{svc},method="GET",route="/",le="+Inf"}} {total:.3f}',
+                    f'http_request_duration_seconds_count{{{svc},method="GET",route="/"}} {total:.3f}',
+                    f'http_request_duration_seconds_sum{{{svc},method="GET",route="/"}} {total * 0.02:.3f}',
+                    f"process_cpu_seconds_total{{{svc}}} {elapsed * IDLE_CPU_CORES:.3f}",
+                    f"process_resident_memory_bytes{{{svc}}} {self._memory[name]}",
+                    f'mnops_cache_requests_total{{{svc},result="hit"}} {total * 0.95:.3f}',
+                    f'mnops_cache_requests_total{{{svc},result="miss"}} {total * 0.05:.3f}',
+                ]
+            return "\n".join(lines) + "\n"

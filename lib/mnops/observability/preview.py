@@ -1,0 +1,198 @@
+"""Run the compiled monitoring config of one target locally: real Prometheus and Alertmanager.
+
+    with Preview(compiled / "dev", apps_namespace, services, scrape="127.0.0.1:8123") as preview:
+        preview.alerts()          # Alertmanager /api/v2/alerts
+
+Both servers listen on 127.0.0.1 on free ports, keep their data in a temporary folder, and are
+stopped (SIGTERM, then SIGKILL after 10 s) when the block exits, however it exits. Prometheus
+loads compiled/<target>/rules/*.yaml unchanged except, when `for_override` is given, every
+alert's `for` (a test-only shortcut so an alert fires in seconds instead of minutes).
+Alertmanager loads compiled/<target>/alertmanager/alertmanager.yaml unchanged; its receivers'
+credential files do not exist locally, so notifications fail (logged) but routing is real.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_json(url: str, timeout: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1 only
+        return json.load(response)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], deadline_seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - 127.0.0.1 only
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {deadline_seconds:.0f}s")
+
+
+def rules_with_for(rule_file: Path, for_override: str | None) -> str:
+    content = yaml.safe_load(rule_file.read_text())
+    if for_override is not None:
+        for group in content["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    rule["for"] = for_override
+    return yaml.safe_dump(content, sort_keys=False)
+
+
+class Preview:
+    def __init__(
+        self,
+        target_dir: Path,
+        apps_namespace: str,
+        services: Sequence[str],
+        scrape: str,
+        *,
+        external_labels: dict[str, str],
+        interval: str = "1s",
+        for_override: str | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.target_dir = target_dir
+        self.apps_namespace = apps_namespace
+        self.services = tuple(services)
+        self.scrape = scrape
+        self.external_labels = external_labels
+        self.interval = interval
+        self.for_override = for_override
+        self.workdir = Path(tempfile.mkdtemp(prefix="mnops-preview-"))
+        self.log_dir = log_dir or self.workdir
+        self.prometheus_port = free_port()
+        self.alertmanager_port = free_port()
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.alertmanager_port}"
+
+    def prometheus_config(self, rule_files: Sequence[str]) -> dict[str, Any]:
+        # One job per service, as ServiceMonitors make in the cluster: `up{service=...}` per service.
+        jobs = [
+            {
+                "job_name": name,
+                "honor_labels": True,
+                "metrics_path": "/metrics",
+                "params": {"service": [name]},
+                "static_configs": [{"targets": [self.scrape], "labels": {"namespace": self.apps_namespace, "service": name}}],
+            }
+            for name in self.services
+        ]
+        return {
+            "global": {
+                "scrape_interval": self.interval,
+                "evaluation_interval": self.interval,
+                "external_labels": self.external_labels,
+            },
+            "rule_files": list(rule_files),
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{self.alertmanager_port}"]}]}]},
+            "scrape_configs": jobs,
+        }
+
+    def _start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self.processes.append(process)
+        return process
+
+    def __enter__(self) -> Preview:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start(self) -> None:
+        rules_dir = self.workdir / "rules"
+        rules_dir.mkdir()
+        rule_files = []
+        for path in sorted((self.target_dir / "rules").glob("*.yaml")):
+            (rules_dir / path.name).write_text(rules_with_for(path, self.for_override))
+            rule_files.append(str(rules_dir / path.name))
+        am_config = self.workdir / "alertmanager.yaml"
+        shutil.copy(self.target_dir / "alertmanager" / "alertmanager.yaml", am_config)
+        prom_config = self.workdir / "prometheus.yml"
+        prom_config.write_text(yaml.safe_dump(self.prometheus_config(rule_files), sort_keys=False))
+        am = self._start(
+            "alertmanager",
+            [
+                ALERTMANAGER,
+                f"--config.file={am_config}",
+                f"--storage.path={self.workdir / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{self.alertmanager_port}",
+                "--cluster.listen-address=",
+            ],
+        )
+        wait_until_ready(f"{self.alertmanager_url}/-/ready", am)
+        prom = self._start(
+            "prometheus",
+            [
+                PROMETHEUS,
+                f"--config.file={prom_config}",
+                f"--storage.tsdb.path={self.workdir / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+            ],
+        )
+        wait_until_ready(f"{self.prometheus_url}/-/ready", prom)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self.processes.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts Alertmanager holds, with the receivers its route tree chose."""
+        result: list[dict[str, Any]] = http_json(f"{self.alertmanager_url}/api/v2/alerts")
+        return result
+
+    def firing_rules(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus currently has pending or firing."""
+        result: list[dict[str, Any]] = http_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"]
+        return result

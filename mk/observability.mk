@@ -1,0 +1,18 @@
+# Metrics and alerting (components/monitoring, lib/mnops/observability). Included by the Makefile.
+
+TARGET ?= dev
+OBSERVABILITY_DEBS := promtool=prometheus amtool=prometheus-alertmanager
+
+.PHONY: runbooks
+runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ from the alert catalogue and the inventory
+	@$(PY) scripts/runbooks.py
+
+.PHONY: monitoring-preview
+monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0.0.1 with compiled/$(TARGET) rules and routes (Ctrl-C stops)
+	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
+	@$(PY) scripts/monitoring_preview.py --target $(TARGET) $(PREVIEW_ARGS)
+
+.PHONY: test-monitoring
+test-monitoring: $(VENV_STAMP) ## promtool/amtool checks, generated rule unit tests, routing tests and the preview end-to-end test
+	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
+	@$(PY) -m pytest -q -n 2 tests/test_observability_*.py

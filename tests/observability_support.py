@@ -1,0 +1,79 @@
+"""Shared helpers for tests/test_observability_*.py (not a test module itself)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.inventory import Target, load_target  # noqa: E402
+from mnops.kapitan_inventory import render_inventory  # noqa: E402
+
+COMPILED = ROOT / "compiled"
+TARGETS = ("dev", "staging", "prod", "prod-dr")
+DEBS = ("promtool=prometheus", "amtool=prometheus-alertmanager", "prometheus=prometheus",
+        "prometheus-alertmanager=prometheus-alertmanager")  # fmt: skip
+
+
+def ensure_tools() -> None:
+    subprocess.run([str(ROOT / "scripts" / "ensure-debs"), *DEBS], check=True)
+
+
+@cache
+def parameters() -> dict[str, Any]:
+    return dict(render_inventory(ROOT / "inventory"))
+
+
+def target(name: str) -> Target:
+    return load_target(name, parameters()[name])
+
+
+def rule_files(name: str) -> list[Path]:
+    return sorted((COMPILED / name / "rules").glob("*.yaml"))
+
+
+def all_rules(name: str) -> list[dict[str, Any]]:
+    return [rule for path in rule_files(name) for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]]
+
+
+PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
+
+
+def metric_names_in(expr: str) -> set[str]:
+    """Metric names a PromQL expression reads (strings, matchers, ranges, functions, keywords removed)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = set()
+    for match in re.finditer(r"(?<![0-9.\w:])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?", text):
+        word, call = match.group(1), match.group(2)
+        if not call and word.lower() not in PROMQL_WORDS:
+            names.add(word)
+    return names
+
+
+def run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)

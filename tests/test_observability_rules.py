@@ -1,0 +1,156 @@
+"""Prometheus rules: promtool accepts every file, the generated unit tests pass on both sides of
+every threshold, and every alert carries the labels, annotations and runbook the on-call needs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+from observability_support import ROOT, TARGETS, all_rules, ensure_tools, metric_names_in, rule_files, run, target
+
+from mnops.inventory.model import Target
+from mnops.observability import contract
+from mnops.observability.alerts import CATALOGUE
+from mnops.observability.rule_tests import SUITES, histogram_quantile, latency_cases, promtool_suites
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tools() -> None:
+    ensure_tools()
+
+
+def write_suite(tmp_path: Path, t: Target, suite: str) -> Path:
+    content = promtool_suites(t, str((ROOT / "compiled" / t.cluster.name / "rules").resolve()))[suite]
+    path = tmp_path / f"{t.cluster.name}-{suite}.yaml"
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_every_rule_file_passes_promtool_check(name: str) -> None:
+    files = rule_files(name)
+    assert {f.stem for f in files} == {"mnops-recording", "mnops-slo", "mnops-alerts"}
+    result = run(["promtool", "check", "rules", *map(str, files)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_check_rejects_a_broken_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"alert": "X", "expr": "sum(rate(x[5m])"}]}]}))
+    assert run(["promtool", "check", "rules", str(bad)]).returncode != 0
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+@pytest.mark.parametrize("name", TARGETS)
+def test_generated_promtool_suites_pass(tmp_path: Path, name: str, suite: str) -> None:
+    t = target(name)
+    path = write_suite(tmp_path, t, suite)
+    tests = yaml.safe_load(path.read_text())["tests"]
+    assert tests, f"suite {suite} of {name} has no cases"
+    result = run(["promtool", "test", "rules", str(path)])
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_suite_built_for_another_threshold_fails_against_the_compiled_rules(tmp_path: Path) -> None:
+    """The suites really probe the thresholds: expecting 6% where dev alerts at 5% must fail."""
+    t = target("dev")
+    svc = t.service("memory-service")
+    moved = dataclasses.replace(svc, alerts=dataclasses.replace(svc.alerts, error_rate_percent=6))
+    wrong = dataclasses.replace(t, services=tuple(moved if s.name == svc.name else s for s in t.services))
+    path = write_suite(tmp_path, wrong, "alerts")
+    suite = yaml.safe_load(path.read_text())
+    suite["tests"] = [case for case in suite["tests"] if case["name"].startswith("memory-service HighErrorRate")]
+    assert len(suite["tests"]) == 2
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    result = run(["promtool", "test", "rules", str(path)])
+    assert result.returncode != 0
+    assert "memory-service HighErrorRate" in result.stdout + result.stderr
+
+
+def test_every_alert_of_the_seed_table_exists_for_every_service_in_every_target() -> None:
+    for name in TARGETS:
+        t = target(name)
+        alerts = {(r["alert"], r["labels"]["service"]) for r in all_rules(name) if "alert" in r}
+        for svc in t.services:
+            wanted = contract.alerts_for_service(svc.dependencies.redis)
+            missing = [a for a in wanted if (a, svc.name) not in alerts]
+            assert not missing, f"{name}/{svc.name} lacks {missing}"
+        assert ("BackupCompleted", "postgresql") in alerts
+
+
+def alert_problems(rule: dict[str, object]) -> list[str]:
+    problems = []
+    labels = rule.get("labels", {})
+    annotations = rule.get("annotations", {})
+    assert isinstance(labels, dict) and isinstance(annotations, dict)
+    if labels.get("severity") not in {"critical", "warning", "info"}:
+        problems.append("severity")
+    if labels.get("priority") not in {"P0", "P1", "P2", "P3"}:
+        problems.append("priority")
+    if not labels.get("service"):
+        problems.append("service")
+    for key in ("summary", "description", "runbook_url"):
+        if not annotations.get(key):
+            problems.append(key)
+    url = str(annotations.get("runbook_url", ""))
+    if (
+        not url.endswith(f"/docs/runbooks/{rule.get('alert')}.md")
+        or not (ROOT / "docs" / "runbooks" / f"{rule.get('alert')}.md").exists()
+    ):
+        problems.append("runbook")
+    return problems
+
+
+def test_every_alert_has_labels_annotations_and_a_runbook() -> None:
+    assert alert_problems({"alert": "Nope", "labels": {"severity": "high"}, "annotations": {}}) == [
+        "severity", "priority", "service", "summary", "description", "runbook_url", "runbook"]  # fmt: skip
+    for name in TARGETS:
+        for rule in all_rules(name):
+            if "alert" in rule:
+                assert alert_problems(rule) == [], f"{name}: {rule['alert']} ({rule['labels'].get('service')})"
+
+
+def test_alert_labels_match_the_catalogue() -> None:
+    catalogue = {e.name: (e.severity, e.priority) for e in CATALOGUE}
+    for rule in all_rules("prod"):
+        if "alert" in rule:
+            assert (rule["labels"]["severity"], rule["labels"]["priority"]) == catalogue[rule["alert"]]
+
+
+def test_metric_name_extraction_sees_unknown_names() -> None:
+    expr = 'sum by (service) (rate(made_up_total{code=~"5.."}[5m])) / on (pod) group_left up > 1e-05'
+    assert metric_names_in(expr) == {"made_up_total", "up"}
+
+
+def test_rules_read_only_contract_metrics() -> None:
+    known = contract.metric_names()
+    for name in TARGETS:
+        for rule in all_rules(name):
+            unknown = metric_names_in(rule["expr"]) - known
+            assert not unknown, f"{name}: {rule.get('record') or rule.get('alert')} reads {sorted(unknown)}"
+        recorded = {r["record"] for r in all_rules(name) if "record" in r}
+        assert recorded <= set(contract.RECORDING_RULES), recorded - set(contract.RECORDING_RULES)
+        assert set(contract.RECORDING_RULES) <= recorded, set(contract.RECORDING_RULES) - recorded
+
+
+def test_prometheus_rule_objects_carry_the_same_groups_as_the_rule_files() -> None:
+    for name in TARGETS:
+        docs = list(
+            yaml.safe_load_all((ROOT / "compiled" / name / "manifests" / "monitoring" / "prometheusrule.yaml").read_text())
+        )
+        by_name = {d["metadata"]["name"]: d["spec"]["groups"] for d in docs}
+        for path in rule_files(name):
+            assert by_name[path.stem] == yaml.safe_load(path.read_text())["groups"]
+
+
+def test_latency_cases_bracket_the_threshold() -> None:
+    for threshold in (0.3, 0.5, 1.0, 2.0):
+        (below, layout_below), (above, layout_above) = latency_cases(threshold)
+        assert below < threshold < above
+        for q, layout in ((below, layout_below), (above, layout_above)):
+            pairs = [(float("inf") if le == "+Inf" else float(le), float(c)) for le, c in layout]
+            assert histogram_quantile(0.99, pairs) == pytest.approx(q)
