@@ -303,3 +303,31 @@ def test_components_build_the_committed_objects_in_process(inventory: Mapping[st
         kinds = {path.rsplit("/", 1)[1] for path in files}
         assert {"rollout", "analysistemplate"} <= kinds
         assert ("deployment" in kinds) == (target == "dev"), "only dev has rolling services"
+
+
+def alert_thresholds(target: str) -> dict[tuple[str, str], float]:
+    """(service, alert) -> threshold, read from the compiled alert rules (`<expr> > <number>`)."""
+    found = {}
+    for path in sorted((COMPILED / target / "rules").glob("*.yaml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                if rule.get("alert") in ("HighErrorRate", "HighLatencyP99"):
+                    number = float(re.search(r">\s*([0-9.]+)\s*$", " ".join(rule["expr"].split())).group(1))  # type: ignore[union-attr]
+                    found[(rule["labels"]["service"], rule["alert"])] = number
+    return found
+
+
+def test_analysis_aborts_exactly_where_the_compiled_alerts_fire(inventory: Mapping[str, Mapping[str, Any]]) -> None:
+    """Not only the same inventory values: the compiled alert rules and the analysis agree."""
+    checked = 0
+    for target, name, strategy in strategies(inventory):
+        alerts = alert_thresholds(target)
+        if strategy == "rolling" or not alerts:
+            continue
+        (template,) = docs(COMPILED / target / "manifests" / name / "analysistemplate.yaml")
+        analysis = {m["name"]: float(m["failureCondition"].rsplit(" ", 1)[1]) for m in template["spec"]["metrics"]}
+        # The error alert compares a 0-1 ratio, the analysis a percentage.
+        assert analysis["error-rate-percent"] == pytest.approx(alerts[(name, "HighErrorRate")] * 100), f"{target}/{name}"
+        assert analysis["latency-p99-seconds"] == pytest.approx(alerts[(name, "HighLatencyP99")]), f"{target}/{name}"
+        checked += 1
+    assert checked >= 12
