@@ -21,13 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.inventory.model import build_target  # noqa: E402
-from mnops.kapitan_inventory import render_inventory  # noqa: E402
+from mnops.kapitan_inventory import compiles_manifests, render_inventory  # noqa: E402
 from mnops.observability.coverage import Expected, coverage, replace_section  # noqa: E402
 
 
 def expectations(inventory: Path) -> dict[str, tuple[Expected, ...]]:
     result = {}
     for name, parameters in render_inventory(inventory).items():
+        if not compiles_manifests(parameters):
+            continue  # the `local` target is a Docker Compose stack, not a cluster
         target = build_target(parameters)
         result[name] = tuple(Expected(s.name, s.dependencies.redis) for s in target.services)
     return result

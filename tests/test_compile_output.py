@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,9 @@ def test_every_target_has_a_readme_with_counts_and_a_dependency_diagram(compiled
         readme = (compiled_tree / target / "README.md").read_text()
         assert readme.startswith(f"# Cluster `{target}`")
         assert "```mermaid" in readme and "memory-service --> redis" in readme
-        assert "| machine-native-ops | Deployment | 4 |" in readme
+        # One workload per service: a Deployment, or a Rollout for canary/blue-green services.
+        workloads = re.findall(r"^\| machine-native-ops \| (?:Deployment|Rollout) \| ([0-9]+) \|$", readme, flags=re.MULTILINE)
+        assert sum(int(n) for n in workloads) == 4
 
 
 def test_compiled_yaml_is_yamllint_clean(compiled_tree: Path) -> None:
@@ -90,7 +93,7 @@ def test_compiled_tree_is_strictly_valid_for_every_supported_kubernetes_version(
 def test_validation_rejects_unknown_fields_unknown_kinds_and_non_objects(compiled_tree: Path, tmp_path: Path) -> None:
     broken = tmp_path / "compiled"
     shutil.copytree(compiled_tree, broken)
-    deployment = broken / "prod/manifests/memory-service/deployment.yaml"
+    deployment = broken / "dev/manifests/memory-service/deployment.yaml"  # a rolling service in dev
     deployment.write_text(deployment.read_text().replace("revisionHistoryLimit:", "revisionHistoryLimt:"))
     (broken / "prod/manifests/extra").mkdir()
     (broken / "prod/manifests/extra/widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")

@@ -146,9 +146,9 @@ def zone_spread_problems(tree: Path) -> list[str]:
 def autoscaler_problems(tree: Path) -> list[str]:
     scaled = {(t, d["spec"]["scaleTargetRef"]["name"]) for t, d in documents(tree) if d["kind"] == "HorizontalPodAutoscaler"}
     return [
-        f"{t}: Deployment/{d['metadata']['name']} sets replicas although an HPA owns them"
+        f"{t}: {d['kind']}/{d['metadata']['name']} sets replicas although an HPA owns them"
         for t, d in documents(tree)
-        if d["kind"] == "Deployment" and (t, d["metadata"]["name"]) in scaled and "replicas" in d["spec"]
+        if d["kind"] in {"Deployment", "Rollout"} and (t, d["metadata"]["name"]) in scaled and "replicas" in d["spec"]
     ]
 
 
@@ -166,7 +166,9 @@ POLICIES: dict[str, Callable[[Path], list[str]]] = {
 
 
 def first_deployment(tree: Path, target: str = "prod") -> Path:
-    return sorted(tree.glob(f"{target}/manifests/*/deployment.yaml"))[0]
+    """The first service workload: a Deployment, or the Rollout that replaces it (progressive delivery)."""
+    manifests = tree / target / "manifests"
+    return sorted([*manifests.glob("*/deployment.yaml"), *manifests.glob("*/rollout.yaml")])[0]
 
 
 def edit_yaml(path: Path, change: Callable[[Doc], None]) -> None:

@@ -12,6 +12,10 @@ from gitops_checks import ROOT, git_commit, init_repo
 from mnops.gitops.diffing import Key, TargetChanges, risks_of
 
 SERVICES = ("configuration-service", "memory-service", "reporting-service", "supply-chain-service")
+# Dev workloads: Deployments, and a Rollout for reporting-service (blue-green everywhere).
+WORKLOADS = sorted(
+    f"Rollout machine-native-ops/{s}" if s == "reporting-service" else f"Deployment machine-native-ops/{s}" for s in SERVICES
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +59,9 @@ def test_diff_reports_exactly_the_changed_objects(diff_run):
     lines = result.stdout.splitlines()
     headers = [line for line in lines if line.startswith("== ")]
     objects = sorted(line.strip() for line in lines if line.startswith(("  + ", "  - ", "  ~ ")) and " file " not in line)
-    assert headers == ["== dev =="]
-    assert objects == [f"~ Deployment machine-native-ops/{s}" for s in SERVICES]
+    # The local target runs the dev settings: only its README (replica column) changes.
+    assert headers == ["== dev ==", "== local =="]
+    assert objects == sorted(f"~ {w}" for w in WORKLOADS)
     assert "0 added, 0 removed, 4 changed objects" in result.stdout
     assert "-  replicas: 1" in result.stdout and "+  replicas: 2" in result.stdout
     assert seconds < 60, f"make diff took {seconds:.0f}s: too slow to run on every PR"
@@ -65,10 +70,10 @@ def test_diff_reports_exactly_the_changed_objects(diff_run):
 def test_diff_flags_a_replica_change_as_risky(diff_run):
     result, markdown, _ = diff_run
     risky = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ! ")]
-    assert risky == [f"! dev: Deployment machine-native-ops/{s}: replicas: spec.replicas 1 -> 2" for s in SERVICES]
+    assert sorted(risky) == [f"! dev: {w}: replicas: spec.replicas 1 -> 2" for w in WORKLOADS]
     assert "### :warning: Risky changes" in markdown
     assert markdown.count("replicas: spec.replicas 1 -> 2") == 4
-    assert markdown.count("```diff") == 5  # four Deployments and the README of dev
+    assert markdown.count("```diff") == 6  # four workloads and the READMEs of dev and local
 
 
 def test_diff_without_changes_says_so(two_commit_repo):

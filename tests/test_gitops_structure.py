@@ -7,6 +7,7 @@ deliberately broken copy (must find exactly the breakage), so no check can pass 
 from __future__ import annotations
 
 import copy
+import re
 
 import gitops_checks as checks
 import pytest
@@ -94,9 +95,10 @@ def test_waves_put_crd_providers_before_crd_users(cluster):
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "m", "namespace": "machine-native-ops"}}
     )
     app(bad, "argo-rollouts")["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = "12"
-    assert checks.crd_providers_sync_first(bad) == [
-        "Rollout in memory-service (wave 10) syncs no later than its CRD provider argo-rollouts (wave 12)"
-    ]
+    problems = checks.crd_providers_sync_first(bad)
+    # The services' own Rollouts and AnalysisTemplates (progressive delivery) are caught too.
+    assert "Rollout in memory-service (wave 10) syncs no later than its CRD provider argo-rollouts (wave 12)" in problems
+    assert all(p.endswith("its CRD provider argo-rollouts (wave 12)") for p in problems)
 
 
 def test_prod_has_windows_and_no_unguarded_automation(cluster):
@@ -145,7 +147,10 @@ def test_hpa_owned_replicas_are_ignored_and_sync_options_set(cluster):
     assert "Application namespaces: missing sync option ServerSideApply=true" in problems
     if any(d["kind"] == "HorizontalPodAutoscaler" for d in cluster.folders["memory-service"]):
         del app(bad, "memory-service")["spec"]["ignoreDifferences"]
-        assert any("memory-service: HPA owns Deployment replicas" in p for p in checks.hpa_replicas_ignored(bad))
+        # A Deployment, or the Rollout that replaces it for canary/blue-green services.
+        assert any(
+            re.search(r"memory-service: HPA owns (Deployment|Rollout) replicas", p) for p in checks.hpa_replicas_ignored(bad)
+        )
 
 
 def test_bootstrap_holds_the_projects_and_the_self_managed_root(cluster):

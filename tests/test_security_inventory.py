@@ -306,8 +306,15 @@ def test_unmanaged_namespaces_are_exempt_only_when_listed() -> None:
 
 
 def with_delivery(target: str, strategy: str) -> dict[str, Any]:
-    """Progressive delivery (the cicd layer) sets `delivery.strategy` per service."""
-    return mutated(target, lambda p: p["services"]["memory-service"].update(delivery={"strategy": strategy}))
+    """Progressive delivery (the cicd layer) sets `delivery.strategy` per service: here
+    memory-service gets `strategy`, every other service rolls (the committed inventory makes most
+    services canary in staging and prod)."""
+
+    def edit(p: dict[str, Any]) -> None:
+        for name, svc in p["services"].items():
+            svc["delivery"] = {"strategy": strategy if name == "memory-service" else "rolling"}
+
+    return mutated(target, edit)
 
 
 def test_canary_services_get_a_weighted_canary_backend_on_their_route() -> None:

@@ -38,8 +38,10 @@ def test_every_compiled_object_passes_the_security_policy(target: str) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_the_policy_sees_the_objects_it_judges(target: str) -> None:
     """Guards against a vacuous pass: the checks above had real objects to look at."""
-    for kind in ("Namespace", "NetworkPolicy", "Deployment", "Gateway", "ClientTrafficPolicy", "HTTPRoute", "ServiceAccount"):
+    for kind in ("Namespace", "NetworkPolicy", "Gateway", "ClientTrafficPolicy", "HTTPRoute", "ServiceAccount"):
         assert kinds(target, kind), f"{target} has no {kind}"
+    # Service workloads: Deployments, or Rollouts for canary/blue-green services (progressive delivery).
+    assert kinds(target, "Deployment") or kinds(target, "Rollout"), f"{target} has no service workload"
 
 
 # fixture file, check name, expectations override, fragment of the expected message

@@ -18,7 +18,8 @@ from mnops.observability.logs import LOG_LABELS
 from mnops.observability.queries import check_logql, promql_metric_names, unknown_metrics
 
 COMPILED = ROOT / "compiled"
-TARGETS = sorted(p.name for p in COMPILED.iterdir() if p.is_dir())
+# Cluster targets only: `local` compiles a Docker Compose stack, no manifests or dashboards.
+TARGETS = sorted(p.name for p in COMPILED.iterdir() if (p / "manifests").is_dir())
 
 
 def raw_dashboards(target: str) -> dict[str, dict[str, Any]]:

@@ -34,7 +34,9 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
                 svc.name,
                 ns,
                 ident,
-                selector={"app.kubernetes.io/name": svc.name},
+                # component=api: only the service's own Service, not the canary/preview Service that
+                # Argo Rollouts adds (same pods), which would scrape every pod twice.
+                selector={"app.kubernetes.io/name": svc.name, "app.kubernetes.io/component": "api"},
                 target_namespace=svc.namespace,
                 port=port,
                 path=svc.metrics_path,

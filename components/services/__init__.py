@@ -1,7 +1,9 @@
 """The application services: one folder per service under manifests/.
 
 Per service: ServiceAccount, ConfigMap (content-hashed name), Deployment, Service,
-HorizontalPodAutoscaler (when enabled) and PodDisruptionBudget.
+HorizontalPodAutoscaler (when enabled) and PodDisruptionBudget. A service whose `delivery`
+strategy is canary or bluegreen gets an Argo Rollout instead of the Deployment, plus its
+AnalysisTemplate and a canary/preview Service (mnops.delivery.objects).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.component import current_target, identity, output
+from mnops.delivery import delivery_plan
+from mnops.delivery.objects import ROLLOUT_TARGET, release_objects
 from mnops.inventory import Target
 from mnops.inventory.model import Service
 from mnops.k8s.core import config_map, service, service_account
@@ -46,7 +50,7 @@ def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:
         ),
         env_from_config_maps=[config["metadata"]["name"]],
         env_from_secrets=[ref.name for ref in svc.secret_refs],
-        writable_paths={"tmp": "/tmp"},  # noqa: S108 - a pod-private emptyDir, not a shared host /tmp
+        writable_paths={"tmp": "/tmp"},  # noqa: S108 - a pod-private emptyDir, not a shared host /tmp  # nosec B108
     )
     wi_labels = target.cloud["workload_identity"].get("pod_labels", {}) if svc.cloud_identity else {}
     pod = PodSpec(
@@ -56,10 +60,18 @@ def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:
         spread=zone_spread(ident) if svc.topology_spread else (),
         pod_labels=wi_labels,
     )
+    replicas = None if svc.autoscaling.enabled else svc.replicas
+    plan = delivery_plan(target, svc)
+    if plan.progressive:
+        workload = release_objects(svc, plan, ident, pod=pod, replicas=replicas, ports=ports)
+        scale_target = ROLLOUT_TARGET
+    else:
+        workload = [deployment(svc.name, svc.namespace, ident, pod=pod, replicas=replicas)]
+        scale_target = ("apps/v1", "Deployment")
     objects = [
         service_account(svc.name, svc.namespace, ident, annotations=cloud_identity_annotations(target, svc)),
         config,
-        deployment(svc.name, svc.namespace, ident, pod=pod, replicas=None if svc.autoscaling.enabled else svc.replicas),
+        *workload,
         service(svc.name, svc.namespace, ident, ports),
         pod_disruption_budget(
             svc.name, svc.namespace, ident, max_unavailable=svc.max_unavailable, min_available=svc.min_available
@@ -76,6 +88,7 @@ def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:
                 max_replicas=auto.max_replicas,
                 cpu_percent=auto.target_cpu_utilization,
                 memory_percent=auto.target_memory_utilization,
+                target=scale_target,
             )
         )
     return objects

@@ -21,3 +21,9 @@ def render_inventory(inventory_path: Path) -> dict[str, Mapping[str, Any]]:
     cached.args = argparse.Namespace(inventory_backend=INVENTORY_BACKEND, compose_target_name=False)
     inventory = get_inventory(str(inventory_path))
     return {name: inventory.inventory[name]["parameters"] for name in sorted(inventory.targets)}
+
+
+def compiles_manifests(parameters: Mapping[str, Any]) -> bool:
+    """Whether a target is a cluster: it compiles Kubernetes manifests. The `local` target only
+    compiles a Docker Compose stack, so it gets no Argo CD bootstrap and no deployment-guide table."""
+    return any(entry.get("output_path") == "manifests" for entry in parameters.get("kapitan", {}).get("compile", []))

@@ -20,11 +20,16 @@ from _common import ROOT
 
 from mnops.data import DataSettings, data_settings
 from mnops.inventory import load_target
-from mnops.kapitan_inventory import render_inventory
+from mnops.kapitan_inventory import compiles_manifests, render_inventory
 
 
 def settings_by_target(inventory: Path) -> list[DataSettings]:
-    return [data_settings(load_target(name, params)) for name, params in render_inventory(inventory).items()]
+    # Cluster targets only: the `local` target is a Docker Compose stack with no buckets.
+    return [
+        data_settings(load_target(name, params))
+        for name, params in render_inventory(inventory).items()
+        if compiles_manifests(params)
+    ]
 
 
 def render(all_settings: list[DataSettings]) -> str:

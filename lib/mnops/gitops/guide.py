@@ -59,8 +59,9 @@ def target_table(plan: DeliveryPlan) -> str:
 
 def render_guide(parameters_by_target: Mapping[str, Mapping[str, Any]], template: Path = TEMPLATE) -> str:
     from mnops.gitops.plan import delivery_plan
+    from mnops.kapitan_inventory import compiles_manifests
 
-    plans = [delivery_plan(p) for _, p in sorted(parameters_by_target.items())]
+    plans = [delivery_plan(p) for _, p in sorted(parameters_by_target.items()) if compiles_manifests(p)]
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)  # noqa: S701 - Markdown, not HTML
     text = env.from_string(template.read_text()).render(
         tables="\n\n".join(target_table(p) for p in plans),

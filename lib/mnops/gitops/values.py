@@ -82,9 +82,20 @@ def argo_rollouts_values(plan: DeliveryPlan) -> dict[str, Any]:
             # The Rollouts chart does not check for the Prometheus Operator CRD: the monitoring
             # concern scrapes the metrics Service instead of a ServiceMonitor from this chart.
             "metrics": {"enabled": True, "serviceMonitor": {"enabled": False}},
+            # Canary traffic through the Gateway API (progressive_delivery, docs/ci-cd.md); the
+            # chart's providerRBAC.providers.gatewayAPI (on by default) lets it edit HTTPRoutes.
+            **_traffic_router_plugins(plan),
         },
         "dashboard": {"enabled": False},
     }
+
+
+def _traffic_router_plugins(plan: DeliveryPlan) -> dict[str, Any]:
+    settings = plan.target.parameters.get("progressive_delivery")
+    if not settings:
+        return {}
+    plugin = {"name": settings["gateway_api_plugin"], "location": settings["gateway_api_plugin_location"]}
+    return {"trafficRouterPlugins": [plugin]}
 
 
 VALUES = {"argo-cd": argo_cd_values, "argo-rollouts": argo_rollouts_values}

@@ -26,6 +26,7 @@ RULE_MODULES: tuple[str, ...] = (
     "mnops.observability.inventory_rules",
     "mnops.observability.signal_rules",
     "mnops.data.rules",
+    "mnops.delivery.rules",
     "mnops.security.rules",
 )
 

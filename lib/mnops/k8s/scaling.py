@@ -9,9 +9,18 @@ from mnops.k8s.meta import Identity, k8s_object, metadata
 
 
 def horizontal_pod_autoscaler(
-    name: str, namespace: str, identity: Identity, *, min_replicas: int, max_replicas: int, cpu_percent: int, memory_percent: int
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    cpu_percent: int,
+    memory_percent: int,
+    target: tuple[str, str] = ("apps/v1", "Deployment"),
 ) -> dict[str, Any]:
-    """Scales a Deployment of the same name on average CPU and memory use relative to requests."""
+    """Scales the workload of the same name (`target` = apiVersion, kind: a Deployment, or an Argo
+    Rollout) on average CPU and memory use relative to requests."""
     if not 1 <= min_replicas <= max_replicas:
         raise BuildError(f"autoscaler {name}: need 1 <= min_replicas ({min_replicas}) <= max_replicas ({max_replicas})")
 
@@ -24,7 +33,7 @@ def horizontal_pod_autoscaler(
         "HorizontalPodAutoscaler",
         metadata(name, identity, namespace),
         spec={
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "scaleTargetRef": {"apiVersion": target[0], "kind": target[1], "name": name},
             "minReplicas": min_replicas,
             "maxReplicas": max_replicas,
             "metrics": [utilisation("cpu", cpu_percent), utilisation("memory", memory_percent)],

@@ -164,7 +164,8 @@ def check_logs(tree: TargetTree, exp: Expected) -> Cell:
         return Cell(False, "no Loki")
     if not _collector_labels_service(tree):
         return Cell(False, "no collector sets the service label")
-    pods = [d["spec"]["template"]["metadata"].get("labels", {}) for d in tree.find("Deployment", exp.service)]
+    workloads = tree.find("Deployment", exp.service) + tree.find("Rollout", exp.service)  # Rollout: canary/blue-green
+    pods = [d["spec"]["template"]["metadata"].get("labels", {}) for d in workloads]
     if not any(labels.get(NAME_LABEL) == exp.service for labels in pods):
         return Cell(False, f"its pods lack {NAME_LABEL}={exp.service}")
     if not any(r.get("labels", {}).get("service") == exp.service for r in tree.loki_rules):
@@ -175,7 +176,7 @@ def check_logs(tree: TargetTree, exp: Expected) -> Cell:
 def check_traces(tree: TargetTree, exp: Expected) -> Cell:
     if tree.values("opentelemetry-collector") is None or tree.values("jaeger") is None:
         return Cell(False, "no OpenTelemetry Collector or Jaeger")
-    for deploy in tree.find("Deployment", exp.service):
+    for deploy in tree.find("Deployment", exp.service) + tree.find("Rollout", exp.service):
         containers = deploy["spec"]["template"]["spec"]["containers"]
         refs = {src["configMapRef"]["name"] for c in containers for src in c.get("envFrom", []) if "configMapRef" in src}
         data: dict[str, str] = {}
@@ -188,7 +189,7 @@ def check_traces(tree: TargetTree, exp: Expected) -> Cell:
         if data["OTEL_SERVICE_NAME"] != exp.service:
             return Cell(False, f"OTEL_SERVICE_NAME is {data['OTEL_SERVICE_NAME']}")
         return Cell(True)
-    return Cell(False, "no Deployment")
+    return Cell(False, "no Deployment or Rollout")
 
 
 def runbook_path(url: str) -> str | None:

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Pin the image a service runs in one environment (used by .github/workflows/image.yml).
+
+Usage:
+    scripts/set_image.py --env dev --service memory-service --digest sha256:<64 hex> [--tag sha-<commit>]
+    scripts/set_image.py --env dev --service memory-service --digest ... --inventory tests/fixtures/x
+
+Edits `parameters.images.<service>` in inventory/classes/env/<env>.yml with a round-trip YAML
+edit (comments and order kept) and nothing else; `make compile` then renders the change. Refuses
+an unknown environment or service, a malformed digest, and a moving tag such as `latest`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+MOVING_TAGS = {"latest", "stable", "main", "master", "develop", "edge", "nightly"}
+
+
+def set_image(inventory: Path, env: str, service: str, digest: str, tag: str | None) -> Path:
+    env_file = inventory / "classes" / "env" / f"{env}.yml"
+    if not env_file.exists():
+        raise ValueError(f"no environment class {env_file.relative_to(inventory)}")
+    if not (inventory / "classes" / "services" / f"{service}.yml").exists():
+        raise ValueError(f"no service class services/{service}.yml")
+    if not DIGEST.match(digest):
+        raise ValueError(f"digest {digest!r} is not sha256:<64 lowercase hex>")
+    if tag is not None and (not TAG.match(tag) or tag.lower() in MOVING_TAGS):
+        raise ValueError(f"tag {tag!r} is not an immutable image tag")
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # a digest stays on one line
+    data = yaml.load(env_file.read_text())
+    images = data["parameters"].setdefault("images", {})
+    pin = {"tag": tag, "digest": digest} if tag else {"digest": digest}
+    images[service] = pin
+    with env_file.open("w") as out:
+        yaml.dump(data, out)
+    return env_file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--digest", required=True)
+    parser.add_argument("--tag")
+    parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
+    args = parser.parse_args(argv)
+    try:
+        path = set_image(args.inventory, args.env, args.service, args.digest, args.tag)
+    except ValueError as error:
+        print(f"set_image: {error}", file=sys.stderr)
+        return 1
+    print(f"{path}: images.{args.service} = {args.digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

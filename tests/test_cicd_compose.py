@@ -1,0 +1,163 @@
+"""The local Compose stack: schema-valid, built from the dev settings, no real secrets."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mnops.compose import compose_files, compose_memory, secret_value
+from mnops.errors import BuildError
+from mnops.inventory import problems_in
+from mnops.inventory.model import build_target
+from mnops.kapitan_inventory import render_inventory
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = ROOT / "compiled" / "local" / "compose"
+CHECK_JSONSCHEMA = ROOT / ".venv" / "bin" / "check-jsonschema"
+BACKING = {"redis", "postgres", "prometheus", "grafana", "loki", "jaeger"}
+# Values that differ from the cluster on purpose: traces go to the local Jaeger, and the resource
+# attributes name the `local` cluster.
+LOCAL_OVERRIDES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_RESOURCE_ATTRIBUTES"}
+
+
+@pytest.fixture(scope="module")
+def inventory() -> dict[str, Any]:
+    return dict(render_inventory(ROOT / "inventory"))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((STACK / "compose.yaml").read_text())
+    return data
+
+
+def compose_spec_errors(path: Path) -> subprocess.CompletedProcess[str]:
+    # check-jsonschema ships the Compose Specification schema (vendor.compose-spec).
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(path)], check=False, capture_output=True, text=True
+    )
+
+
+def test_compose_file_matches_the_compose_specification(compose: dict[str, Any], tmp_path: Path) -> None:
+    result = compose_spec_errors(STACK / "compose.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = copy.deepcopy(compose)
+    broken["services"]["redis"]["helthcheck"] = broken["services"]["redis"].pop("healthcheck")
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump(broken))
+    assert compose_spec_errors(tmp_path / "compose.yaml").returncode != 0, "a misspelt key must be rejected"
+
+
+def test_stack_runs_every_service_and_the_backing_services(compose: dict[str, Any], inventory: dict[str, Any]) -> None:
+    assert set(compose["services"]) == set(inventory["local"]["services"]) | BACKING
+
+
+def dev_manifest(service: str) -> tuple[dict[str, str], str]:
+    """The dev cluster's ConfigMap data and container image for a service."""
+    folder = ROOT / "compiled" / "dev" / "manifests" / service
+    config = yaml.safe_load((folder / "configmap.yaml").read_text())["data"]
+    workload = folder / "deployment.yaml" if (folder / "deployment.yaml").exists() else folder / "rollout.yaml"
+    image = yaml.safe_load(workload.read_text())["spec"]["template"]["spec"]["containers"][0]["image"]
+    return config, image
+
+
+def test_services_run_the_dev_image_and_config(compose: dict[str, Any], inventory: dict[str, Any]) -> None:
+    """Local and cluster settings cannot drift: both are compiled from the same values."""
+    for name in inventory["dev"]["services"]:
+        config, image = dev_manifest(name)
+        local = compose["services"][name]
+        assert local["image"] == image
+        plain = {k: v for k, v in local["environment"].items() if k in config and k not in LOCAL_OVERRIDES}
+        assert plain == {k: v for k, v in config.items() if k not in LOCAL_OVERRIDES}, name
+        assert set(config) <= set(local["environment"]), f"{name}: ConfigMap keys missing locally"
+        assert set(local["environment"]) - set(config), f"{name}: secret keys missing"
+        assert local["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317"
+        assert "k8s.cluster.name=local" in local["environment"]["OTEL_RESOURCE_ATTRIBUTES"]
+
+
+def test_no_real_secrets_in_the_stack(compose: dict[str, Any], inventory: dict[str, Any]) -> None:
+    target = build_target(inventory["local"])
+    for svc in target.services:
+        env = compose["services"][svc.name]["environment"]
+        for ref in svc.secret_refs:
+            for key in ref.keys:
+                value = env[key]
+                assert "${" in value or value.startswith("redis://redis:"), f"{svc.name}.{key} looks like a literal secret"
+    passwords = [compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"],
+                 compose["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]]  # fmt: skip
+    assert all(p.startswith("${") and "local-dev-only" in p for p in passwords)
+    assert "local development only" in compose["x-generated"].lower()
+
+
+def test_unknown_secret_keys_must_come_from_the_shell() -> None:
+    assert secret_value("API_TOKEN") == "${API_TOKEN:?set API_TOKEN in your shell for the local stack}"
+    assert "local-dev-only" in secret_value("DATABASE_URL")
+
+
+def test_containers_are_hardened_like_their_pods(compose: dict[str, Any], inventory: dict[str, Any]) -> None:
+    for name in inventory["local"]["services"]:
+        svc = compose["services"][name]
+        assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"] and svc["user"] == "10001:10001"
+        assert all(port.startswith("127.0.0.1:") for port in svc["ports"])
+
+
+def test_host_ports_do_not_clash(inventory: dict[str, Any]) -> None:
+    params = copy.deepcopy(inventory["local"])
+    params["compose"]["host_ports"]["grafana"] = params["compose"]["first_host_port"]
+    with pytest.raises(BuildError, match="same host port"):
+        compose_files(build_target(params))
+
+
+def test_memory_converts_to_docker_units() -> None:
+    assert compose_memory("512Mi") == "512m"
+    assert compose_memory("2Gi") == "2g"
+    with pytest.raises(BuildError):
+        compose_memory("1000")
+
+
+def test_local_target_is_valid_and_rejects_latest_images(inventory: dict[str, Any]) -> None:
+    assert problems_in("local", inventory["local"]) == []
+    params = copy.deepcopy(inventory["local"])
+    params["compose"]["images"]["redis"] = "docker.io/library/redis:latest"
+    assert [p.path for p in problems_in("local", params)] == ["parameters.compose.images.redis"]
+
+
+def test_local_target_compiles_no_kubernetes_objects() -> None:
+    assert not (ROOT / "compiled" / "local" / "manifests").exists()
+    assert sorted(p.name for p in STACK.iterdir()) == [
+        "compose.yaml",
+        "grafana-dashboards.yaml",
+        "grafana-datasources.yaml",
+        "prometheus.yaml",
+    ]
+
+
+def test_local_grafana_serves_the_dev_dashboards_with_their_datasources(compose: dict[str, Any]) -> None:
+    """The dashboards refer to datasources by UID; the local Grafana provides every UID they use."""
+    dashboards = ROOT / "compiled" / "dev" / "dashboards"
+    mount = next(v for v in compose["services"]["grafana"]["volumes"] if v.endswith(":/var/lib/grafana/dashboards:ro"))
+    assert (STACK / mount.split(":")[0]).resolve() == dashboards.resolve()
+    used = {
+        m for path in dashboards.glob("*.json") for m in re.findall(r'"datasource": \{[^}]*"uid": "([^"]+)"', path.read_text())
+    }
+    provided = {d["uid"] for d in yaml.safe_load((STACK / "grafana-datasources.yaml").read_text())["datasources"]}
+    assert used and used <= provided, used - provided
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    subprocess.run([str(ROOT / "scripts" / "ensure-debs"), "promtool=prometheus"], check=True)
+    return "promtool"
+
+
+def test_local_prometheus_config_is_valid_and_scrapes_every_service(promtool: str, inventory: dict[str, Any]) -> None:
+    command = [promtool, "check", "config", str(STACK / "prometheus.yaml")]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load((STACK / "prometheus.yaml").read_text())
+    assert {job["job_name"] for job in config["scrape_configs"]} == set(inventory["local"]["services"])
