@@ -46,12 +46,20 @@ lint: $(VENV_STAMP) ## ruff, ruff format --check, mypy on lib/, yamllint on inve
 	@$(VENV)/bin/mypy lib
 	@$(VENV)/bin/yamllint -s $(wildcard inventory compiled argocd .github)
 
+# Real servers and tools the tests run, from Debian's packages (installed only if missing).
+TEST_DEBS := promtool=prometheus amtool=prometheus-alertmanager prometheus-alertmanager=prometheus-alertmanager \
+             /usr/lib/postgresql/15/bin/initdb=postgresql redis-server=redis-server
+
+.PHONY: test-tools
+test-tools: ## Install the Debian packages the tests need (promtool, amtool, PostgreSQL 15, Redis)
+	@scripts/ensure-debs $(TEST_DEBS)
+
 .PHONY: test
-test: $(VENV_STAMP) ## Everything CI runs: lint, compile drift gate, validation, pytest
+test: $(VENV_STAMP) test-tools ## Everything CI runs: lint, compile drift gate, validation, pytest
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory validate
-	@$(PY) -m pytest -q -n 2 tests
+	@$(PY) -m pytest -q -n 2 tests $(PYTEST_ARGS)
 
 .PHONY: check
 check: compile ## Compile and fail if compiled/ differs from what is committed (drift gate)
