@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-# reclass-rs renders byte-identical output to reclass here and is faster (docs/performance.md).
-INVENTORY_BACKEND = os.environ.get("MNOPS_INVENTORY_BACKEND", "reclass-rs")
+# reclass (Python): reclass-rs renders the same bytes here but is no faster (docs/performance.md).
+INVENTORY_BACKEND = os.environ.get("MNOPS_INVENTORY_BACKEND", "reclass")
 
 
 def render_inventory(inventory_path: Path) -> dict[str, Mapping[str, Any]]:

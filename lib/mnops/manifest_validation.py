@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -60,15 +62,26 @@ def builtin_validator(version: str, api_version: str, kind: str) -> jsonschema.D
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+_UNREACHABLE: set[str] = set()
+
+
 @cache
 def crd_validator(location: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
     group, _, version = api_version.rpartition("/")
     relative = f"{group}/{kind.lower()}_{version}.json"
     if re.match(r"^https?://", location):
+        if location in _UNREACHABLE:
+            return None
+        url = f"{location.rstrip('/')}/{relative}"
         try:
-            with urllib.request.urlopen(f"{location.rstrip('/')}/{relative}", timeout=30) as response:  # noqa: S310 - http(s) checked above  # nosec B310
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) checked above  # nosec B310
                 schema = json.load(response)
-        except OSError:
+        except urllib.error.HTTPError:
+            return None  # the catalog answered: it has no schema for this kind
+        except OSError as error:
+            # No network: say so once instead of waiting for every kind in turn.
+            _UNREACHABLE.add(location)
+            warnings.warn(f"CRD schema location {location} is unreachable ({error}); set CRD_SCHEMA_LOCATION", stacklevel=2)
             return None
     else:
         path = Path(location) / relative
