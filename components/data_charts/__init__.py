@@ -12,14 +12,10 @@ from typing import Any
 from mnops.data import DataSettings, data_settings
 from mnops.data.cloud import identity_annotations, identity_pod_labels, velero_plugin_init_container
 from mnops.inventory import Target
+from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 
-RESTRICTED_CONTAINER: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+# Chart containers get the same hardened context as the project's own workloads.
+RESTRICTED_CONTAINER: dict[str, Any] = CONTAINER_SECURITY_CONTEXT
 
 
 def cnpg_values(target: Target) -> dict[str, Any]:

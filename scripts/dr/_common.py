@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,3 +40,33 @@ def main_guard(run: object) -> int:
     except (ScriptError, LocalError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def backup_main(
+    argv: list[str] | None,
+    description: str,
+    cluster_steps: Callable[[str, str, Path], Sequence[tuple[str, Sequence[str]]]],
+    local_backup: Callable[[int, Path, bool], None],
+) -> int:
+    """The command line shared by the backup scripts: cluster mode (kubectl) or --local (a local server)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--target", default="prod", help="compiled target whose cluster to back up")
+    parser.add_argument("--context", help="kubectl context of that cluster (cluster mode)")
+    parser.add_argument("--compiled", type=Path, default=COMPILED, help="compiled tree (default: compiled/)")
+    parser.add_argument("--local", action="store_true", help="back up a local server instead of a cluster")
+    parser.add_argument("--port", type=int, help="local server port (--local)")
+    parser.add_argument("--dest", type=Path, help="backup folder (--local)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
+    args = parser.parse_args(argv)
+
+    def run() -> None:
+        if args.local:
+            if not args.port or not args.dest:
+                raise ScriptError("--local needs --port and --dest")
+            local_backup(args.port, args.dest.resolve(), args.dry_run)
+        else:
+            if not args.context and not args.dry_run:
+                raise ScriptError("cluster mode needs --context (or --dry-run to only print the commands)")
+            run_steps(cluster_steps(args.target, args.context or f"<{args.target}-context>", args.compiled), args.dry_run)
+
+    return main_guard(run)

@@ -13,12 +13,11 @@ Exit 1 with a one-line reason on failure; --dry-run prints the commands without 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-from _common import COMPILED, ScriptError, main_guard, run_steps
+from _common import ScriptError, backup_main
 
 from mnops.dr.local import HOST, give_to_postgres, run_pg
 
@@ -59,27 +58,7 @@ def local_backup(port: int, dest: Path, dry_run: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="prod", help="compiled target whose cluster to back up")
-    parser.add_argument("--context", help="kubectl context of that cluster (cluster mode)")
-    parser.add_argument("--compiled", type=Path, default=COMPILED, help="compiled tree (default: compiled/)")
-    parser.add_argument("--local", action="store_true", help="back up a local server instead of a cluster")
-    parser.add_argument("--port", type=int, help="local server port (--local)")
-    parser.add_argument("--dest", type=Path, help="folder for the local base backup (--local)")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
-    args = parser.parse_args(argv)
-
-    def run() -> None:
-        if args.local:
-            if not args.port or not args.dest:
-                raise ScriptError("--local needs --port and --dest")
-            local_backup(args.port, args.dest.resolve(), args.dry_run)
-        else:
-            if not args.context and not args.dry_run:
-                raise ScriptError("cluster mode needs --context (or --dry-run to only print the commands)")
-            run_steps(cluster_steps(args.target, args.context or f"<{args.target}-context>", args.compiled), args.dry_run)
-
-    return main_guard(run)
+    return backup_main(argv, __doc__.splitlines()[0], cluster_steps, local_backup)
 
 
 if __name__ == "__main__":

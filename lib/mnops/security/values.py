@@ -10,16 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.inventory import Target
+from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 from mnops.security.model import Settings
 
-# Restricted pod security for chart containers (the same as the project's own workloads).
-CONTAINER_SECURITY: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+# Restricted pod security for chart containers: the same context as the project's own workloads.
+CONTAINER_SECURITY: dict[str, Any] = CONTAINER_SECURITY_CONTEXT
 POD_SECURITY: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
