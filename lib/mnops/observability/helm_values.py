@@ -74,6 +74,9 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
         # Dashboards and datasources arrive as labelled ConfigMaps (dashboards component); the
         # folder annotation puts each dashboard into its Grafana folder.
         "grafana": {
+            # The admin login comes from the grafana-admin Secret (External Secrets), so the chart's
+            # well-known default password is never in use.
+            "admin": {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
             "sidecar": {
                 "dashboards": {
                     "enabled": True,
