@@ -24,7 +24,8 @@ def grafana_admin_problems(compiled: Path, target: str) -> list[str]:
     if secret is None:
         return [f"{target}: no ExternalSecret monitoring/{admin['existingSecret']} for Grafana's admin login"]
     keys = {item["secretKey"] for item in secret["spec"]["data"]}  # type: ignore[index]
-    return [f"{target}: {key} missing from the Grafana admin secret" for key in (admin["userKey"], admin["passwordKey"]) if key not in keys]
+    wanted = (admin["userKey"], admin["passwordKey"])
+    return [f"{target}: {key} missing from the Grafana admin secret" for key in wanted if key not in keys]
 
 
 def test_grafana_admin_login_comes_from_an_external_secret() -> None:
