@@ -86,7 +86,7 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
                     "provider": {"foldersFromFilesStructure": True},
                 },
                 "datasources": {"enabled": True, "label": "grafana_datasource", "labelValue": "1"},
-            }
+            },
         },
     }
     return drop_empty_fields(values)
