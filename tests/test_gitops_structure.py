@@ -115,9 +115,9 @@ def test_prod_has_windows_and_no_unguarded_automation(cluster):
     assert "prod Application memory-service syncs automatically outside any window" in problems
 
 
-def test_dev_and_staging_sync_automatically_with_prune_and_self_heal(cluster):
-    if ENVIRONMENTS[cluster.name] == "prod":
-        pytest.skip("prod is covered by the window test")
+@pytest.mark.parametrize("name", [t for t in TARGETS if ENVIRONMENTS[t] != "prod"])
+def test_dev_and_staging_sync_automatically_with_prune_and_self_heal(name):
+    cluster = checks.load_cluster(checks.ROOT, name)  # prod is covered by the window test
     for application in cluster.applications:
         automated = application["spec"]["syncPolicy"].get("automated", {})
         assert automated.get("prune") is True and automated.get("selfHeal") is True, application["metadata"]["name"]
