@@ -16,7 +16,8 @@ This module then builds each service's effective settings:
 
 so a service inherits every field it does not set, an environment can resize all services at
 once through `service_defaults` or one service through `services.<name>`, and a target can
-override anything. Mappings merge key by key; lists and scalars replace.
+override anything. In deep_merge, mappings merge key by key and lists and scalars replace
+(reclass, between classes, appends lists instead; `~key` in a class replaces).
 """
 
 from __future__ import annotations
