@@ -56,7 +56,10 @@ def use_libyaml_emitter() -> None:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
 
     class LibyamlDumper(yaml.CSafeDumper):
-        pass
+        # Builders reuse one dict in several places (a security context, a label set): write each
+        # occurrence out in full, never as YAML anchors and aliases that Kubernetes users don't expect.
+        def ignore_aliases(self, data: object) -> bool:
+            return True
 
     LibyamlDumper.add_representer(str, multiline_literal)
     PrettyDumper.get_dumper_for_style = classmethod(lambda cls, style_selection="literal": LibyamlDumper)

@@ -119,3 +119,17 @@ def test_readme_object_counts_agree_with_a_full_parse(compiled_tree: Path) -> No
             for doc in manifest_documents(compiled_tree / target)
         )
         assert object_counts(compiled_tree / target) == parsed
+
+
+def anchored_files(tree: Path) -> list[str]:
+    """Files that use YAML anchors or aliases (`&id001` / `*id001`), which reviewers and kubectl users trip over."""
+    import re
+
+    anchor = re.compile(r"(:|-) [&*]id\d+\b")
+    return [str(p.relative_to(tree)) for p in sorted(tree.rglob("*.yaml")) if anchor.search(p.read_text())]
+
+
+def test_compiled_yaml_has_no_anchors_or_aliases(compiled_tree: Path, tmp_path: Path) -> None:
+    assert anchored_files(compiled_tree) == []
+    (tmp_path / "shared.yaml").write_text("a: &id001\n  x: 1\nb: *id001\n")
+    assert anchored_files(tmp_path) == ["shared.yaml"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, unshared
+from mnops.component import current_target
 from mnops.gitops.model import build_gitops
 from mnops.gitops.plan import DeliveryPlan
 from mnops.gitops.values import chart_values
@@ -19,4 +19,4 @@ def main(input_params: dict[str, Any]) -> Any:
     result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in sorted(chart_values(DeliveryPlan(target, build_gitops(target.parameters))).items()):
         result[key] = values
-    return unshared(result)
+    return result

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from mnops.component import current_target, identity, output, unshared
+from mnops.component import current_target, identity, output
 from mnops.inventory import Target
 from mnops.k8s.observability import sidecar_config_map
 from mnops.observability.dashboards import target_dashboards
@@ -59,5 +59,5 @@ def main(input_params: dict[str, Any]) -> Any:
         result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
         for uid, model in models(target).items():
             result[uid] = model
-        return unshared(result)
+        return result
     return output({"dashboards": config_maps(target)})

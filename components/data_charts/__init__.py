@@ -81,9 +81,9 @@ def chart_values(target: Target) -> dict[str, dict[str, Any]]:
 
 
 def main(input_params: dict[str, Any]) -> Any:
-    from mnops.component import current_target, unshared
+    from mnops.component import current_target
 
     result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in sorted(chart_values(current_target()).items()):
         result[key] = values
-    return unshared(result)
+    return result

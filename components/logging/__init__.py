@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, unshared
+from mnops.component import current_target
 from mnops.observability.logs import collector_values, loki_values
 from mnops.observability.signals import log_target, logging_config
 
@@ -20,4 +20,4 @@ def main(input_params: dict[str, Any]) -> Any:
     result["loki"] = loki_values(cfg, where)
     chart, values = collector_values(cfg, where)
     result[chart] = values
-    return unshared(result)
+    return result

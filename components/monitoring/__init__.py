@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, identity, output, unshared
+from mnops.component import current_target, identity, output
 from mnops.inventory import Target
 from mnops.k8s.monitoring import pod_monitor, prometheus_rule, service_monitor
 from mnops.observability.alertmanager import alertmanager_config
@@ -89,4 +89,4 @@ def main(input_params: dict[str, Any]) -> Any:
         result["kube-prometheus-stack"] = kube_prometheus_stack_values(target, monitoring, config)
     else:
         raise ValueError(f"components/monitoring: unknown output {kind!r} (manifests, rules, alertmanager, helm-values)")
-    return unshared(result)
+    return result

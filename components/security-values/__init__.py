@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, unshared
+from mnops.component import current_target
 from mnops.security.model import security_settings
 from mnops.security.values import chart_values
 
@@ -17,4 +17,4 @@ def main(input_params: dict[str, Any]) -> Any:
     result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     for key, values in chart_values(target, security_settings(target)).items():
         result[key] = values
-    return unshared(result)
+    return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.component import current_target, unshared
+from mnops.component import current_target
 from mnops.observability.signals import tracing_config, tracing_namespace
 from mnops.observability.tracing import collector_values, jaeger_values
 
@@ -17,4 +17,4 @@ def main(input_params: dict[str, Any]) -> Any:
         cfg, target.cluster.name, target.cluster.environment, tracing_namespace(target)
     )
     result["jaeger"] = jaeger_values(cfg)
-    return unshared(result)
+    return result

@@ -7,7 +7,6 @@ name, so file names and order never depend on the order the code built them in.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -63,10 +62,4 @@ def output(objects_by_app: Mapping[str, Iterable[Obj]]) -> dict[str, Obj | list[
     A plain dict, not a kadet BaseObj: kadet would convert every object to a Box and back, which
     made compiles several times slower on the dashboards and rule files.
     """
-    return unshared(files_by_app(objects_by_app))
-
-
-def unshared(files: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy with no object referenced twice: YAML would otherwise print anchors and aliases."""
-    copied: dict[str, Any] = json.loads(json.dumps(files))
-    return copied
+    return files_by_app(objects_by_app)
