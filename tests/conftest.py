@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,19 @@ def inventory_copy(tmp_path: Path) -> Callable[[list[Mapping[str, Any]]], Path]:
         return copy
 
     return make
+
+
+@cache
+def _real_inventory() -> dict[str, Any]:
+    from mnops.kapitan_inventory import render_inventory
+
+    return dict(render_inventory(ROOT / "inventory"))
+
+
+def real_parameters() -> dict[str, Any]:
+    """Every target's merged parameters from the real inventory: rendered once per test process,
+    handed out as a deep copy so that a test may edit its copy."""
+    return copy.deepcopy(_real_inventory())
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes]:

@@ -14,8 +14,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from conftest import real_parameters  # noqa: E402
+
 from mnops.inventory import Target, load_target  # noqa: E402
-from mnops.kapitan_inventory import render_inventory  # noqa: E402
 
 COMPILED = ROOT / "compiled"
 TARGETS = ("dev", "staging", "prod", "prod-dr")
@@ -29,7 +30,7 @@ def ensure_tools() -> None:
 
 @cache
 def parameters() -> dict[str, Any]:
-    return dict(render_inventory(ROOT / "inventory"))
+    return real_parameters()
 
 
 def target(name: str) -> Target:

@@ -6,7 +6,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mnops.kapitan_inventory import render_inventory
+from conftest import real_parameters
+
 from mnops.security.policy import Doc, load_documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +18,7 @@ TARGETS = sorted(p.name for p in COMPILED.iterdir() if (p / "manifests").is_dir(
 @cache
 def parameters() -> dict[str, Any]:
     """Every target's merged parameters (rendered once per test process)."""
-    return dict(render_inventory(ROOT / "inventory"))
+    return real_parameters()
 
 
 @cache

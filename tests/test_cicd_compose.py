@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import real_parameters
 
 from mnops.compose import compose_files, compose_memory, secret_value
 from mnops.errors import BuildError
 from mnops.inventory import problems_in
 from mnops.inventory.model import build_target
-from mnops.kapitan_inventory import render_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "compiled" / "local" / "compose"
@@ -28,7 +28,7 @@ LOCAL_OVERRIDES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_RESOURCE_ATTRIBUTES"}
 
 @pytest.fixture(scope="module")
 def inventory() -> dict[str, Any]:
-    return dict(render_inventory(ROOT / "inventory"))
+    return real_parameters()
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-from mnops.kapitan_inventory import render_inventory
+from conftest import real_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +38,7 @@ set_image_script = load_script("set_image")
 
 @pytest.fixture(scope="module")
 def prod() -> Any:
-    return checks.build_target(render_inventory(ROOT / "inventory")["prod"])
+    return checks.build_target(real_parameters()["prod"])
 
 
 Responder = Callable[[str], tuple[int, bytes]]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import real_parameters
 
 from mnops.delivery import delivery_plan
 from mnops.delivery.analysis import HASH_ARG, release_checks
@@ -23,7 +24,6 @@ from mnops.inventory.layers import effective_service
 from mnops.inventory.model import build_target
 from mnops.k8s.meta import Identity
 from mnops.k8s.rollouts import AnalysisRef, PrometheusMetric, analysis_template, blue_green_strategy, canary_strategy
-from mnops.kapitan_inventory import render_inventory
 from mnops.manifest_validation import validate_document
 from mnops.observability.contract import metric_names
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 @pytest.fixture(scope="module")
 def inventory() -> dict[str, Mapping[str, Any]]:
-    return render_inventory(ROOT / "inventory")
+    return real_parameters()
 
 
 def cluster_targets(inventory: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -224,7 +224,7 @@ def promtool() -> str:
 def promtool_case(tmp_path: Path, promtool: str, series: list[dict[str, str]], expect_failure: dict[str, bool]) -> None:
     """Turn each analysis check into an alert `query > threshold` (the failureCondition) and ask
     promtool whether it fires on the given series."""
-    svc = build_target(render_inventory(ROOT / "inventory")["prod"]).service("memory-service")
+    svc = build_target(real_parameters()["prod"]).service("memory-service")
     rules = []
     for check in release_checks(svc, 120):
         query = check.query.replace(f"{{{{args.{HASH_ARG}}}}}", "newhash")

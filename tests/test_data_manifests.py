@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, real_parameters
 
 from mnops.data import data_settings
 from mnops.inventory import load_target
-from mnops.kapitan_inventory import render_inventory
 from mnops.manifest_validation import validate_document
 
 DOC = ROOT / "docs" / "disaster-recovery.md"
@@ -164,7 +163,7 @@ def test_every_redis_topology_builds_schema_valid_objects(topology: str) -> None
     sys.path.insert(0, str(ROOT))
     from components.redis import redis_objects
 
-    parameters = dict(render_inventory(ROOT / "inventory")["staging"])
+    parameters = dict(real_parameters()["staging"])
     parameters["redis"] = {**parameters["redis"], "topology": topology}
     target = load_target("staging", parameters)
     objects = redis_objects(target, data_settings(target))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from conftest import real_parameters
 
 from mnops.data import VeleroSchedule, data_settings, postgres_seconds
 from mnops.data.alerts import cron_period_seconds
 from mnops.inventory import load_target
-from mnops.kapitan_inventory import render_inventory
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("30s", 30), ("5min", 300), ("1h", 3600), ("45", 45), ("1500ms", 1)])
@@ -36,7 +35,7 @@ def test_velero_ttl_is_written_as_a_go_duration_in_hours() -> None:
 
 
 def test_standby_reads_the_dr_region_copy_of_the_primarys_archive() -> None:
-    params = render_inventory(ROOT / "inventory")
+    params = real_parameters()
     standby = data_settings(load_target("prod-dr", params["prod-dr"]))
     primary = data_settings(load_target("prod", params["prod"]))
     assert standby.primary_wal_copy.name == next(b.replicate_to for b in primary.buckets() if b.purpose == "postgres")

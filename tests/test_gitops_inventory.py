@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any
 
 import pytest
+from conftest import real_parameters
 from gitops_checks import ROOT
 
 from mnops.gitops.guide import render_guide
 from mnops.gitops.plan import delivery_plan
 from mnops.inventory import problems_in
-from mnops.kapitan_inventory import render_inventory
 
 
 @pytest.fixture(scope="module")
 def inventory() -> dict[str, Any]:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        return {name: dict(params) for name, params in render_inventory(ROOT / "inventory").items()}
-    finally:
-        os.chdir(cwd)
+    return real_parameters()
 
 
 def mutated(inventory: dict[str, Any], target: str) -> dict[str, Any]:
