@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 PYTHON = sys.executable
+# Where the CRD schemas are: CRD_SCHEMA_LOCATION as make and CI set it, else the offline mirror beside the repo.
+CRD_SCHEMAS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
 
 
 @dataclass

@@ -4,7 +4,6 @@ fails exactly where the service's alerts fire (same inventory values, contract m
 from __future__ import annotations
 
 import copy
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import real_parameters
+from conftest import CRD_SCHEMAS, real_parameters
 
 from mnops.delivery import delivery_plan
 from mnops.delivery.analysis import HASH_ARG, release_checks
@@ -29,7 +28,7 @@ from mnops.observability.contract import metric_names
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPILED = ROOT / "compiled"
-CRDS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+CRDS = CRD_SCHEMAS
 sys.path.insert(0, str(ROOT))
 
 

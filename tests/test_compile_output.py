@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, run_compile, tree_snapshot
+from conftest import CRD_SCHEMAS, ROOT, run_compile, tree_snapshot
 
 
 @pytest.mark.slow
@@ -78,7 +78,7 @@ def test_no_null_or_empty_fields_in_manifests(compiled_tree: Path) -> None:
 
 def validate(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
-    env.setdefault("CRD_SCHEMA_LOCATION", str(ROOT.parent / "shared" / "crd-schemas"))
+    env["CRD_SCHEMA_LOCATION"] = CRD_SCHEMAS
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "validate.py"), str(tree)], capture_output=True, text=True, env=env, check=False
     )

@@ -3,7 +3,6 @@ Velero's exact retention, labels others select on, secrets only by reference, al
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -12,14 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, real_parameters
+from conftest import CRD_SCHEMAS, ROOT, real_parameters
 
 from mnops.data import data_settings
 from mnops.inventory import load_target
 from mnops.manifest_validation import validate_document
 
 DOC = ROOT / "docs" / "disaster-recovery.md"
-CRDS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+CRDS = CRD_SCHEMAS
 
 
 def docs(compiled: Path, target: str, folder: str, kind: str) -> list[dict[str, Any]]:

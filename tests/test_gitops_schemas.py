@@ -3,16 +3,16 @@ strictly against the CRD schemas at CRD_SCHEMA_LOCATION, and the validator rejec
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CRD_SCHEMAS
 from gitops_checks import ROOT
 
 from mnops.manifest_validation import validate_document
 
-LOCATION = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+LOCATION = CRD_SCHEMAS
 GROUPS = ("argoproj.io/", "external-secrets.io/")
 
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from security_support import ROOT, TARGETS, folder_documents, kinds, parameters, with_monitoring
+from conftest import CRD_SCHEMAS
+from security_support import TARGETS, folder_documents, kinds, parameters, with_monitoring
 
 from mnops.errors import BuildError
 from mnops.inventory import problems_in
@@ -248,7 +249,7 @@ def test_other_clouds_secret_stores_and_issuers_are_schema_valid() -> None:
     from mnops.k8s.external_secrets import cluster_secret_store
     from mnops.manifest_validation import validate_document
 
-    location = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+    location = CRD_SCHEMAS
     if not os.path.isdir(location):
         pytest.skip("no local CRD schemas")
     common = {
@@ -338,7 +339,7 @@ def test_canary_with_the_mesh_uses_a_schema_valid_virtual_service() -> None:
     t = build_target(with_delivery("staging", "canary"))
     (vs,) = [o for o in mesh_objects(t, security_settings(t)) if o["kind"] == "VirtualService"]
     assert [r["destination"]["host"] for r in vs["spec"]["http"][0]["route"]] == ["memory-service", "memory-service-canary"]
-    location = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+    location = CRD_SCHEMAS
     if os.path.isdir(location):
         assert list(validate_document(vs, "test", ("1.33",), location)) == []
 
