@@ -1,0 +1,55 @@
+"""Review sections of `make diff` and the PR comment: consequences of a change, one module each.
+
+Each section module exposes one function `build(review: ReviewInput) -> Section | None` and is
+listed in SECTION_BUILDERS (scripts/diff.py renders them in that order). A section returns None
+when the change does not touch its concern. Sections never read a committed compiled/ tree: both
+sides are compiled from scratch by scripts/diff.py and handed in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Risk classes map to required reviewers (inventory: review.reviewers_by_risk).
+RISK_CLASSES = ("rbac", "network", "data-deletion", "secrets", "cost", "infrastructure-replacement", "delivery")
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """Both sides of a change: repository checkouts, compiled roots and rendered inventories."""
+
+    base_repo: Path  # checkout of the base revision (inventory/, components/, ...)
+    head_repo: Path  # the working tree being reviewed
+    base_root: Path  # folder holding the base's compiled/ and argocd/
+    head_root: Path  # folder holding the head's compiled/ and argocd/
+    base_parameters: Mapping[str, Mapping[str, Any]]  # target name -> merged inventory parameters
+    head_parameters: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class RiskItem:
+    """One risky consequence; risk_class is one of RISK_CLASSES."""
+
+    risk_class: str
+    target: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One block of the review: plain text for the terminal, Markdown for the PR comment."""
+
+    key: str  # stable identifier, e.g. "cost"
+    title: str  # heading, e.g. "Cost and capacity"
+    text: str  # terminal rendering (no colour codes)
+    markdown: str  # body of a collapsed <details> block
+    risks: tuple[RiskItem, ...] = field(default=())
+
+
+SectionBuilder = Callable[[ReviewInput], "Section | None"]
+
+# Filled in as section modules land; scripts/diff.py renders them in this order.
+SECTION_BUILDERS: list[SectionBuilder] = []
