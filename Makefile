@@ -31,7 +31,7 @@ $(VENV_STAMP): requirements.txt
 venv: $(VENV_STAMP) ## Create the project-local virtualenv from pinned requirements
 
 .PHONY: compile
-compile: $(VENV_STAMP) ## Validate the inventory and compile every target into compiled/ (atomic swap)
+compile: $(VENV_STAMP) ## Validate the inventory; compile every target and regenerate every generated doc (one transaction)
 	@$(PY) scripts/compile.py
 
 .PHONY: validate
@@ -62,11 +62,12 @@ test: $(VENV_STAMP) test-tools ## Everything CI runs: lint, compile drift gate, 
 	@$(PY) -m pytest -q -n 2 tests $(PYTEST_ARGS)
 
 .PHONY: check
-check: compile ## Compile and fail if compiled/ differs from what is committed (drift gate)
-	@if [ -n "$$(git status --porcelain -- compiled argocd)" ]; then \
-	  echo "drift: compiled/ or argocd/ is not what the inventory produces. Run 'make compile' and commit:"; \
-	  git status --short -- compiled argocd | head -40; exit 1; fi
-	@echo "compiled/ is up to date"
+check: compile ## Compile and fail if any generated file (compiled/, argocd/, generated docs) differs from what is committed
+	@stale="$$(git status --porcelain -- $$($(PY) scripts/compile.py --list-generated))"; \
+	if [ -n "$$stale" ]; then \
+	  echo "drift: these generated files are not what the inventory produces. Run 'make compile' and commit them:"; \
+	  echo "$$stale" | head -40; exit 1; fi
+	@echo "compiled/, argocd/ and the generated docs are up to date"
 
 .PHONY: bench
 bench: $(VENV_STAMP) ## Benchmark compile and validation; writes docs/performance.md

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Validate the inventory, compile every target with Kapitan, and swap compiled/ atomically.
+"""Validate the inventory, compile every target and regenerate every generated doc, as one transaction.
 
 Usage (normally through `make compile`):
-    .venv/bin/python scripts/compile.py                 # all targets into compiled/
-    .venv/bin/python scripts/compile.py --output /tmp/x # into another folder (make diff, tests)
-    .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x
+    .venv/bin/python scripts/compile.py                 # all targets into compiled/, docs into docs/
+    .venv/bin/python scripts/compile.py --output /tmp/x/compiled   # into another folder (make diff, tests)
+    .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x/compiled
+    .venv/bin/python scripts/compile.py --recover       # only finish or clean up an interrupted compile
+    .venv/bin/python scripts/compile.py --list-generated  # every path the compile owns (make check)
 
-Beside the output folder (the repository root by default) it also writes argocd/<target>/ (the
-Argo CD bootstrap) and docs/deployment-guide.md (with generated per-target tables).
+Beside the output folder (the repository root by default) it writes everything listed in
+lib/mnops/generated.py: argocd/<target>/ (the Argo CD bootstrap), docs/deployment-guide.md, the
+runbooks, the coverage table, the bucket table and the CI/CD step map.
 
-Nothing is written unless every target is valid and Kapitan succeeded: the new trees are built in
-a temporary folder beside the output and renamed over the old ones at the end. On an inventory error the
-problems are printed (target, key path, value, expectation) and the exit code is 1.
+Nothing is replaced unless every target is valid, Kapitan succeeded and every output can be
+written: the new set is built in a `.compile-*` folder beside the outputs and installed with a
+commit record (lib/mnops/transaction.py), so a kill at any instant leaves the complete old or,
+after the next run's recovery, the complete new set. Errors are one line each; MNOPS_DEBUG=1
+or --debug shows tracebacks. Exit code 1 on any error.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -32,10 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.errors import InventoryError, Problem  # noqa: E402
-from mnops.gitops.finish import BOOTSTRAP, GUIDE, finish_delivery  # noqa: E402
+from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
-from mnops.postprocess import finish_tree  # noqa: E402
+from mnops.transaction import OutputError, Stage, check_writable, output_error_from, output_lock, recover  # noqa: E402
 
 
 def validate(parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
@@ -83,8 +87,16 @@ def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> 
                 code = stop.code
         if code:
             log.seek(0)
-            sys.stderr.write(log.read())
-            raise RuntimeError(f"kapitan compile failed (exit {code})")
+            text = log.read()
+            if os.environ.get("MNOPS_DEBUG") == "1":
+                sys.stderr.write(text)
+            raise RuntimeError(f"kapitan compile failed (exit {code}): {last_error_line(text)}")
+
+
+def last_error_line(log: str) -> str:
+    """The line of Kapitan's log that says what went wrong (its last non-empty one)."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 @contextlib.contextmanager
@@ -110,35 +122,33 @@ def _output_to(log: IO[str]) -> Iterator[None]:
         os.close(saved[1])
 
 
-def swap_into_place(new_tree: Path, destination: Path) -> None:
-    """Replace destination with new_tree using renames on one filesystem: never half-written."""
-    old = destination.with_name(destination.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if destination.exists():
-        destination.rename(old)
-    new_tree.rename(destination)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def compile_all(inventory_path: Path, output: Path, parallelism: int | None = None) -> int:
-    parameters = render_inventory(inventory_path)
-    problems = validate(parameters)
-    if problems:
-        print(InventoryError(problems).render(), file=sys.stderr)
-        return 1
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".compile-", dir=output.parent) as work:
-        run_kapitan(inventory_path, Path(work), parallelism)
-        tree = Path(work) / "compiled"
-        finish_tree(tree, parameters)
-        finish_delivery(Path(work), parameters)
-        # Each rename is atomic; all are prepared before the first one happens.
-        swap_into_place(tree, output)
-        swap_into_place(Path(work) / BOOTSTRAP, output.parent / BOOTSTRAP)
-        (output.parent / GUIDE).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(Path(work) / GUIDE, output.parent / GUIDE)
-    print(f"compiled {len(parameters)} targets into {os.path.relpath(output)}: {', '.join(parameters)}")
+    root = output.parent
+    destinations = {a.path: output.name if a.path == "compiled" else a.path for a in GENERATED}
+    with output_lock(root):
+        say(recover(root, locked=True))
+        # Refuse an output we cannot replace now, before the slow part, and again at the commit.
+        check_writable(root, {destinations[a.path]: a.folder for a in GENERATED})
+        parameters = render_inventory(inventory_path)
+        problems = validate(parameters)
+        if problems:
+            print(InventoryError(problems).render(), file=sys.stderr)
+            return 1
+        stage = Stage.create(root)
+        try:
+            build = Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism))
+            write_all(build)
+            stage.commit(destinations)
+        finally:
+            stage.discard()
+    names = ", ".join(parameters)
+    print(f"compiled {len(parameters)} targets into {os.path.relpath(output)} and {len(GENERATED) - 1} generated docs: {names}")
     return 0
+
+
+def say(note: str | None) -> None:
+    if note:
+        print(note, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,13 +156,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inventory", type=Path, default=ROOT / "inventory", help="inventory folder")
     parser.add_argument("--output", type=Path, default=ROOT / "compiled", help="compiled tree to replace")
     parser.add_argument("--parallelism", type=int, help="Kapitan worker processes (default: one per CPU)")
+    parser.add_argument("--recover", action="store_true", help="only finish or clean up an interrupted compile")
+    parser.add_argument("--list-generated", action="store_true", help="print every generated path, one a line")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks (also MNOPS_DEBUG=1)")
     args = parser.parse_args(argv)
+    if args.debug:
+        os.environ["MNOPS_DEBUG"] = "1"
+    if args.list_generated:
+        print("\n".join(a.path for a in GENERATED))
+        return 0
+    output = args.output.resolve()
     os.chdir(ROOT)  # Kapitan resolves component paths (components/...) from the working directory
     try:
-        return compile_all(args.inventory.resolve(), args.output.resolve(), args.parallelism)
-    except RuntimeError as error:
-        print(f"compile failed: {error}; compiled/ was left as it was", file=sys.stderr)
+        if args.recover:
+            say(recover(output.parent) or "nothing to recover")
+            return 0
+        return compile_all(args.inventory.resolve(), output, args.parallelism)
+    except Exception as error:  # every failure is one line unless debugging
+        if os.environ.get("MNOPS_DEBUG") == "1":
+            raise
+        print(f"compile failed: {describe(error)}; nothing was replaced", file=sys.stderr)
         return 1
+
+
+def describe(error: Exception) -> str:
+    if isinstance(error, OutputError | InventoryError):
+        return str(error)
+    if isinstance(error, OSError):
+        return str(output_error_from(error, ROOT))
+    return f"{type(error).__name__}: {error} (MNOPS_DEBUG=1 shows the traceback)"
 
 
 if __name__ == "__main__":

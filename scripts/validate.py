@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 from mnops.manifest_validation import Finding, validate_document  # noqa: E402
+from mnops.transaction import recover  # noqa: E402
 
 PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main"
 
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     location = os.environ.get("CRD_SCHEMA_LOCATION") or PUBLIC_CRD_CATALOG
     started = time.monotonic()
+    # A killed compile may have left its output half-installed: finish or discard it first.
+    for root in sorted({tree.resolve().parent for tree in args.trees}):
+        note = recover(root)
+        if note:
+            print(note, file=sys.stderr)
     versions = {name: tuple(p["kubernetes"]["supported_versions"]) for name, p in render_inventory(args.inventory).items()}
     roots = [tree.resolve() for tree in args.trees if tree.exists()]
     findings: list[Finding] = []

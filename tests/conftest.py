@@ -31,9 +31,9 @@ class CompileRun:
     stderr: str
 
 
-def run_compile(inventory: Path, output: Path, *extra: str) -> CompileRun:
-    """The real `make compile` entry point, on any inventory and output folder."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
+def run_compile(inventory: Path, output: Path, *extra: str, env: Mapping[str, str] | None = None) -> CompileRun:
+    """The real `make compile` entry point, on any inventory and output folder (extra environment: env)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib"), **(env or {})}
     proc = subprocess.run(
         [PYTHON, str(ROOT / "scripts" / "compile.py"), "--inventory", str(inventory), "--output", str(output), *extra],
         capture_output=True,
