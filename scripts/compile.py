@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,12 +39,18 @@ sys.path.insert(0, str(ROOT / "lib"))
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
+from mnops.inventory.sources import InventorySources, SourceErrors, locate_all, read_sources  # noqa: E402
 from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
 from mnops.transaction import OutputError, Stage, check_writable, output_error_from, output_lock, recover  # noqa: E402
 
 
-def validate(parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    return [p for name, params in parameters_by_target.items() for p in problems_in(name, params)]
+def validate(parameters_by_target: Mapping[str, Mapping[str, Any]], sources: InventorySources) -> list[Problem]:
+    """Every problem of every target, each with the file and line that set the value."""
+    return [
+        replace(problem, source=str(locate_all(sources, name, problem.path) or ""))
+        for name, params in parameters_by_target.items()
+        for problem in problems_in(name, params)
+    ]
 
 
 def use_libyaml_emitter() -> None:
@@ -129,8 +136,13 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         say(recover(root, locked=True))
         # Refuse an output we cannot replace now, before the slow part, and again at the commit.
         check_writable(root, {destinations[a.path]: a.folder for a in GENERATED})
+        try:
+            sources = read_sources(inventory_path)  # file-level problems, before reclass sees them
+        except SourceErrors as errors:
+            print(errors.render(), file=sys.stderr)
+            return 1
         parameters = render_inventory(inventory_path)
-        problems = validate(parameters)
+        problems = validate(parameters, sources)
         if problems:
             print(InventoryError(problems).render(), file=sys.stderr)
             return 1

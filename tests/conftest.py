@@ -65,10 +65,17 @@ def delete_path(document: Any, dotted: str) -> None:
 
 
 def apply_edits(inventory: Path, edits: list[Mapping[str, Any]]) -> None:
-    """Each edit: {file, set: {dotted.path: value}, delete: [dotted.path]} on a copied inventory."""
+    """Each edit: {file, set: {dotted.path: value}, delete: [dotted.path]} on a copied inventory.
+
+    Edits that must keep the exact text (syntax errors, duplicate keys, `0755`, bytes that are
+    not UTF-8) use {file, write_text | append_text | replace_text: {old: new}, encoding} instead.
+    """
     yaml = YAML()
     for edit in edits:
         path = inventory / edit["file"]
+        if {"write_text", "append_text", "replace_text"} & set(edit):
+            _edit_text(path, edit)
+            continue
         document = yaml.load(path.read_text()) if path.exists() else {}
         for dotted, value in (edit.get("set") or {}).items():
             set_path(document, dotted, value)
@@ -77,6 +84,17 @@ def apply_edits(inventory: Path, edits: list[Mapping[str, Any]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w") as handle:
             yaml.dump(document, handle)
+
+
+def _edit_text(path: Path, edit: Mapping[str, Any]) -> None:
+    encoding = edit.get("encoding", "utf-8")  # latin-1 writes characters as single, non-UTF-8 bytes
+    text = edit["write_text"] if "write_text" in edit else path.read_text()
+    for old, new in (edit.get("replace_text") or {}).items():
+        assert old in text, f"{path.name} does not contain {old!r}: the fixture no longer edits anything"
+        text = text.replace(old, new, 1)
+    text += edit.get("append_text", "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
 
 
 @pytest.fixture

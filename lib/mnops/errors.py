@@ -1,7 +1,8 @@
 """Errors that reach the person running `make compile`.
 
-Each problem names the target, the key path in the inventory, the value found and what
-was expected, so that someone who has never seen the code can fix the YAML.
+Each problem names the file (and line) that set the value, the key path in the inventory, the
+targets it affects, the value found and what was expected, so that someone who has never seen
+the code can fix the YAML.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ class Problem:
     found: str
     expected: str
     hint: str = ""
+    source: str = ""  # file:line:column that set the value, when the inventory's files are known
 
     def render(self) -> str:
         # An empty `expected` means `found` says it all ("unknown key", "missing").
-        line = f"  {self.path}: " + (f"expected {self.expected}, found {self.found}" if self.expected else self.found)
+        where = f"{self.source}: " if self.source else ""
+        line = f"  {where}{self.path}: " + (f"expected {self.expected}, found {self.found}" if self.expected else self.found)
         if self.hint:
             line += f" ({self.hint})"
         return line
