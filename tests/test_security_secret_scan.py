@@ -18,6 +18,7 @@ EXPECTED_RULE = {
     "aws-access-key-id.env": "aws-access-key-id",
     "aws-secret-access-key.ini": "aws-secret-access-key",
     "azure-storage-key.txt": "azure-storage-key",
+    "credential-in-config.yaml": "credential-in-config (DATABASE_PASSWORD: its name says it is a credential)",
     "github-token.sh": "github-token",
     "gitlab-token.txt": "gitlab-token",
     "google-api-key.js": "google-api-key",

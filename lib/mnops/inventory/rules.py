@@ -13,6 +13,7 @@ from typing import Any
 from mnops import units
 from mnops.errors import Problem
 from mnops.inventory.layers import effective_service
+from mnops.security.secret_scan import credential_in_setting
 
 Params = Mapping[str, Any]
 Rule = Callable[[str, Params], Iterator[Problem]]
@@ -143,6 +144,63 @@ def zones_allow_spread(target: str, params: Params) -> Iterator[Problem]:
                       "losing one zone must leave a majority of replicas and database instances")  # fmt: skip
 
 
+# Namespaces Kubernetes itself owns: declaring ours there would put Pod Security "restricted" and
+# default-deny network policies on the cluster's own components.
+RESERVED_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+CONFIGMAP_DATA_LIMIT = 1024 * 1024  # bytes; the API server refuses a larger ConfigMap or Secret
+ANNOTATIONS_LIMIT = 256 * 1024  # bytes of keys and values on one object
+
+
+def namespaces_are_our_own(target: str, params: Params) -> Iterator[Problem]:
+    owned = {f"parameters.namespaces.{role}": ns for role, ns in params["namespaces"].items()}
+    owned |= {f"parameters.charts.{chart}.namespace": c.get("namespace") for chart, c in params.get("charts", {}).items()}
+    for section in ("argocd", "backup"):
+        owned[f"parameters.{section}.namespace"] = params.get(section, {}).get("namespace")
+    for path, namespace in sorted(owned.items()):
+        if namespace in RESERVED_NAMESPACES:
+            yield Problem(target, path, repr(namespace), "a namespace of our own, not one Kubernetes reserves",
+                          "reserved: " + ", ".join(RESERVED_NAMESPACES))  # fmt: skip
+
+
+def config_holds_no_credentials(target: str, params: Params) -> Iterator[Problem]:
+    for name, service in _services(params):
+        for key, value in sorted(service.get("config", {}).items()):
+            reason = credential_in_setting(key, value)
+            if reason:
+                yield Problem(target, f"parameters.services.{name}.config.{key}", f"a plain value ({reason})",
+                              "no credential in config: it becomes a ConfigMap anyone in the namespace can read",
+                              f"store it in the secret store and list it under services.{name}.secret_refs")  # fmt: skip
+
+
+def _size(mapping: Mapping[str, Any]) -> int:
+    return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in mapping.items())
+
+
+def objects_fit_the_api_server(target: str, params: Params) -> Iterator[Problem]:
+    """A ConfigMap over 1 MiB or annotations over 256 KiB compile fine and are refused by every cluster."""
+    for name, service in _services(params):
+        config = service.get("config", {})
+        if _size(config) > CONFIGMAP_DATA_LIMIT:
+            largest = max(config, key=lambda key: len(str(config[key])))
+            yield Problem(target, f"parameters.services.{name}.config.{largest}",
+                          f"{_size(config)} bytes of config (this key: {len(str(config[largest]).encode())})",
+                          f"at most {CONFIGMAP_DATA_LIMIT} bytes (1 MiB) in {name}'s ConfigMap",
+                          "the API server refuses larger ConfigMaps; mount big files from an image or a volume")  # fmt: skip
+    for path, found in _annotation_maps(params, "parameters"):
+        if _size(found) > ANNOTATIONS_LIMIT:
+            yield Problem(target, path, f"{_size(found)} bytes of annotations", f"at most {ANNOTATIONS_LIMIT} bytes (256 KiB)",
+                          "the API server refuses larger annotations")  # fmt: skip
+
+
+def _annotation_maps(value: Any, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if str(key).endswith("annotations") and isinstance(item, Mapping):
+                yield f"{path}.{key}", item
+            else:
+                yield from _annotation_maps(item, f"{path}.{key}")
+
+
 RULES: tuple[Rule, ...] = (
     cluster_matches_target,
     limits_cover_requests,
@@ -153,6 +211,9 @@ RULES: tuple[Rule, ...] = (
     config_and_secrets_do_not_collide,
     slo_is_consistent,
     zones_allow_spread,
+    namespaces_are_our_own,
+    config_holds_no_credentials,
+    objects_fit_the_api_server,
 )
 
 

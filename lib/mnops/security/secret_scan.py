@@ -10,6 +10,7 @@ tests/fixtures/secrets/ that the tests prove is caught; that folder is the only 
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -62,6 +63,41 @@ def _is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.match(value)) or "{{" in value or "${" in value
 
 
+# Environment-variable names (UPPER_SNAKE) whose last word says the value is a credential.
+# SECRET_NAME or TOKEN_TTL_SECONDS name something else: only the last word counts.
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_CREDENTIAL_NAME = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASSPHRASE|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|SECRET_?KEY|CREDENTIALS?)$"
+)
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_-]{20,}$")
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character: random keys score about 4 and more, words far less."""
+    counts = {c: value.count(c) for c in set(value)}
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def credential_in_setting(key: str, value: object) -> str | None:
+    """Why an environment setting (`KEY: value` in a service's config) holds a credential, or None.
+
+    Shared by the compile (lib/mnops/inventory/rules.py) and the repository scan, so both refuse
+    the same settings: a credential's name with a literal value, a connection string with a
+    password, or a value random enough to be a key or token.
+    """
+    if not isinstance(value, str) or not value or _is_placeholder(value):
+        return None
+    if _ENV_NAME.match(key) and _CREDENTIAL_NAME.search(key):
+        return "its name says it is a credential"
+    match = URL_PASSWORD.search(value)
+    if match and not _is_placeholder(match.group(1)):
+        return "a connection string with a password"
+    has_letters_and_digits = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    if _TOKEN_CHARS.match(value) and has_letters_and_digits and _entropy(value) >= 4.0:
+        return "a high-entropy value (it looks like a key or token)"
+    return None
+
+
 def scan_text(path: str, text: str) -> Iterator[Finding]:
     for number, line in enumerate(text.splitlines(), start=1):
         for rule, pattern in PATTERNS.items():
@@ -76,6 +112,27 @@ def scan_text(path: str, text: str) -> Iterator[Finding]:
     if path.endswith((".yaml", ".yml")):
         yield from _secret_objects(path, text)
         yield from _folded_scalars(path, text)
+        yield from _credential_settings(path, text)
+
+
+def _credential_settings(path: str, text: str) -> Iterator[Finding]:
+    """`DATABASE_PASSWORD: hunter2` in a config mapping, judged as the compile judges it."""
+    try:
+        nodes = [n for n in yaml.compose_all(text, Loader=yaml.CSafeLoader) if n is not None]
+    except yaml.YAMLError:
+        return
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and value.tag.endswith(":str"):
+                    reason = credential_in_setting(str(key.value), value.value)
+                    if reason and _ENV_NAME.match(str(key.value)):
+                        yield Finding(path, key.start_mark.line + 1, f"credential-in-config ({key.value}: {reason})")
+                else:
+                    nodes.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
 
 
 def _folded_scalars(path: str, text: str) -> Iterator[Finding]:
