@@ -39,8 +39,14 @@ sys.path.insert(0, str(ROOT / "lib"))
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
-from mnops.inventory.sources import InventorySources, SourceErrors, locate_all, read_sources  # noqa: E402
-from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
+from mnops.inventory.sources import (  # noqa: E402
+    InventorySources,
+    SourceErrors,
+    explain_reclass_error,
+    locate_all,
+    read_sources,
+)
+from mnops.kapitan_inventory import INVENTORY_BACKEND, InventoryRenderError, render_inventory  # noqa: E402
 from mnops.transaction import OutputError, Stage, check_writable, output_error_from, output_lock, recover  # noqa: E402
 
 
@@ -141,7 +147,11 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         except SourceErrors as errors:
             print(errors.render(), file=sys.stderr)
             return 1
-        parameters = render_inventory(inventory_path)
+        try:
+            parameters = render_inventory(inventory_path)
+        except InventoryRenderError as error:
+            print(explain_reclass_error(str(error), sources) + "\n1 problem; nothing was written to compiled/.", file=sys.stderr)
+            return 1
         problems = validate(parameters, sources)
         if problems:
             print(InventoryError(problems).render(), file=sys.stderr)

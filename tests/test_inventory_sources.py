@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,41 @@ def test_a_problem_renders_its_file_before_its_key_path() -> None:
     assert "  inventory/classes/env/dev.yml:7:7: parameters.services.api.port: expected a number, found 'x'" in (
         InventoryError([problem]).render()
     )
+
+
+def test_a_folder_without_targets_is_not_an_inventory(tmp_path: Path) -> None:
+    with pytest.raises(SourceErrors) as raised:
+        read_sources(tmp_path)
+    assert raised.value.lines == [f"{tmp_path}: not an inventory folder (it has no targets/ folder)"]
+
+
+def test_an_unexpected_failure_is_one_line_and_a_traceback_only_with_the_debug_switch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    compile_script = load_compile_script()
+    monkeypatch.chdir(tmp_path)  # main() moves to the repository root; give the cwd back afterwards
+
+    def broken(*_: object) -> int:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(compile_script, "compile_all", broken)
+    monkeypatch.delenv("MNOPS_DEBUG", raising=False)
+    assert compile_script.main(["--output", str(tmp_path / "compiled")]) == 1
+    assert (
+        capsys.readouterr().err == "compile failed: ValueError: boom (MNOPS_DEBUG=1 shows the traceback); nothing was replaced\n"
+    )
+    monkeypatch.setenv("MNOPS_DEBUG", "1")
+    with pytest.raises(ValueError, match="boom"):
+        compile_script.main(["--output", str(tmp_path / "compiled")])
+
+
+def load_compile_script() -> Any:
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("compile_script", ROOT / "scripts" / "compile.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

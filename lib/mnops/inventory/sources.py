@@ -115,6 +115,8 @@ def split_key_path(path: str) -> list[str | int]:
 def read_sources(inventory: Path) -> InventorySources:
     """Parse and check every inventory file; raise SourceErrors with one line per problem."""
     sources = InventorySources(root=inventory)
+    if not (inventory / "targets").is_dir():
+        raise SourceErrors([f"{inventory}: not an inventory folder (it has no targets/ folder)"])
     problems: list[str] = []
     for path in sorted(p for p in inventory.rglob("*") if p.suffix in FILE_SUFFIXES and p.is_file()):
         shown = show_path(inventory, path)
@@ -301,3 +303,22 @@ def locate_all(sources: InventorySources, target: str, path: str) -> Location | 
         if sources.has(target, candidate):
             return sources.locate(target, candidate)
     return sources.locate(target, keys)
+
+
+_RECLASS_WHERE = re.compile(r"^(?P<what>.*?),? at (?P<keys>[^,\s]+), in yaml_fs://(?P<file>\S+)", re.DOTALL)
+
+
+def explain_reclass_error(message: str, sources: InventorySources) -> str:
+    """reclass's multi-line message as one line: file:line:column: key path: what went wrong."""
+    text = " ".join(message.replace("Inventory reclass error:", "").split())
+    target = re.match(r"^-> (\S+) ", text)
+    text = text[target.end() :] if target else text
+    found = _RECLASS_WHERE.match(text)
+    if not found:
+        return f"inventory error{f' in target {target.group(1)!r}' if target else ''}: {text}"
+    keys: list[str | int] = ["parameters", *found["keys"].split(":")]
+    file = Path(found["file"])
+    shown = show_path(sources.root, file) if sources.root in file.parents else str(file)
+    located = _find(sources.nodes.get(shown), keys, shown)
+    where = str(located[1]) if located else shown
+    return f"{where}: {'.'.join(str(k) for k in keys)}: {found['what'].strip()}"
