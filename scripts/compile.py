@@ -36,6 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops.api_limits import oversized_objects  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
@@ -160,6 +161,13 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         try:
             build = Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism))
             write_all(build)
+            refused = oversized_objects(stage.new / "compiled")
+            if refused:
+                print(
+                    "\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]),
+                    file=sys.stderr,
+                )
+                return 1
             stage.commit(destinations)
         finally:
             stage.discard()

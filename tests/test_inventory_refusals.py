@@ -4,11 +4,15 @@ scan judges a setting exactly as the compile does)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import real_parameters
 
+from mnops.api_limits import ANNOTATIONS_LIMIT as API_ANNOTATIONS_LIMIT
+from mnops.api_limits import DATA_LIMIT, oversized_objects
 from mnops.inventory import problems_in
 from mnops.inventory.rules import ANNOTATIONS_LIMIT, CONFIGMAP_DATA_LIMIT, RESERVED_NAMESPACES
 from mnops.kapitan_inventory import compiles_manifests
@@ -87,3 +91,26 @@ def test_compile_and_repository_scan_both_refuse_a_credential_in_config(key: str
 def test_settings_that_only_name_or_reference_a_secret_are_accepted(key: str, value: str) -> None:
     assert credential_in_setting(key, value) is None
     assert not [f for f in scan_text("x.yml", f"config:\n  {key}: '{value}'\n") if "credential-in-config" in f.rule]
+
+
+def test_a_built_object_the_api_server_would_refuse_is_named_with_its_file(tmp_path: Path) -> None:
+    """The safety net over every built object, not only those the inventory rules can see."""
+    manifests = tmp_path / "compiled" / "prod" / "manifests" / "dashboards"
+    manifests.mkdir(parents=True)
+    labels = {"app.kubernetes.io/name": "grafana"}
+    big = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "big", "namespace": "monitoring", "labels": labels},
+        "data": {"a": "x" * DATA_LIMIT},
+    }
+    (manifests / "big.yaml").write_text(yaml.safe_dump(big))
+    under = {"kind": "ConfigMap", "metadata": {"name": "under"}, "data": {"a": "x" * (DATA_LIMIT - 10)}}
+    (manifests / "under.yaml").write_text(yaml.safe_dump(under))
+    noted = {"kind": "Service", "metadata": {"name": "noted", "annotations": {"a": "x" * API_ANNOTATIONS_LIMIT}}}
+    (manifests / "noted.yaml").write_text(yaml.safe_dump(noted))
+    assert oversized_objects(tmp_path / "compiled") == [
+        "compiled/prod/manifests/dashboards/big.yaml: ConfigMap monitoring/big (service grafana): 1048577 bytes of data, "
+        "the API server refuses more than 1048576 (1 MiB)",
+        "compiled/prod/manifests/dashboards/noted.yaml: Service noted: 262145 bytes of annotations, "
+        "the API server refuses more than 262144 (256 KiB)",
+    ]

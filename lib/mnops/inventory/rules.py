@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from mnops import units
+from mnops import api_limits, units
 from mnops.errors import Problem
 from mnops.inventory.layers import effective_service
 from mnops.security.secret_scan import credential_in_setting
@@ -147,8 +147,8 @@ def zones_allow_spread(target: str, params: Params) -> Iterator[Problem]:
 # Namespaces Kubernetes itself owns: declaring ours there would put Pod Security "restricted" and
 # default-deny network policies on the cluster's own components.
 RESERVED_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
-CONFIGMAP_DATA_LIMIT = 1024 * 1024  # bytes; the API server refuses a larger ConfigMap or Secret
-ANNOTATIONS_LIMIT = 256 * 1024  # bytes of keys and values on one object
+CONFIGMAP_DATA_LIMIT = api_limits.DATA_LIMIT
+ANNOTATIONS_LIMIT = api_limits.ANNOTATIONS_LIMIT
 
 
 def namespaces_are_our_own(target: str, params: Params) -> Iterator[Problem]:
