@@ -169,3 +169,32 @@ def test_list_generated_names_every_registry_entry_for_make_check() -> None:
     command = [sys.executable, str(ROOT / "scripts/compile.py"), "--list-generated"]
     run = subprocess.run(command, capture_output=True, text=True, check=True)
     assert run.stdout.split() == [a.path for a in GENERATED]
+
+
+def test_validate_recovers_an_interrupted_compile_before_reading_the_outputs(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "compiled").mkdir(parents=True)
+    (root / ".compile-999-abc" / "new").mkdir(parents=True)
+    run = subprocess.run(
+        [PYTHON, str(ROOT / "scripts/validate.py"), str(root / "compiled")],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "lib")},
+    )  # fmt: skip
+    assert "recovered: removed 1 unfinished compile folder(s): .compile-999-abc" in run.stderr, run.stderr
+    assert not (root / ".compile-999-abc").exists()
+
+
+def test_the_runbooks_folder_keeps_hand_written_pages_and_drops_stale_generated_ones(tmp_path: Path) -> None:
+    from conftest import real_parameters
+
+    from mnops.generated import RUNBOOK_MARKER, Build
+
+    current = tmp_path / "current" / "docs" / "runbooks"
+    current.mkdir(parents=True)
+    (current / "HandWritten.md").write_text("# Written by a person\n")
+    (current / "RemovedAlert.md").write_text(f"# RemovedAlert\n\n{RUNBOOK_MARKER} `make runbooks` -->\n")
+    build = Build(tmp_path / "stage", tmp_path / "current", real_parameters(), lambda _: None)
+    runbooks = next(a for a in GENERATED if a.path == "docs/runbooks")
+    runbooks.write(build)
+    staged = {p.name for p in (tmp_path / "stage" / "docs" / "runbooks").iterdir()}
+    assert "HandWritten.md" in staged and "RemovedAlert.md" not in staged
+    assert {"README.md"} < staged, "the generated pages are staged too"
