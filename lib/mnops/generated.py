@@ -25,7 +25,6 @@ from mnops.data import data_settings
 from mnops.gitops.bootstrap import write_bootstrap
 from mnops.gitops.guide import render_guide
 from mnops.gitops.plan import delivery_plan
-from mnops.inventory import load_target
 from mnops.inventory.model import build_target
 from mnops.kapitan_inventory import compiles_manifests
 from mnops.observability.coverage import Expected, coverage, replace_section
@@ -84,7 +83,7 @@ def _deployment_guide(build: Build) -> None:
 def _runbooks(build: Build) -> None:
     folder = build.stage / "docs" / "runbooks"
     folder.mkdir(parents=True, exist_ok=True)
-    pages = runbook_pages([load_target(name, params) for name, params in build.clusters().items()])
+    pages = runbook_pages([build_target(params) for params in build.clusters().values()])
     current = build.current / "docs" / "runbooks"
     kept = sorted(current.glob("*.md")) if current.is_dir() else []
     for page in kept:
@@ -121,7 +120,7 @@ def _overlay(view: Path, current: Path, stage: Path, folder: str) -> Path:
 
 def _storage_table(build: Build) -> None:
     render = _script("scripts/dr/storage_table.py").render
-    settings = [data_settings(load_target(name, params)) for name, params in build.clusters().items()]
+    settings = [data_settings(build_target(params)) for params in build.clusters().values()]
     _write(build.stage / "docs" / "object-storage.md", str(render(settings)))
 
 
