@@ -48,7 +48,15 @@ from mnops.inventory.sources import (  # noqa: E402
     read_sources,
 )
 from mnops.kapitan_inventory import INVENTORY_BACKEND, InventoryRenderError, render_inventory  # noqa: E402
-from mnops.transaction import OutputError, Stage, check_writable, output_error_from, output_lock, recover  # noqa: E402
+from mnops.transaction import (  # noqa: E402
+    InterruptedCommit,
+    OutputError,
+    Stage,
+    check_writable,
+    output_error_from,
+    output_lock,
+    recover,
+)
 
 
 def validate(parameters_by_target: Mapping[str, Mapping[str, Any]], sources: InventorySources) -> list[Problem]:
@@ -143,30 +151,15 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         say(recover(root, locked=True))
         # Refuse an output we cannot replace now, before the slow part, and again at the commit.
         check_writable(root, {destinations[a.path]: a.folder for a in GENERATED})
-        try:
-            sources = read_sources(inventory_path)  # file-level problems, before reclass sees them
-        except SourceErrors as errors:
-            print(errors.render(), file=sys.stderr)
-            return 1
-        try:
-            parameters = render_inventory(inventory_path)
-        except InventoryRenderError as error:
-            print(explain_reclass_error(str(error), sources) + "\n1 problem; nothing was written to compiled/.", file=sys.stderr)
-            return 1
-        problems = validate(parameters, sources)
-        if problems:
-            print(InventoryError(problems).render(), file=sys.stderr)
+        parameters = checked_parameters(inventory_path)
+        if parameters is None:
             return 1
         stage = Stage.create(root)
         try:
-            build = Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism))
-            write_all(build)
+            write_all(Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism)))
             refused = oversized_objects(stage.new / "compiled")
             if refused:
-                print(
-                    "\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]),
-                    file=sys.stderr,
-                )
+                say("\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]))
                 return 1
             stage.commit(destinations)
         finally:
@@ -176,7 +169,28 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
     return 0
 
 
+def checked_parameters(inventory_path: Path) -> dict[str, Mapping[str, Any]] | None:
+    """Every target's parameters if the files, the merge and the values are all valid; else None
+    after printing every problem, each naming the file and line that set it."""
+    try:
+        sources = read_sources(inventory_path)  # file-level problems, before reclass sees them
+    except SourceErrors as errors:
+        say(errors.render())
+        return None
+    try:
+        parameters = render_inventory(inventory_path)
+    except InventoryRenderError as error:
+        say(explain_reclass_error(str(error), sources) + "\n1 problem; nothing was written to compiled/.")
+        return None
+    problems = validate(parameters, sources)
+    if problems:
+        say(InventoryError(problems).render())
+        return None
+    return parameters
+
+
 def say(note: str | None) -> None:
+    """One message for the person running the compile (stderr: stdout stays the result)."""
     if note:
         print(note, file=sys.stderr)
 
@@ -205,12 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # every failure is one line unless debugging
         if os.environ.get("MNOPS_DEBUG") == "1":
             raise
-        print(f"compile failed: {describe(error)}; nothing was replaced", file=sys.stderr)
+        replaced = "" if isinstance(error, InterruptedCommit) else "; nothing was replaced"
+        print(f"compile failed: {describe(error)}{replaced}", file=sys.stderr)
         return 1
 
 
 def describe(error: Exception) -> str:
-    if isinstance(error, OutputError | InventoryError):
+    if isinstance(error, OutputError | InventoryError | InterruptedCommit):
         return str(error)
     if isinstance(error, OSError):
         return str(output_error_from(error, ROOT))

@@ -198,3 +198,30 @@ def test_the_runbooks_folder_keeps_hand_written_pages_and_drops_stale_generated_
     staged = {p.name for p in (tmp_path / "stage" / "docs" / "runbooks").iterdir()}
     assert "HandWritten.md" in staged and "RemovedAlert.md" not in staged
     assert {"README.md"} < staged, "the generated pages are staged too"
+
+
+def test_a_failure_after_the_commit_record_keeps_the_stage_and_recovery_installs_the_new_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transaction_support import UNITS
+
+    from mnops import transaction
+
+    root = fresh_root(tmp_path, "interrupted")
+    real_rename = os.rename
+
+    def failing_rename(source: str | Path, destination: str | Path) -> None:
+        if str(destination).endswith("docs/guide.md") and ".compile-" in str(source):
+            raise OSError(28, "No space left on device")
+        real_rename(source, destination)
+
+    stage = transaction.Stage.create(root)
+    write_files(stage.new, NEW)
+    monkeypatch.setattr(transaction.os, "rename", failing_rename)
+    with pytest.raises(transaction.InterruptedCommit, match="the next compile, check, validate or diff finishes"):
+        stage.commit(UNITS)
+    stage.discard()  # what compile.py's `finally` does: must keep the only copy of the new set
+    monkeypatch.setattr(transaction.os, "rename", real_rename)
+    assert stage.path.exists() and (root / JOURNAL).exists()
+    assert recover(root) == f"recovered: finished installing the committed output of an interrupted compile ({stage.path.name})"
+    assert tree_snapshot(root) == expected_set(NEW)

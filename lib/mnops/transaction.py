@@ -55,6 +55,16 @@ class OutputError(Exception):
         super().__init__(f"{_shown(path)}: {reason}")
 
 
+class InterruptedCommit(Exception):
+    """Installing failed after the commit record: recovery will finish it; nothing is lost."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(
+            f"installing the new outputs failed after the commit record ({error}); the next compile, check, "
+            "validate or diff finishes installing them"
+        )
+
+
 def _shown(path: Path) -> str:
     """A path as the user typed it: relative to the working directory when inside it."""
     try:
@@ -143,7 +153,14 @@ class Stage:
         return cls(root=root, path=path)
 
     def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete an uncommitted stage. A committed one holds the only copy of what is not yet
+        installed: it stays for recovery (the next compile, check, validate or diff)."""
+        if not self.committed():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def committed(self) -> bool:
+        journal = self.root / JOURNAL
+        return journal.exists() and json.loads(journal.read_text()).get("stage") == self.path.name
 
     def _next(self) -> None:
         self.step += 1
@@ -166,8 +183,11 @@ class Stage:
         os.replace(pending, self.root / JOURNAL)  # the commit point
         _fsync(self.root)
         self._next()
-        for unit in plan:
-            _install(self.root, self.path, unit, self._next)
+        try:
+            for unit in plan:
+                _install(self.root, self.path, unit, self._next)
+        except OSError as error:
+            raise InterruptedCommit(error) from error
         _finish(self.root, self.path, self._next)
 
 
