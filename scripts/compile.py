@@ -33,13 +33,15 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.gitops.finish import BOOTSTRAP, GUIDE, finish_delivery  # noqa: E402
+from mnops.gitops.rules import fleet_problems  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.kapitan_inventory import INVENTORY_BACKEND, render_inventory  # noqa: E402
 from mnops.postprocess import finish_tree  # noqa: E402
 
 
 def validate(parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    return [p for name, params in parameters_by_target.items() for p in problems_in(name, params)]
+    problems = [p for name, params in parameters_by_target.items() for p in problems_in(name, params)]
+    return problems or fleet_problems(parameters_by_target)
 
 
 def use_libyaml_emitter() -> None:
