@@ -12,6 +12,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
+pytestmark = pytest.mark.servers  # real promtool
+
 
 @pytest.fixture(scope="module")
 def promtool() -> str:

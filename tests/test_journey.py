@@ -16,6 +16,8 @@ import pytest
 import yaml
 from conftest import CRD_SCHEMAS, ROOT, real_parameters
 
+pytestmark = pytest.mark.slow  # compiles a copy of the repository
+
 NEW_SERVICE = "audit-service"
 
 

@@ -15,6 +15,8 @@ import pytest
 from conftest import ROOT, real_parameters, run_compile, tree_snapshot
 from ruamel.yaml import YAML
 
+pytestmark = pytest.mark.slow  # compiles a copy of the repository
+
 README = (ROOT / "README.md").read_text()
 # The value each recipe key is set to: different from every current value, and valid.
 NEW_VALUES = {"max_replicas": 9, "replicas": 3}

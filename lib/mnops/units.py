@@ -65,6 +65,7 @@ CRON_DESCRIPTORS = {
     "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
 }  # fmt: skip
 _CRON_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_CRON_RANGES = "minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7"
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _CRON_NAMES: dict[str, dict[str, int]] = {
@@ -99,6 +100,8 @@ def check_cron(expression: str) -> None:
     try:
         croniter(" ".join(fields))
     except CroniterError as error:
+        if "out of range" in str(error):
+            raise ValueError(f"{expression!r}: a value is out of range ({_CRON_RANGES})") from None
         raise ValueError(f"{expression!r}: {error}") from None
 
 
