@@ -121,6 +121,14 @@ def real_parameters() -> dict[str, Any]:
     return copy.deepcopy(_real_inventory())
 
 
+def cluster_targets() -> list[str]:
+    """Targets that compile Kubernetes manifests (the local Compose stack is not a cluster), from the
+    inventory: tests iterate over these, never over a list of names written down."""
+    from mnops.kapitan_inventory import compiles_manifests
+
+    return sorted(name for name, params in _real_inventory().items() if compiles_manifests(params))
+
+
 def tree_snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
