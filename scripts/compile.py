@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 from mnops.api_limits import oversized_objects  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
+from mnops.gitops.rules import fleet_problems  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.inventory.sources import (  # noqa: E402
     InventorySources,
@@ -60,12 +61,13 @@ from mnops.transaction import (  # noqa: E402
 
 
 def validate(parameters_by_target: Mapping[str, Mapping[str, Any]], sources: InventorySources) -> list[Problem]:
-    """Every problem of every target, each with the file and line that set the value."""
-    return [
-        replace(problem, source=str(locate_all(sources, name, problem.path) or ""))
-        for name, params in parameters_by_target.items()
-        for problem in problems_in(name, params)
-    ]
+    """Every problem of every target, each with the file and line that set the value.
+
+    Rules across clusters (a standby without its primary) run once every target passed its own.
+    """
+    problems = [problem for name, params in parameters_by_target.items() for problem in problems_in(name, params)]
+    problems = problems or fleet_problems(parameters_by_target)
+    return [replace(problem, source=str(locate_all(sources, problem.target, problem.path) or "")) for problem in problems]
 
 
 def use_libyaml_emitter() -> None:

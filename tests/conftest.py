@@ -24,6 +24,22 @@ PYTHON = sys.executable
 CRD_SCHEMAS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
 
 
+# Fixtures that start real servers or run real server tools: a test using one is marked `servers`,
+# and `make test-fast` (pytest -m "not servers and not slow") leaves it to `make test`.
+SERVER_FIXTURES = frozenset({"promtool", "amtool", "drill", "preview"})
+# Fixtures that compile the whole inventory: a test using one is marked `slow`.
+COMPILE_FIXTURES = frozenset({"compiled_tree"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.servers)
+        if COMPILE_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
+
+
 @dataclass
 class CompileRun:
     returncode: int
@@ -121,6 +137,14 @@ def real_parameters() -> dict[str, Any]:
     """Every target's merged parameters from the real inventory: rendered once per test process,
     handed out as a deep copy so that a test may edit its copy."""
     return copy.deepcopy(_real_inventory())
+
+
+def cluster_targets() -> list[str]:
+    """Targets that compile Kubernetes manifests (the local Compose stack is not a cluster), from the
+    inventory: tests iterate over these, never over a list of names written down."""
+    from mnops.kapitan_inventory import compiles_manifests
+
+    return sorted(name for name, params in _real_inventory().items() if compiles_manifests(params))
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes]:

@@ -14,12 +14,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from conftest import real_parameters  # noqa: E402
+from conftest import cluster_targets, real_parameters  # noqa: E402
 
 from mnops.inventory import Target, load_target  # noqa: E402
 
 COMPILED = ROOT / "compiled"
-TARGETS = ("dev", "staging", "prod", "prod-dr")
+TARGETS = tuple(cluster_targets())
 DEBS = ("promtool=prometheus", "amtool=prometheus-alertmanager", "prometheus=prometheus",
         "prometheus-alertmanager=prometheus-alertmanager")  # fmt: skip
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import real_parameters
 
-from mnops.compose import compose_files, compose_memory, secret_value
+from mnops.compose import APP_PORT_SPAN, app_host_port, app_host_ports, compose_files, compose_memory, secret_value
 from mnops.errors import BuildError
 from mnops.inventory import problems_in
 from mnops.inventory.model import build_target
@@ -106,11 +106,43 @@ def test_containers_are_hardened_like_their_pods(compose: dict[str, Any], invent
         assert all(port.startswith("127.0.0.1:") for port in svc["ports"])
 
 
+def _published_host_ports(files: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {name: svc["ports"][0].split(":")[1] for name, svc in files["compose"]["services"].items()}
+
+
 def test_host_ports_do_not_clash(inventory: dict[str, Any]) -> None:
     params = copy.deepcopy(inventory["local"])
-    params["compose"]["host_ports"]["grafana"] = params["compose"]["first_host_port"]
+    some_service = sorted(params["services"])[0]
+    params["compose"]["host_ports"]["grafana"] = int(_published_host_ports(compose_files(build_target(params)))[some_service])
     with pytest.raises(BuildError, match="same host port"):
         compose_files(build_target(params))
+
+
+def test_adding_or_removing_a_service_keeps_every_other_services_host_port(inventory: dict[str, Any]) -> None:
+    params = copy.deepcopy(inventory["local"])
+    before = _published_host_ports(compose_files(build_target(params)))
+    first = sorted(params["services"])[0]
+    params["services"]["aaa-new-service"] = copy.deepcopy(params["services"][first])
+    added = _published_host_ports(compose_files(build_target(params)))
+    del params["services"]["aaa-new-service"], params["services"][first]
+    removed = _published_host_ports(compose_files(build_target(params)))
+    assert {k: v for k, v in added.items() if k != "aaa-new-service"} == before
+    assert removed == {k: v for k, v in before.items() if k != first}
+
+
+def test_app_host_port_is_derived_from_the_name_alone() -> None:
+    port = app_host_port("memory-service", 8001, {})
+    assert 8001 <= port < 8001 + APP_PORT_SPAN
+    assert app_host_port("memory-service", 8001, {"other-service": 9999}) == port
+    assert app_host_port("memory-service", 8001, {"memory-service": 9999}) == 9999
+
+
+def test_two_services_deriving_one_port_is_an_error_naming_both_and_the_pin() -> None:
+    names = ["memory-service", "reporting-service"]
+    colliding = {"reporting-service": app_host_port("memory-service", 8001, {})}
+    with pytest.raises(BuildError, match=r"'memory-service' and 'reporting-service'.*compose\.app_host_ports\.reporting-service"):
+        app_host_ports(names, 8001, colliding)
+    assert len(set(app_host_ports(names, 8001, {}).values())) == 2
 
 
 def test_memory_converts_to_docker_units() -> None:

@@ -88,7 +88,7 @@ def gateway(broken: str = "", metrics_public: bool = False) -> Responder:
 
 def test_smoke_passes_when_every_public_service_is_ready(prod: Any, server: Callable[[Responder], str]) -> None:
     results = checks.smoke(prod, server(gateway()))
-    assert len(results) == 4 and all(r.ok for r in results)
+    assert len(results) == len([s for s in prod.services if s.public_path]) > 0 and all(r.ok for r in results)
 
 
 def test_smoke_fails_for_the_service_that_is_down(prod: Any, server: Callable[[Responder], str]) -> None:

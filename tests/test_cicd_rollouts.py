@@ -316,6 +316,7 @@ def alert_thresholds(target: str) -> dict[tuple[str, str], float]:
     return found
 
 
+@pytest.mark.slow
 def test_analysis_aborts_exactly_where_the_compiled_alerts_fire(inventory: Mapping[str, Mapping[str, Any]]) -> None:
     """Not only the same inventory values: the compiled alert rules and the analysis agree."""
     checked = 0

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, cluster_targets
+
+pytestmark = pytest.mark.servers  # real promtool
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +105,7 @@ def dr_cases() -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("target", ["dev", "staging", "prod", "prod-dr"])
+@pytest.mark.parametrize("target", cluster_targets())
 def test_data_alert_rules_load_in_prometheus(promtool: str, compiled_tree: Path, tmp_path: Path, target: str) -> None:
     path = rules_file(compiled_tree, target, tmp_path)
     result = run([promtool, "check", "rules", str(path)], tmp_path)

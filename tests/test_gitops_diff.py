@@ -11,6 +11,8 @@ from gitops_checks import ROOT, git_commit, init_repo
 
 from mnops.gitops.diffing import Key, TargetChanges, risks_of
 
+pytestmark = pytest.mark.slow  # compiles the inventory
+
 SERVICES = ("configuration-service", "memory-service", "reporting-service", "supply-chain-service")
 # Dev workloads: Deployments, and a Rollout for reporting-service (blue-green everywhere).
 WORKLOADS = sorted(

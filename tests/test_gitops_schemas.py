@@ -12,6 +12,8 @@ from gitops_checks import ROOT
 
 from mnops.manifest_validation import validate_document
 
+pytestmark = pytest.mark.slow  # compiles the inventory
+
 LOCATION = CRD_SCHEMAS
 GROUPS = ("argoproj.io/", "external-secrets.io/")
 

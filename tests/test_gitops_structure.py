@@ -12,9 +12,10 @@ import re
 import gitops_checks as checks
 import pytest
 import yaml
+from conftest import cluster_targets, real_parameters
 
 TARGETS = checks.targets()
-ENVIRONMENTS = {"dev": "dev", "staging": "staging", "prod": "prod", "prod-dr": "prod"}
+ENVIRONMENTS = {name: real_parameters()[name]["cluster"]["environment"] for name in cluster_targets()}
 
 
 @pytest.fixture(scope="module", params=TARGETS)
@@ -30,8 +31,9 @@ def app(cluster: checks.Cluster, name: str) -> dict:
     return next(a for a in cluster.applications if a["metadata"]["name"] == name)
 
 
-def test_all_four_targets_are_compiled():
-    assert TARGETS == ["dev", "prod", "prod-dr", "staging"]
+def test_every_cluster_target_of_the_inventory_is_compiled():
+    assert cluster_targets() == TARGETS
+    assert TARGETS, "the inventory has no cluster target"
 
 
 def test_every_folder_has_exactly_one_application_and_every_path_exists(cluster):

@@ -46,6 +46,7 @@ def test_invalid_inventory_is_rejected_with_its_message_and_nothing_written(
     assert tree_snapshot(previous_output.parent) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", VALID, ids=[p.stem for p in VALID])
 def test_valid_inventory_variant_compiles(fixture: Path, tmp_path: Path, inventory_copy: Any) -> None:
     case = load(fixture)

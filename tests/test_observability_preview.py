@@ -19,7 +19,7 @@ from mnops.observability.fake_service import FakeServices
 from mnops.observability.preview import Preview
 from mnops.observability.settings import monitoring_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.servers]  # real Prometheus and Alertmanager
 
 DEADLINE_SECONDS = 90
 

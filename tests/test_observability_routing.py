@@ -13,7 +13,7 @@ from mnops.errors import BuildError
 from mnops.observability.alertmanager import alertmanager_config
 from mnops.observability.settings import ROUTE_KEYS, Receiver, monitoring_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.servers]  # real amtool
 
 # Labels an alert of each route key carries (info events are P3 with severity info).
 ALERT_LABELS = {

@@ -15,7 +15,7 @@ from mnops.observability import contract
 from mnops.observability.alerts import CATALOGUE
 from mnops.observability.rule_tests import SUITES, histogram_quantile, latency_cases, promtool_suites
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.servers]  # real promtool
 
 
 @pytest.fixture(scope="session", autouse=True)

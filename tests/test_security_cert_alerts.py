@@ -16,6 +16,8 @@ from mnops.inventory.model import build_target
 from mnops.security.model import security_settings
 from mnops.security.objects import certificate_objects
 
+pytestmark = pytest.mark.servers  # real promtool
+
 DAY = 86400
 
 

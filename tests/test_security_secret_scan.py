@@ -39,6 +39,7 @@ def relative(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+@pytest.mark.slow
 def test_repository_holds_no_plaintext_credential() -> None:
     files = repo_files(ROOT)
     assert len(files) > 100, "the scan must cover the whole repository"
@@ -46,6 +47,7 @@ def test_repository_holds_no_plaintext_credential() -> None:
     assert findings == [], "\n".join(f.render() for f in findings)
 
 
+@pytest.mark.slow
 def test_repository_scan_would_report_the_planted_files_without_the_exclusion() -> None:
     """The exclusion is what hides them: the same scan without it finds every planted file."""
     found = {f.path for f in scan_paths(repo_files(ROOT), ROOT)}

@@ -162,6 +162,7 @@ def run_cli(compiled: Path, repo_root: Path) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_make_coverage_exits_zero_at_100_and_one_below(tmp_path: Path) -> None:
     # Loaded by path: the name `coverage` belongs to coverage.py on PyPI.
     spec = importlib.util.spec_from_file_location("mnops_coverage_script", ROOT / "scripts/coverage.py")

@@ -40,16 +40,27 @@ def test_durations_reject_ambiguous_text(text: str) -> None:
         units.duration_seconds(text)
 
 
-@pytest.mark.parametrize("expression", ["0 3 * * *", "*/15 * * * *", "0 22 * * 1-5", "0 0 1 * *", "5,35 8-18 * * 0"])
-def test_cron_accepts_five_field_expressions(expression: str) -> None:
+@pytest.mark.parametrize(
+    "expression",
+    ["0 3 * * *", "*/15 * * * *", "0 22 * * 1-5", "0 0 1 * *", "5,35 8-18 * * 0", "0 8 * * MON-FRI", "0 3 1 JAN,JUL *",
+     "0 3 ? * sun", "@daily", "@weekly"],
+)  # fmt: skip
+def test_cron_accepts_what_kubernetes_and_velero_accept(expression: str) -> None:
     units.check_cron(expression)
 
 
 @pytest.mark.parametrize(
     ("expression", "complaint"),
-    [("0 3 * *", "has 4 fields"), ("60 * * * *", "outside 0-59"), ("0 25 * * *", "outside 0-23"), ("*/0 * * * *", "step"),
-     ("0 5-2 * * *", "outside"), ("@daily", "has 1 fields")],
+    [("0 3 * *", "has 4 fields"), ("60 * * * *", "out of range"), ("0 25 * * *", "out of range"), ("*/0 * * * *", "step"),
+     ("0 5-2 * * *", "backwards"), ("0 3 * * FRI-MON", "backwards"), ("@every 1h", "unknown descriptor"),
+     ("0 3 L * *", "not valid in the day of month"), ("0 3 * * 5#3", "not valid in the day of week"),
+     ("H 3 * * *", "not valid in the minute"), ("0 3 * MON *", "not valid in the month"), ("0 0 3 * * *", "has 6 fields")],
 )  # fmt: skip
-def test_cron_rejects_impossible_schedules(expression: str, complaint: str) -> None:
+def test_cron_rejects_what_kubernetes_refuses(expression: str, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         units.check_cron(expression)
+
+
+def test_descriptors_spell_out_as_five_fields() -> None:
+    assert units.standard_cron("@daily") == "0 0 * * *"
+    assert units.standard_cron("0 3 * * *") == "0 3 * * *"

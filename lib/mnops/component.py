@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mnops.gitops.retention import holds_data, protect_data
 from mnops.inventory import Target, load_target
 from mnops.k8s.meta import Identity
 
@@ -56,10 +57,22 @@ def files_by_app(objects_by_app: Mapping[str, Iterable[Obj]]) -> dict[str, Obj |
     return ordered
 
 
+def data_deletion_allowed(target: Target) -> bool:
+    """`data.allow_delete`: the explicit inventory decision that this cluster may lose its data."""
+    return bool(target.parameters.get("data", {}).get("allow_delete", False))
+
+
 def output(objects_by_app: Mapping[str, Iterable[Obj]]) -> dict[str, Obj | list[Obj]]:
     """What a component's main() returns: file path -> object(s), written by Kapitan.
+
+    Every object that holds data (mnops.gitops.retention) leaves here annotated so that Argo CD
+    never prunes or cascades it away, whichever component built it.
 
     A plain dict, not a kadet BaseObj: kadet would convert every object to a Box and back, which
     made compiles several times slower on the dashboards and rule files.
     """
-    return files_by_app(objects_by_app)
+    listed = {app: list(objects) for app, objects in objects_by_app.items()}
+    if any(holds_data(obj) for objects in listed.values() for obj in objects):
+        allow_delete = data_deletion_allowed(current_target())
+        listed = {app: protect_data(objects, allow_delete=allow_delete) for app, objects in listed.items()}
+    return files_by_app(listed)

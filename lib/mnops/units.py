@@ -58,29 +58,72 @@ def duration_seconds(value: str) -> int:
     return sum(int(n) * _DURATION_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
 
 
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
+# Kubernetes CronJobs, Velero schedules and Argo CD sync windows all parse cron with robfig/cron's
+# standard parser: five fields, month and weekday names, `?`, and these descriptors.
+CRON_DESCRIPTORS = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+}  # fmt: skip
+_CRON_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_CRON_RANGES = "minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7"
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_NAMES: dict[str, dict[str, int]] = {
+    "month": {name: number for number, name in enumerate(_MONTHS, start=1)},
+    "day of week": {name: number for number, name in enumerate(_WEEKDAYS)},
+}
+
+
+def standard_cron(expression: str) -> str:
+    """The five-field form of a valid expression: descriptors such as @daily spelled out."""
+    return CRON_DESCRIPTORS.get(expression.strip().lower(), expression)
 
 
 def check_cron(expression: str) -> None:
-    """Accept standard five-field cron: numbers, '*', ranges, lists and steps."""
-    fields = expression.split()
+    """Accept what Kubernetes' cron parser accepts: five fields (numbers, names such as MON-FRI or
+    JAN, `*`, `?`, ranges, lists, steps) or a descriptor such as @daily.
+
+    croniter (a maintained parser) checks the values; it also knows Quartz and Jenkins extensions
+    (L, W, #, H) and wrapping ranges (FRI-MON) that Kubernetes refuses, so those are refused first.
+    """
+    from croniter import croniter  # imported here: units stays importable for the schema checker's start-up
+    from croniter.croniter import CroniterError
+
+    if expression.startswith("@") and expression.strip().lower() not in CRON_DESCRIPTORS:
+        raise ValueError(f"{expression!r}: unknown descriptor; use one of {', '.join(sorted(CRON_DESCRIPTORS))} or five fields")
+    fields = standard_cron(expression).split()
     if len(fields) != 5:
         raise ValueError(f"{expression!r} has {len(fields)} fields; cron needs 5 (minute hour day month weekday)")
-    for field, (low, high), name in zip(fields, _CRON_RANGES, _CRON_NAMES, strict=True):
+    for field, name in zip(fields, _CRON_FIELDS, strict=True):
         for item in field.split(","):
-            _check_cron_item(item, low, high, name, expression)
+            _check_cron_item(item, name, expression)
+    try:
+        croniter(" ".join(fields))
+    except CroniterError as error:
+        if "out of range" in str(error):
+            raise ValueError(f"{expression!r}: a value is out of range ({_CRON_RANGES})") from None
+        raise ValueError(f"{expression!r}: {error}") from None
 
 
-def _check_cron_item(item: str, low: int, high: int, name: str, expression: str) -> None:
+def _cron_value(token: str, field: str, expression: str) -> int | None:
+    """A token's number (names as numbers); None for `*` and `?`."""
+    if token in ("*", "?"):
+        return None
+    if token.isdigit():
+        return int(token)
+    names = _CRON_NAMES.get(field, {})
+    if token.upper() in names:
+        return names[token.upper()]
+    allowed = f" or a name ({', '.join(names)})" if names else ""
+    raise ValueError(f"{expression!r}: {token!r} is not valid in the {field} field (a number{allowed})")
+
+
+def _check_cron_item(item: str, field: str, expression: str) -> None:
     base, _, step = item.partition("/")
-    if step and (not step.isdigit() or int(step) == 0):
-        raise ValueError(f"{expression!r}: step {step!r} in the {name} field must be a positive number")
-    if base == "*":
-        return
-    bounds = base.split("-")
-    if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
-        raise ValueError(f"{expression!r}: {item!r} is not valid in the {name} field")
-    numbers = [int(b) for b in bounds]
-    if any(n < low or n > high for n in numbers) or numbers != sorted(numbers):
-        raise ValueError(f"{expression!r}: {item!r} is outside {low}-{high} for the {name} field")
+    if step and not step.isdigit():
+        raise ValueError(f"{expression!r}: step {step!r} in the {field} field must be a positive number")
+    bounds = [_cron_value(token, field, expression) for token in base.split("-")]
+    if len(bounds) > 2 or (len(bounds) == 2 and None in bounds):
+        raise ValueError(f"{expression!r}: {item!r} is not a valid range in the {field} field")
+    if len(bounds) == 2 and bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+        raise ValueError(f"{expression!r}: {item!r} runs backwards in the {field} field (Kubernetes does not wrap ranges)")

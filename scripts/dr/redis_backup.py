@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 from _common import ScriptError, backup_main
 
+from mnops.dr.clients import redis_connect
 from mnops.dr.local import HOST
-from mnops.dr.wire import RedisConnection
 
 
 def cluster_steps(target: str, context: str, compiled: Path) -> list[tuple[str, list[str]]]:
@@ -42,12 +42,12 @@ def local_backup(port: int, dest: Path, dry_run: bool, timeout: float = 60) -> N
     print(f"# BGSAVE on 127.0.0.1:{port}, then copy dump.rdb and appendonlydir to {dest}")
     if dry_run:
         return
-    with RedisConnection(HOST, port) as conn:
-        data_dir = Path(str(conn.command("CONFIG", "GET", "dir")[1]))  # type: ignore[index]
-        before = conn.command("LASTSAVE")
-        conn.command("BGSAVE")
+    with redis_connect(HOST, port) as conn:
+        data_dir = Path(conn.config_get("dir")["dir"])
+        before = conn.lastsave()
+        conn.bgsave()
         deadline = time.monotonic() + timeout
-        while conn.command("LASTSAVE") == before or "rdb_bgsave_in_progress:1" in str(conn.command("INFO", "persistence")):
+        while conn.lastsave() == before or conn.info("persistence")["rdb_bgsave_in_progress"] == 1:
             if time.monotonic() > deadline:
                 raise ScriptError(f"BGSAVE did not finish within {timeout}s")
             time.sleep(0.05)

@@ -13,6 +13,7 @@ any other secret key must be set by the developer (`${KEY:?...}`), or Compose re
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,36 @@ HARDENING: dict[str, Any] = {
     "security_opt": ["no-new-privileges:true"],
     "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs, like the pod's emptyDir  # nosec B108
 }
+
+
+# Application services publish on first_host_port .. first_host_port + APP_PORT_SPAN - 1.
+APP_PORT_SPAN = 1000
+
+
+def app_host_port(name: str, first_host_port: int, pinned: Mapping[str, int]) -> int:
+    """A service's host port, derived from its name alone (or pinned in `compose.app_host_ports`).
+
+    Numbering services one by one would move every later service's port when one is added or
+    removed, breaking bookmarks and shell history; a hash of the name keeps each port where it is.
+    CRC-32 is stable across Python versions and runs (unlike hash()).
+    """
+    if name in pinned:
+        return pinned[name]
+    return first_host_port + zlib.crc32(name.encode()) % APP_PORT_SPAN
+
+
+def app_host_ports(names: list[str], first_host_port: int, pinned: Mapping[str, int]) -> dict[str, int]:
+    """Every service's host port; two services on one port is an error naming both and the way out."""
+    ports = {name: app_host_port(name, first_host_port, pinned) for name in sorted(names)}
+    owners: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in owners:
+            raise BuildError(
+                f"services {owners[port]!r} and {name!r} both derive local host port {port}: "
+                f"pin one in inventory/classes/local.yml under compose.app_host_ports.{name}"
+            )
+        owners[port] = name
+    return ports
 
 
 def compose_memory(quantity: str) -> str:
@@ -230,7 +261,8 @@ def compose_files(target: Target) -> dict[str, dict[str, Any]]:
     if settings is None:
         raise BuildError(f"target {target.cluster.name}: the compose component needs the `compose` section (class `local`)")
     backing = backing_services(settings["images"], settings["host_ports"])
-    apps = {svc.name: app_service(target, svc, settings["first_host_port"] + i) for i, svc in enumerate(target.services)}
+    ports = app_host_ports([s.name for s in target.services], settings["first_host_port"], settings.get("app_host_ports", {}))
+    apps = {svc.name: app_service(target, svc, ports[svc.name]) for svc in target.services}
     clash = sorted(set(apps) & set(backing))
     if clash:
         raise BuildError(f"service names {clash} clash with the local stack's backing services")

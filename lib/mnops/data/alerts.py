@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from mnops.data import DataSettings
 from mnops.k8s.data_extras import Alert
+from mnops.units import standard_cron
 
 DOC_PATH = "docs/disaster-recovery.md"
 
@@ -33,7 +34,7 @@ RUNBOOKS = {
 
 def cron_period_seconds(cron: str) -> int:
     """How often a five-field cron fires, roughly: every N minutes, hourly, daily, weekly or monthly."""
-    minute, hour, day, _month, weekday = cron.split()
+    minute, hour, day, _month, weekday = standard_cron(cron).split()
     if hour == "*" and minute.startswith("*/"):
         return 60 * int(minute[2:])
     if hour == "*":

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import redis
+
 from mnops import yamlio
-from mnops.dr.wire import PgConnection, RedisConnection, WireError
+from mnops.dr.clients import CLIENT_ERRORS, pg_connect, redis_connect
 
 PG_BIN = Path(os.environ.get("MNOPS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 REDIS_SERVER = os.environ.get("MNOPS_REDIS_SERVER", "redis-server")
@@ -121,8 +124,8 @@ class PgServer:
                f"starting PostgreSQL on port {self.port} (log: {self.log_file})", timeout=timeout + 10)  # fmt: skip
         self.running = True
 
-    def connect(self) -> PgConnection:
-        return PgConnection(HOST, self.port)
+    def connect(self) -> psycopg.Connection[Any]:
+        return pg_connect(HOST, self.port)
 
     def wait_writable(self, timeout: float = 60) -> None:
         """Until the server accepts a write: recovery finished and promoted."""
@@ -131,10 +134,11 @@ class PgServer:
         while time.monotonic() < deadline:
             try:
                 with self.connect() as conn:
-                    if conn.scalar("SELECT pg_is_in_recovery()") == "f":
+                    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                    if row is not None and row[0] is False:
                         return
                     last = "still in recovery"
-            except (OSError, WireError) as error:
+            except CLIENT_ERRORS as error:
                 last = str(error)
             time.sleep(0.05)
         raise LocalError(f"PostgreSQL on port {self.port} did not become writable in {timeout}s ({last}); see {self.log_file}")
@@ -220,8 +224,8 @@ class RedisServer:
         )
         self.wait_loaded(timeout)
 
-    def connect(self) -> RedisConnection:
-        return RedisConnection(HOST, self.port)
+    def connect(self) -> redis.Redis:
+        return redis_connect(HOST, self.port)
 
     def wait_loaded(self, timeout: float = 30) -> None:
         """Until PING answers and the dataset (AOF/RDB) is fully loaded."""
@@ -232,11 +236,10 @@ class RedisServer:
                 raise LocalError(f"redis-server exited with {self.process.returncode}; see {self.log_file}")
             try:
                 with self.connect() as conn:
-                    info = str(conn.command("INFO", "persistence"))
-                    if "loading:0" in info:
+                    if conn.info("persistence").get("loading") == 0:
                         return
                     last = "still loading"
-            except (OSError, WireError) as error:
+            except CLIENT_ERRORS as error:
                 last = str(error)
             time.sleep(0.02)
         raise LocalError(f"Redis on port {self.port} was not ready in {timeout}s ({last}); see {self.log_file}")

@@ -38,6 +38,10 @@ def _source(plan: DeliveryPlan, app: PlannedApp) -> str:
     return f"`manifests/{app.folder}`"
 
 
+def data_deletion_allowed(plan: DeliveryPlan) -> bool:
+    return bool(plan.target.parameters.get("data", {}).get("allow_delete", False))
+
+
 def target_table(plan: DeliveryPlan) -> str:
     rows = [
         f"| {app.wave} | `{app.name}` | {app.kind} | {app.project} | {_source(plan, app)} | "
@@ -47,8 +51,10 @@ def target_table(plan: DeliveryPlan) -> str:
     header = [
         f"### `{plan.name}` ({plan.target.cluster.environment}, {plan.target.cluster.region}, role {plan.target.cluster.role})",
         "",
-        f"Tracks `{plan.gitops.revision}`; sync policy: {sync_policy(plan)}; cascade delete: "
-        f"{'yes' if plan.gitops.sync.cascade_delete else 'no'}; sync windows: {windows(plan)}.",
+        f"Tracks `{plan.gitops.revision}`; sync policy: {sync_policy(plan)}; cascade delete: services and folders, "
+        f"{'and charts' if plan.gitops.sync.cascade_delete else 'not charts'}; data deletion: "
+        f"{'allowed (data.allow_delete)' if data_deletion_allowed(plan) else 'never (Prune=false,Delete=false)'}; "
+        f"sync windows: {windows(plan)}.",
         f"Bootstrap: `kubectl apply -f argocd/{plan.name}/` (root Application `{plan.root.name}`).",
         "",
         "| wave | Application | kind | project | source | namespace |",

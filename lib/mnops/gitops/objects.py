@@ -56,6 +56,24 @@ def _sources(plan: DeliveryPlan, app: PlannedApp) -> list[Source]:
     return [upstream, Source(repo, revision, ref="values")]
 
 
+def cascades(plan: DeliveryPlan, app: PlannedApp) -> bool:
+    """Whether deleting the Application deletes what it deployed (Argo CD's resources finalizer).
+
+    Service and folder Applications always cascade: when one leaves the inventory the root prunes
+    it, and without the finalizer its Rollout, Services, HPA, PDB, ConfigMaps and ServiceAccount
+    would keep running unmanaged. Their data-holding objects are annotated to survive this
+    (mnops.gitops.retention). Chart Applications follow `argocd.sync.cascade_delete`: a chart's
+    CRDs would take every custom resource of their kinds along, databases included, and the
+    chart's own objects cannot carry our annotations. The root never cascades: deleting it must
+    not delete the cluster's whole platform.
+    """
+    if app.kind == "root":
+        return False
+    if app.kind == "chart":
+        return plan.gitops.sync.cascade_delete
+    return True
+
+
 def application_object(plan: DeliveryPlan, app: PlannedApp) -> Obj:
     ignore = (
         [IgnoreDifference(k.group, k.kind, ("/spec/replicas",)) for k in plan.gitops.hpa_scaled_kinds] if app.hpa_scaled else []
@@ -69,7 +87,7 @@ def application_object(plan: DeliveryPlan, app: PlannedApp) -> Obj:
         destination_namespace=app.destination_namespace,
         wave=app.wave,
         sync=_sync(plan, app),
-        cascade_delete=plan.gitops.sync.cascade_delete and app.kind != "root",
+        cascade_delete=cascades(plan, app),
         ignore_differences=ignore,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from mnops.errors import Problem
 from mnops.inventory.rules import Params, Rule
@@ -66,3 +66,29 @@ RULES: tuple[Rule, ...] = (
     prod_automation_is_windowed,
     charts_stay_out_of_argocd_namespace,
 )
+
+
+# Rules over the whole fleet: one cluster's inventory may name another that must exist.
+FleetRule = Callable[[Mapping[str, Params]], Iterator[Problem]]
+
+
+def standby_primary_exists(parameters_by_target: Mapping[str, Params]) -> Iterator[Problem]:
+    """A standby replicates its primary's archive: deleting the primary's target file would leave
+    the standby recovering from backups nobody writes any more, and fail over to nothing."""
+    for name, params in sorted(parameters_by_target.items()):
+        if params["cluster"]["role"] != "standby":
+            continue
+        primary = params["data"]["primary_cluster"]
+        if primary not in parameters_by_target:
+            yield Problem(name, "parameters.data.primary_cluster", f"no target file inventory/targets/{primary}.yml",
+                          f"the primary cluster {primary!r} that standby {name!r} replicates",
+                          f"restore inventory/targets/{primary}.yml, or remove inventory/targets/{name}.yml "
+                          "(or point data.primary_cluster at another primary) first")  # fmt: skip
+
+
+FLEET_RULES: tuple[FleetRule, ...] = (standby_primary_exists,)
+
+
+def fleet_problems(parameters_by_target: Mapping[str, Params]) -> list[Problem]:
+    """Problems no single target shows; run only when every target passed its own rules."""
+    return [problem for rule in FLEET_RULES for problem in rule(parameters_by_target)]

@@ -6,21 +6,17 @@ rule can be read, tested and listed on its own. RULES is the ordered list the co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from mnops import api_limits, units
 from mnops.errors import Problem
+from mnops.images import IMMUTABLE_TAG, is_moving_tag
 from mnops.inventory.layers import effective_service
 from mnops.security.secret_scan import credential_in_setting
 
 Params = Mapping[str, Any]
 Rule = Callable[[str, Params], Iterator[Problem]]
-
-# An immutable release tag: a semantic version, optionally with a pre-release suffix.
-IMMUTABLE_TAG = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
-MUTABLE_TAGS = {"latest", "stable", "main", "master", "develop", "edge", "nightly"}
 
 
 def _services(params: Params) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -108,7 +104,7 @@ def images_are_pinned(target: str, params: Params) -> Iterator[Problem]:
         tag, digest = image.get("tag"), image.get("digest")
         if tag is None and digest is None:
             yield Problem(target, path, "nothing", "a tag or a digest for this service's image")
-        elif tag is not None and tag.lower() in MUTABLE_TAGS:
+        elif tag is not None and is_moving_tag(tag):
             yield Problem(target, f"{path}.tag", repr(tag), "a release tag, never a moving one like 'latest'",
                           "a moving tag makes rollouts and rollbacks unpredictable")  # fmt: skip
         elif env == "prod" and digest is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from mnops.errors import BuildError
 from mnops.k8s.meta import Identity, k8s_object, metadata
-from mnops.units import check_cron
+from mnops.units import check_cron, standard_cron
 
 CNPG_API = "postgresql.cnpg.io/v1"
 BARMAN_API = "barmancloud.cnpg.io/v1"
@@ -168,7 +168,7 @@ def scheduled_backup(name: str, namespace: str, identity: Identity, *, cluster_n
         "ScheduledBackup",
         metadata(name, identity, namespace),
         spec={
-            "schedule": f"0 {cron}",
+            "schedule": f"0 {standard_cron(cron)}",
             "cluster": {"name": cluster_name},
             "method": "plugin",
             "pluginConfiguration": {"name": BARMAN_PLUGIN},
