@@ -163,7 +163,7 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
             if refused:
                 say("\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]))
                 return 1
-            stage.commit(destinations)
+            stage.commit({staged: to for staged, to in destinations.items() if (stage.new / staged).exists()})
         finally:
             stage.discard()
     names = ", ".join(parameters)

@@ -7,17 +7,29 @@ import sys
 import time
 
 import pytest
+import yaml
+from conftest import real_parameters
 from gitops_checks import ROOT, git_commit, init_repo
 
 from mnops.gitops.diffing import Key, TargetChanges, risks_of
 
 pytestmark = pytest.mark.slow  # compiles the inventory
 
-SERVICES = ("configuration-service", "memory-service", "reporting-service", "supply-chain-service")
-# Dev workloads: Deployments, and a Rollout for reporting-service (blue-green everywhere).
-WORKLOADS = sorted(
-    f"Rollout machine-native-ops/{s}" if s == "reporting-service" else f"Deployment machine-native-ops/{s}" for s in SERVICES
-)
+
+def dev_workloads() -> list[str]:
+    """Each dev service's Deployment, or Rollout for canary/blue-green, as committed in compiled/dev."""
+    manifests = ROOT / "compiled" / "dev" / "manifests"
+    found = []
+    for service in real_parameters()["dev"]["services"]:
+        for path in (manifests / service).glob("*.yaml"):
+            for doc in yaml.safe_load_all(path.read_text()):
+                if doc and doc["kind"] in ("Deployment", "Rollout"):
+                    found.append(f"{doc['kind']} {doc['metadata']['namespace']}/{doc['metadata']['name']}")
+    assert found
+    return sorted(found)
+
+
+WORKLOADS = dev_workloads()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import re
 import shutil
 
 import pytest
+from conftest import real_parameters
 from gitops_checks import ROOT, copy_project, init_repo
 
 spec = importlib.util.spec_from_file_location("promote", ROOT / "scripts" / "promote.py")
@@ -16,6 +17,8 @@ promote_script = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(promote_script)
 Refused = promote_script.Refused
 promote = promote_script.promote
+
+SERVICES = {name for params in real_parameters().values() for name in params.get("services", {})}
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def env(project, name):
         ("memory-service", "dev", "prod", "dev -> prod skips an environment; promotion goes dev -> staging -> prod"),
         ("memory-service", "prod", "staging", "prod -> staging does not move forward"),
         ("memory-service", "staging", "staging", "staging -> staging does not move forward"),
-        ("no-such-service", "dev", "staging", "unknown service 'no-such-service'; services are configuration-service"),
+        ("no-such-service", "dev", "staging", f"unknown service 'no-such-service'; services are {sorted(SERVICES)[0]}"),
         ("memory-service", "qa", "staging", "unknown environment 'qa'; environments are dev, staging, prod"),
         ("memory-service", "dev", "prod-dr", "unknown environment 'prod-dr'"),
     ],

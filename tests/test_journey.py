@@ -33,7 +33,7 @@ def added(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def leaf_service() -> str:
     """A service no other service calls: removing it needs no other service changed."""
-    services: dict[str, Any] = next(iter(real_parameters().values()))["services"]
+    services: dict[str, Any] = {n: s for p in real_parameters().values() for n, s in p.get("services", {}).items()}
     called = {d for s in services.values() for d in s.get("dependencies", {}).get("services", [])}
     return sorted(set(services) - called)[0]
 

@@ -64,7 +64,7 @@ def test_service_folders_hold_no_data_so_their_cascade_deletes_none(cluster: che
 def test_every_object_that_holds_data_survives_pruning_and_application_deletion(cluster: checks.Cluster) -> None:
     stateful = [d for docs in cluster.folders.values() for d in docs if holds_data(d)]
     assert stateful, f"{cluster.name}: expected namespaces and data stores"
-    allowed = real_parameters()[cluster.name]["data"].get("allow_delete", False)
+    allowed = real_parameters()[cluster.name].get("data", {}).get("allow_delete", False)
     assert [f"{d['kind']}/{d['metadata']['name']}" for d in stateful if is_retained(d) == allowed] == []
 
 

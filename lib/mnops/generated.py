@@ -49,19 +49,20 @@ class Build:
         """Targets that are clusters; the `local` target is a Compose stack without Argo CD."""
         return {name: params for name, params in self.parameters.items() if compiles_manifests(params)}
 
-    def base_text(self, relative: str) -> str:
-        """A partly generated document as it is now: the hand-written parts come from here."""
+    def base_text(self, relative: str) -> str | None:
+        """A partly generated document as it is now (the hand-written parts come from here), or None
+        in a checkout without it (`make diff` compiles only the compile's inputs): then it is not written."""
         for folder in (self.current, REPOSITORY):
             if (folder / relative).is_file():
                 return (folder / relative).read_text()
-        raise FileNotFoundError(f"{relative} is partly generated and must exist in the repository")
+        return None
 
 
 @dataclass(frozen=True)
 class Generated:
     path: str  # relative to the repository root; replaced as one unit
     folder: bool  # a folder is replaced whole: files the writer no longer writes disappear
-    write: Callable[[Build], None]
+    write: Callable[[Build], None]  # may write nothing when its input is not in the checkout
     make_target: str  # the older, narrower target that regenerates only this
 
 
@@ -103,7 +104,9 @@ def _coverage_table(build: Build) -> None:
         repository = _overlay(Path(view), build.current, build.stage, "docs")
         table = coverage(build.stage / "compiled", repository, expected).markdown()
     relative = "docs/observability.md"
-    _write(build.stage / relative, replace_section(build.base_text(relative), table))
+    base = build.base_text(relative)
+    if base is not None:
+        _write(build.stage / relative, replace_section(base, table))
 
 
 def _overlay(view: Path, current: Path, stage: Path, folder: str) -> Path:
@@ -125,9 +128,11 @@ def _storage_table(build: Build) -> None:
 
 
 def _ci_map(build: Build) -> None:
-    relative = "docs/ci-cd.md"
-    table = markdown_table(seed_mapping(REPOSITORY / ".github" / "workflows"))
-    _write(build.stage / relative, str(_script("scripts/ci_map.py").render(build.base_text(relative), table)))
+    relative, workflows = "docs/ci-cd.md", REPOSITORY / ".github" / "workflows"
+    base = build.base_text(relative)
+    if base is not None and workflows.is_dir():
+        table = markdown_table(seed_mapping(workflows))
+        _write(build.stage / relative, str(_script("scripts/ci_map.py").render(base, table)))
 
 
 GENERATED: tuple[Generated, ...] = (

@@ -305,6 +305,7 @@ def _existing_parent(root: Path, destination: Path) -> Path:
 
 def output_error_from(error: OSError, fallback: Path) -> OutputError:
     """Turn an OSError from writing outputs into one line naming the path."""
-    path = Path(error.filename) if error.filename else fallback
-    reason = errno.errorcode.get(error.errno or 0, "error") if not error.strerror else error.strerror
-    return OutputError(path, reason)
+    if not error.filename:
+        return OutputError(fallback, str(error) or type(error).__name__)
+    reason = error.strerror or errno.errorcode.get(error.errno or 0, type(error).__name__)
+    return OutputError(Path(error.filename), reason)
