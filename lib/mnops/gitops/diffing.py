@@ -437,16 +437,22 @@ def risks_of(target: str, changes: TargetChanges) -> list[Risk]:
     return risks + _helm_values_risks(target, changes)
 
 
+def helm_values_changes(target: str, changes: TargetChanges) -> list[tuple[Key, Any, Any]]:
+    """Changed chart values files as (HelmValues <chart>, old values, new values): data, like objects."""
+    found = []
+    for path, (before, after) in changes.files.items():
+        if "/helm-values/" in path and before is not None and after is not None:
+            found.append((Key(target, "HelmValues", "", Path(path).stem), yamlio.load(before), yamlio.load(after)))
+    return found
+
+
 def _helm_values_risks(target: str, changes: TargetChanges) -> list[Risk]:
     """Chart values are files, not objects, but a replica count or resource size there is the same risk."""
-    risks = []
-    for path, (before, after) in changes.files.items():
-        if "/helm-values/" not in path or before is None or after is None:
-            continue
-        key = Key(target, "HelmValues", "", Path(path).stem)
-        old, new = yamlio.load(before), yamlio.load(after)
-        risks += [Risk(target, key, reason, risk_class) for reason, risk_class in _field_risks(key, old, new)]
-    return risks
+    return [
+        Risk(target, key, reason, risk_class)
+        for key, old, new in helm_values_changes(target, changes)
+        for reason, risk_class in _field_risks(key, old, new)
+    ]
 
 
 def all_risks(changes: Mapping[str, TargetChanges]) -> list[Risk]:

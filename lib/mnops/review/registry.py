@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnops.gitops.diffing import all_risks
-from mnops.review import ReviewInput, RiskItem, Section, SectionBuilder, reviewers, secret_mappings
+from mnops.review import ReviewInput, RiskItem, Section, SectionBuilder, provenance, reviewers, secret_mappings
 
 SECTIONS: list[SectionBuilder] = [
+    provenance.build,
     secret_mappings.build,
 ]
 
