@@ -17,7 +17,7 @@ from gitops_checks import ROOT, git_commit, init_repo
 
 from mnops.delivery.model import PROGRESSIVE
 from mnops.gitops.diff_render import COMMENT_LIMIT, render_markdown, render_text
-from mnops.gitops.diffing import Key, TargetChanges, diff_trees, risks_of
+from mnops.gitops.diffing import Key, TargetChanges, changed_fields, diff_trees, risks_of
 from mnops.inventory.layers import effective_service
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -327,18 +327,21 @@ def test_a_new_version_label_alone_is_not_risky():
 # --- one real compile of both sides ------------------------------------------------------------------
 
 
-def env_of(parameters):
-    return parameters["cluster"]["environment"]
+ERROR_RATE = "      error_rate_percent: 5\n"
 
 
 @pytest.fixture(scope="module")
 def two_commit_repo(tmp_path_factory):
+    """A copy of this repository whose second commit changes dev's replicas and the org-wide error-rate threshold."""
     repo = init_repo(tmp_path_factory.mktemp("diff-fixture") / "repo")
     dev = repo / "inventory" / "classes" / "env" / "dev.yml"
     text = dev.read_text()
     assert "  service_defaults:\n    replicas: 1\n" in text
     dev.write_text(text.replace("  service_defaults:\n    replicas: 1\n", "  service_defaults:\n    replicas: 2\n"))
-    git_commit(repo, "dev: two replicas per service")
+    common = repo / "inventory" / "classes" / "common.yml"
+    assert common.read_text().count(ERROR_RATE) == 1
+    common.write_text(common.read_text().replace(ERROR_RATE, ERROR_RATE.replace("5", "10")))
+    git_commit(repo, "dev: two replicas per service; error-rate alerts at 10%")
     return repo
 
 
@@ -356,60 +359,90 @@ def diff_run(two_commit_repo, tmp_path_factory):
     return result, markdown, labels
 
 
-def dev_clusters():
-    return sorted(t for t, p in real_parameters().items() if env_of(p) == "dev" and compiles_manifests(p))
+def clusters(environment=None):
+    return sorted(
+        t
+        for t, p in real_parameters().items()
+        if compiles_manifests(p) and (environment is None or p["cluster"]["environment"] == environment)
+    )
 
 
 def dev_workloads():
     """Each dev service's workload: a Rollout where progressive delivery is on, else a Deployment."""
-    dev = real_parameters()[dev_clusters()[0]]
-    namespace = dev["namespaces"]["apps"]
-    kinds = {
-        s: "Rollout" if effective_service(dev, s)["delivery"]["strategy"] in PROGRESSIVE else "Deployment"
-        for s in dev["services"]
-    }
-    return sorted(f"{kind} {namespace}/{s}" for s, kind in kinds.items())
+    found = []
+    for target in clusters("dev"):
+        params = real_parameters()[target]
+        for service in params["services"]:
+            progressive = effective_service(params, service)["delivery"]["strategy"] in PROGRESSIVE
+            found.append(f"{target}: {'Rollout' if progressive else 'Deployment'} {params['namespaces']['apps']}/{service}")
+    return sorted(found)
 
 
-def test_diff_reports_exactly_the_changed_objects_once(diff_run):
-    result, _, _ = diff_run
+def risky_lines(stdout):
+    return [line.strip().removeprefix("! ") for line in stdout.splitlines() if line.startswith("  ! ")]
+
+
+def test_diff_flags_exactly_the_dev_workloads_replica_change(diff_run):
+    result, markdown, _ = diff_run
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    objects = sorted(line.strip() for line in lines if line.startswith(("  + ", "  - ", "  ~ ")) and " file " not in line)
-    workloads = [line for line in objects if line.startswith(("~ Deployment", "~ Rollout"))]
-    assert len(workloads) == len(real_parameters()[dev_clusters()[0]]["services"]) * len(dev_clusters())
-    assert objects == workloads, "only the workloads' replicas changed"
-    assert "spec.replicas: 1 -> 2" in result.stdout and "-  replicas: 1" in result.stdout
+    replicas = [line for line in risky_lines(result.stdout) if "replicas:" in line]
+    assert sorted(line.rsplit(": replicas:", 1)[0] for line in replicas) == dev_workloads()
+    assert all(line.endswith("replicas: spec.replicas 1 -> 2") for line in replicas)
+    assert markdown.count("replicas: spec.replicas 1 -&gt; 2") + markdown.count("replicas: spec.replicas 1 -> 2") == len(replicas)
 
 
-def test_diff_flags_a_replica_change_as_risky_and_routes_it_to_reviewers(diff_run):
-    result, markdown, labels = diff_run
-    risky = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ! ")]
-    workloads = [line.split(": ", 2)[1] for line in risky]
-    assert sorted(workloads) == sorted(dev_workloads()) and all(line.endswith("replicas: spec.replicas 1 -> 2") for line in risky)
-    assert "### :warning: Risky changes" in markdown
-    assert markdown.count("replicas: spec.replicas 1 -> 2") == len(risky)
-    assert "Required reviewers by risk" in markdown and "| `cost` |" in markdown
-    assert labels == "risk/cost\n"
+def test_a_moved_alert_threshold_is_risky_in_every_cluster_and_its_rule_file_is_not_repeated(diff_run):
+    result, _, _ = diff_run
+    risky = risky_lines(result.stdout)
+    for target in clusters():
+        for service in real_parameters()[target]["services"]:
+            moved = [
+                line
+                for line in risky
+                if line.startswith(f"{target}: PrometheusRule ")
+                and "alert threshold: HighErrorRate{" in line
+                and f"service={service}" in line
+            ]
+            assert len(moved) == 1 and moved[0].endswith("expr 0.05 -> 0.1"), (target, service, moved)
+    assert "(same change in compiled/" in result.stdout
+    assert not [line for line in result.stdout.splitlines() if line.startswith("  ~ ") and "/rules/" in line and "file" in line]
+
+
+def test_each_changed_inventory_value_names_its_file_line_and_clusters(diff_run):
+    result, _, _ = diff_run
+    common = (ROOT / "inventory" / "classes" / "common.yml").read_text().splitlines(keepends=True)
+    line = common.index(ERROR_RATE) + 1
+    reached = ", ".join(
+        sorted(t for t, p in real_parameters().items() if p["service_defaults"]["alerts"]["error_rate_percent"] == 5)
+    )
+    assert (
+        f"  service_defaults.alerts.error_rate_percent: 5 -> 10  [inventory/classes/common.yml:{line}] ({reached})"
+        in result.stdout
+    )
+    dev = ", ".join(t for t, p in sorted(real_parameters().items()) if p["cluster"]["environment"] == "dev")
+    assert "  service_defaults.replicas: 1 -> 2  [inventory/classes/env/dev.yml:" in result.stdout and f"({dev})" in result.stdout
+
+
+def test_the_markdown_and_labels_route_the_risks(diff_run):
+    _, markdown, labels = diff_run
+    assert "### :warning: Risky changes" in markdown and "Where each change came from" in markdown
+    assert "Required reviewers by risk" in markdown and "| `cost` |" in markdown and "| `observability` |" in markdown
+    assert {"risk/cost", "risk/observability"} <= set(labels.split())
     assert len(markdown) <= COMMENT_LIMIT
 
 
 def test_a_second_run_reads_the_cached_base_tree(two_commit_repo, diff_run):
     cached = list((two_commit_repo / ".cache" / "diff").iterdir())
     assert len(cached) == 1 and (cached[0] / "parameters.json").is_file()
-    # Remove one unchanged file from the cached base: if the run reads the cache, it appears as added.
-    untouched = next(t for t in sorted(real_parameters()) if f"== {t} ==" not in diff_run[0].stdout)
-    readme = cached[0] / "tree" / "compiled" / untouched / "README.md"
-    readme.unlink()
+    # Remove one unchanged chart values file from the cached base: if the run reads the cache, it shows as added.
+    tree = cached[0] / "tree"
+    values = sorted(p.relative_to(tree).as_posix() for p in tree.glob("compiled/*/helm-values/*.yaml"))
+    untouched = next(rel for rel in values if rel not in diff_run[0].stdout)
+    (tree / untouched).unlink()
     again = run_diff(two_commit_repo, "--base", "HEAD~1")
     assert again.returncode == 0, again.stderr
-
-    def report(stdout):  # the object lines, without timing, totals and the note about the Markdown file
-        return [line for line in stdout.splitlines() if line.startswith(("==", "  "))]
-
-    extra = [line for line in report(again.stdout) if line not in report(diff_run[0].stdout)]
-    assert extra[0] == f"== {untouched} =="
-    assert extra[1].startswith(f"  ~ added file compiled/{untouched}/README.md (")
+    added = [line for line in again.stdout.splitlines() if line.startswith("  ~ added file")]
+    assert len(added) == 1 and added[0].startswith(f"  ~ added file {untouched} ("), added
     assert list((two_commit_repo / ".cache" / "diff").iterdir()) == cached
 
 
@@ -423,3 +456,12 @@ def test_diff_rejects_an_unknown_base(two_commit_repo):
     result = run_diff(two_commit_repo, "--base", "no-such-branch")
     assert result.returncode == 2
     assert "unknown base revision 'no-such-branch'" in result.stderr
+
+
+def test_a_value_inside_a_json_configmap_entry_is_one_named_field():
+    def board(threshold):
+        panels = [{"title": "Latency", "max": 1}, {"title": "Errors", "max": threshold}]
+        return obj("ConfigMap", "board", data={"board.json": json.dumps({"panels": panels}), "note": "plain text"})
+
+    fields = [(f.dotted, f.before, f.after) for f in changed_fields(board(0.05), board(0.1))]
+    assert fields == [("data.board.json.panels[Errors].max", 0.05, 0.1)]

@@ -17,7 +17,17 @@ from typing import Any
 
 import yaml
 
-from mnops.gitops.diffing import FieldChange, Key, Risk, TargetChanges, all_risks, changed_fields, count_lines, label_only
+from mnops.gitops.diffing import (
+    FieldChange,
+    Key,
+    Risk,
+    TargetChanges,
+    all_risks,
+    changed_fields,
+    comparable,
+    count_lines,
+    label_only,
+)
 from mnops.review import Section
 
 COMMENT_LIMIT = 65_536  # GitHub's limit on one issue or pull-request comment, in characters
@@ -31,7 +41,8 @@ def _yaml(obj: Any) -> list[str]:
 
 def object_diff(key: Key, old: Any, new: Any) -> str:
     label = f"{key.target}/{key.kind}/{key.namespace or '-'}/{key.name}"
-    return "".join(difflib.unified_diff(_yaml(old), _yaml(new), f"base/{label}", f"head/{label}", n=3))
+    before, after = _yaml(comparable(old)), _yaml(comparable(new))
+    return "".join(difflib.unified_diff(before, after, f"base/{label}", f"head/{label}", n=3))
 
 
 def file_diff(path: str, old: str | None, new: str | None) -> str:

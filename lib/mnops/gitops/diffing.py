@@ -37,7 +37,7 @@ SECRET_MARKERS = ("secret", "Secret")
 # Argo CD deletes an Application's objects with it only when the Application carries this finalizer.
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # Fields that name a list item, in the order tried (rules have `alert` or `record`, not `name`).
-IDENTITY_FIELDS = ("name", "alert", "record", "secretKey", "mountPath", "containerPort", "port")
+IDENTITY_FIELDS = ("name", "alert", "record", "secretKey", "mountPath", "containerPort", "port", "title")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 FieldPath = tuple[str, ...]
@@ -273,8 +273,20 @@ def leaves(value: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
         yield path, value
 
 
+def comparable(doc: Any) -> Any:
+    """The document as data to compare: a ConfigMap value that is a JSON or YAML file (a dashboard,
+    a datasource list) is parsed, so a changed threshold inside it is one field, not one long string."""
+    if not isinstance(doc, Mapping) or doc.get("kind") != "ConfigMap" or not isinstance(doc.get("data"), Mapping):
+        return doc
+    data = {}
+    for name, value in doc["data"].items():
+        parsed = _file_payload(str(name), value) if isinstance(value, str) else value
+        data[name] = parsed if isinstance(parsed, Mapping | list) else value
+    return {**doc, "data": data}
+
+
 def changed_fields(old: Any, new: Any) -> list[FieldChange]:
-    before, after = dict(leaves(old)), dict(leaves(new))
+    before, after = dict(leaves(comparable(old))), dict(leaves(comparable(new)))
     missing = object()
     changes = []
     for path in sorted(set(before) | set(after)):

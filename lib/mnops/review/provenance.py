@@ -33,6 +33,7 @@ from ruamel.yaml.comments import CommentedMap
 from mnops.gitops.diffing import FieldChange, Key, changed_fields, helm_values_changes
 from mnops.review import ReviewInput, Section
 
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 MAX_FIELD_ROWS = 60  # compiled fields traced back in one section; the rest are counted
 RENDER_KEYS = ("_reclass_", "_kapitan_")  # added by the renderer, not written in any file
 
@@ -183,6 +184,8 @@ def _matches(inventory: FieldChange, compiled: FieldChange) -> bool:
             return False
         if small == big:
             return True
+        if isinstance(small, int | float) and not isinstance(small, bool) and isinstance(big, str):
+            return str(small) in _NUMBER.findall(big)  # a threshold inside an expression: `result[0] > 5`
         return isinstance(small, str) and len(small) >= 3 and small in str(big)
 
     return carries(inventory.before, compiled.before) and carries(inventory.after, compiled.after)
