@@ -174,6 +174,18 @@ def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Paramet
     return hit[0], work / "head", base_parameters, head_parameters
 
 
+def recover_outputs(repo: Path) -> None:
+    """Finish or discard what a killed `make compile` left in the checkout, as every reader of the
+    outputs does first (mnops.transaction, the transactional compile; absent before it is merged)."""
+    try:
+        from mnops.transaction import recover  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return
+    note = recover(repo)
+    if note:
+        print(f"diff: {note}", file=sys.stderr)
+
+
 def write_lines(path: Path | None, lines: tuple[str, ...]) -> None:
     if path is not None:
         path.write_text("".join(f"{line}\n" for line in lines))
@@ -195,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if base is None:
         print(f"diff: unknown base revision {args.base!r} in {repo} (try BASE=HEAD~1 or BASE=main)", file=sys.stderr)
         return 2
+    recover_outputs(repo)
     write_lines(args.labels, ())
     write_lines(args.reviewers, ())
     if inputs_unchanged(repo, base):
