@@ -2,10 +2,14 @@
 
 BASE ?= origin/main
 DIFF_MARKDOWN ?=
+DIFF_LABELS ?=
+DIFF_REVIEWERS ?=
+DIFF_ARGS ?=
 
 .PHONY: diff
-diff: $(VENV_STAMP) ## Compile the working tree and BASE (default origin/main); list changed objects and risky changes
-	@$(PY) scripts/diff.py --base $(BASE) $(if $(DIFF_MARKDOWN),--markdown $(DIFF_MARKDOWN))
+diff: $(VENV_STAMP) ## Compile the working tree and BASE (cached); changed objects, review sections, risks, reviewers
+	@$(PY) scripts/diff.py --base $(BASE) $(if $(DIFF_MARKDOWN),--markdown $(DIFF_MARKDOWN)) \
+	  $(if $(DIFF_LABELS),--labels $(DIFF_LABELS)) $(if $(DIFF_REVIEWERS),--reviewers $(DIFF_REVIEWERS)) $(DIFF_ARGS)
 
 .PHONY: promote
 promote: $(VENV_STAMP) ## Copy SERVICE's image from env FROM to env TO (optional TAG=/DIGEST= guard), recompile, show the diff

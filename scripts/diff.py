@@ -5,6 +5,8 @@ Usage (normally through `make diff`):
     .venv/bin/python scripts/diff.py                          # working tree against origin/main
     .venv/bin/python scripts/diff.py --base HEAD~1            # against any git revision
     .venv/bin/python scripts/diff.py --markdown diff.md       # also write a PR comment in Markdown
+    .venv/bin/python scripts/diff.py --labels labels.txt --reviewers reviewers.txt   # for the PR workflow
+    .venv/bin/python scripts/diff.py --full                   # never summarise long object diffs
     .venv/bin/python scripts/diff.py --repo /path/to/checkout # another checkout of this repository
 
 When no compile input (inventory, components, lib, scripts, docs/templates, requirements.txt)
@@ -12,30 +14,46 @@ differs from the base, nothing is compiled and the answer is "no changes". Other
 are compiled from scratch into temporary folders, in parallel: the working tree (with
 uncommitted edits) by its own scripts/compile.py, the base by the scripts/compile.py of a
 `git archive` of the base revision, so the comparison never trusts a committed compiled/ tree.
-The terminal output lists each changed object with a unified diff, then the risky changes
-(replicas, PodDisruptionBudgets, NetworkPolicies, RBAC, secret references, image tags, deleted
-stateful objects). Exit status 0 whether or not there are changes; 2 if a compile failed.
+The base's compiled tree and rendered inventory are cached in .cache/diff/ keyed by the git
+tree ids of the base's compile inputs (and the Python version), so a second run against the
+same base compiles only the working tree.
+
+The output lists each changed object (list items matched by name, label-only changes as one
+line, long diffs summarised), then every review section of mnops.review.registry (where each
+change came from, secret mappings, ..., required reviewers), then the risky changes. Exit
+status 0 whether or not there are changes; 2 if a compile failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from mnops.gitops.diffing import diff_trees, render_markdown, render_text  # noqa: E402
+from mnops.gitops.diff_render import render_markdown, render_text  # noqa: E402
+from mnops.gitops.diffing import diff_trees  # noqa: E402
+from mnops.review import ReviewInput  # noqa: E402
+from mnops.review.registry import review  # noqa: E402
 
 DEFAULT_BASE = "origin/main"
+CACHE_FORMAT = "diff-cache-1"  # bump when what is cached changes shape
+CACHE_ENTRIES = 3  # base trees kept; each is a few MB
+Parameters = dict[str, Mapping[str, Any]]
 
 
 def git(repo: Path, *args: str) -> bytes:
@@ -73,12 +91,104 @@ def export_revision(repo: Path, revision: str, destination: Path) -> None:
         tar.extractall(destination, filter="data")
 
 
-def compile_tree(source: Path, output_root: Path) -> subprocess.CompletedProcess[str]:
+def compile_tree(source: Path, output_root: Path, parallelism: int = 1) -> subprocess.CompletedProcess[str]:
     """Compile the checkout at `source` into output_root/compiled (+ argocd/, docs/)."""
     env = {**os.environ, "PYTHONPATH": str(source / "lib")}
     command = [sys.executable, str(source / "scripts" / "compile.py"), "--inventory", str(source / "inventory"),
-               "--output", str(output_root / "compiled"), "--parallelism", "1"]  # fmt: skip
+               "--output", str(output_root / "compiled"), "--parallelism", str(parallelism)]  # fmt: skip
     return subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
+
+
+def render_parameters(source: Path) -> Parameters:
+    """Each target's merged inventory parameters, as the compile renders them (Kapitan + reclass)."""
+    from mnops.kapitan_inventory import render_inventory
+
+    # Through JSON: plain dicts and lists, the same shape the cache gives back.
+    return dict(json.loads(json.dumps(render_inventory(source / "inventory"), default=str)))
+
+
+# --- cache of compiled base trees -----------------------------------------------------------------
+
+
+def base_cache_key(repo: Path, base: str) -> str:
+    """The git tree ids of the base's compile inputs: equal ids, equal compiled output."""
+    listing = git(repo, "ls-tree", base, "--", *COMPILE_INPUTS)
+    return hashlib.sha256(CACHE_FORMAT.encode() + sys.version.encode() + listing).hexdigest()[:32]
+
+
+def cache_dir(repo: Path) -> Path:
+    return repo / ".cache" / "diff"
+
+
+def cached_base(repo: Path, key: str) -> tuple[Path, Parameters] | None:
+    entry = cache_dir(repo) / key
+    try:
+        parameters = json.loads((entry / "parameters.json").read_text())
+    except (OSError, ValueError):
+        return None
+    entry.touch()  # most recently used
+    return entry / "tree", parameters
+
+
+def store_base(repo: Path, key: str, tree: Path, parameters: Parameters) -> None:
+    """Copy a compiled base into the cache (complete or not at all), keeping the newest entries."""
+    folder = cache_dir(repo)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    shutil.copytree(tree, staging / "tree", symlinks=True)
+    (staging / "parameters.json").write_text(json.dumps(parameters, sort_keys=True))
+    try:
+        staging.rename(folder / key)
+    except OSError:  # another run stored the same key first
+        shutil.rmtree(staging, ignore_errors=True)
+    entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    for old in entries[:-CACHE_ENTRIES]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Parameters, Parameters] | str:
+    """Compiled roots and parameters of base and head, or the error of the side that failed."""
+    key = base_cache_key(repo, base)
+    hit = cached_base(repo, key)
+    export_revision(repo, base, work / "base-src")  # sections read the base's inventory files too
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        base_job: Future[subprocess.CompletedProcess[str]] | None = None
+        if hit is None:
+            base_job = pool.submit(compile_tree, work / "base-src", work / "base")
+        # With the base cached, the head compile has both cores.
+        head_job = pool.submit(compile_tree, repo, work / "head", 1 if hit is None else 2)
+        head_parameters = render_parameters(repo)
+        base_parameters = hit[1] if hit else render_parameters(work / "base-src")
+        results = {"working tree": head_job.result()}
+        if base_job is not None:
+            results[f"base {base}"] = base_job.result()
+    for side, result in results.items():
+        if result.returncode != 0:
+            return f"compiling the {side} failed:\n{result.stderr.strip()}"
+    if hit is None:
+        store_base(repo, key, work / "base", base_parameters)
+        return work / "base", work / "head", base_parameters, head_parameters
+    return hit[0], work / "head", base_parameters, head_parameters
+
+
+def recover_outputs(repo: Path) -> None:
+    """Finish or discard what a killed `make compile` left in the checkout, as every reader of the
+    outputs does first (mnops.transaction, the transactional compile; absent before it is merged)."""
+    try:
+        from mnops.transaction import recover  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return
+    note = recover(repo)
+    if note:
+        print(f"diff: {note}", file=sys.stderr)
+
+
+def write_lines(path: Path | None, lines: tuple[str, ...]) -> None:
+    if path is not None:
+        path.write_text("".join(f"{line}\n" for line in lines))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default=DEFAULT_BASE, help="git revision to compare against (default origin/main)")
     parser.add_argument("--repo", type=Path, default=ROOT, help="checkout whose working tree is compared")
     parser.add_argument("--markdown", type=Path, help="also write the report as Markdown (PR comment) to this file")
+    parser.add_argument("--labels", type=Path, help="write the PR labels (risk/<class>), one per line, to this file")
+    parser.add_argument("--reviewers", type=Path, help="write the required reviewers (@login, @org/team), one per line")
+    parser.add_argument("--full", action="store_true", help="show every object diff whole on the terminal")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -94,29 +207,32 @@ def main(argv: list[str] | None = None) -> int:
     if base is None:
         print(f"diff: unknown base revision {args.base!r} in {repo} (try BASE=HEAD~1 or BASE=main)", file=sys.stderr)
         return 2
-    args.base = base
+    recover_outputs(repo)
+    write_lines(args.labels, ())
+    write_lines(args.reviewers, ())
     if inputs_unchanged(repo, base):
         print("no changes in compiled/ or argocd/ (no compile input differs from the base)")
+        if args.markdown:
+            args.markdown.write_text(f"## Rendered changes against `{base}`\n\nNo compile input differs from the base.\n")
         print(f"make diff took {time.monotonic() - started:.1f}s (base {base})")
         return 0
     with tempfile.TemporaryDirectory(prefix="mnops-diff-") as tmp:
-        work = Path(tmp)
-        export_revision(repo, args.base, work / "base-src")
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            base_job = pool.submit(compile_tree, work / "base-src", work / "base")
-            head_job = pool.submit(compile_tree, repo, work / "head")
-            results = {"base " + args.base: base_job.result(), "working tree": head_job.result()}
-        for side, result in results.items():
-            if result.returncode != 0:
-                print(f"diff: compiling the {side} failed:\n{result.stderr.strip()}", file=sys.stderr)
-                return 2
-        changes = diff_trees(work / "base", work / "head")
+        compiled = compile_both(repo, base, Path(tmp))
+        if isinstance(compiled, str):
+            print(f"diff: {compiled}", file=sys.stderr)
+            return 2
+        base_root, head_root, base_parameters, head_parameters = compiled
+        changes = diff_trees(base_root, head_root)
+        review_input = ReviewInput(Path(tmp) / "base-src", repo, base_root, head_root, base_parameters, head_parameters, changes)
+        result = review(review_input)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    sys.stdout.write(render_text(changes, color=color))
+    sys.stdout.write(render_text(changes, result.sections, color=color, full=args.full))
     if args.markdown:
-        args.markdown.write_text(render_markdown(changes, args.base))
+        args.markdown.write_text(render_markdown(changes, base, result.sections))
         print(f"Markdown report written to {args.markdown}")
-    print(f"make diff took {time.monotonic() - started:.1f}s (base {args.base})")
+    write_lines(args.labels, result.routing.labels)
+    write_lines(args.reviewers, result.routing.reviewers)
+    print(f"make diff took {time.monotonic() - started:.1f}s (base {base})")
     return 0
 
 

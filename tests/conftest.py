@@ -28,7 +28,7 @@ CRD_SCHEMAS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared
 # and `make test-fast` (pytest -m "not servers and not slow") leaves it to `make test`.
 SERVER_FIXTURES = frozenset({"promtool", "amtool", "drill", "preview"})
 # Fixtures that compile the whole inventory: a test using one is marked `slow`.
-COMPILE_FIXTURES = frozenset({"compiled_tree"})
+COMPILE_FIXTURES = frozenset({"compiled_tree", "two_commit_repo", "diff_run"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

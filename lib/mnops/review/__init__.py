@@ -1,7 +1,7 @@
 """Review sections of `make diff` and the PR comment: consequences of a change, one module each.
 
 Each section module exposes one function `build(review: ReviewInput) -> Section | None` and is
-listed in SECTION_BUILDERS (scripts/diff.py renders them in that order). A section returns None
+listed in registry.SECTIONS (scripts/diff.py renders them in that order). A section returns None
 when the change does not touch its concern. Sections never read a committed compiled/ tree: both
 sides are compiled from scratch by scripts/diff.py and handed in here.
 """
@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mnops.gitops.diffing import TargetChanges
+
 # Risk classes map to required reviewers (inventory: review.reviewers_by_risk).
-RISK_CLASSES = ("rbac", "network", "data-deletion", "secrets", "cost", "infrastructure-replacement", "delivery")
+RISK_CLASSES = (
+    "rbac", "network", "data-deletion", "secrets", "cost", "infrastructure-replacement", "delivery", "observability",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class ReviewInput:
     head_root: Path  # folder holding the head's compiled/ and argocd/
     base_parameters: Mapping[str, Mapping[str, Any]]  # target name -> merged inventory parameters
     head_parameters: Mapping[str, Mapping[str, Any]]
+    # The object-level diff of the two compiled trees (per target), computed once for every section.
+    changes: Mapping[str, TargetChanges] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,3 @@ class Section:
 
 
 SectionBuilder = Callable[[ReviewInput], "Section | None"]
-
-# Filled in as section modules land; scripts/diff.py renders them in this order.
-SECTION_BUILDERS: list[SectionBuilder] = []

@@ -1,0 +1,49 @@
+"""Every review section of `make diff` and the PR comment, in the order they are shown.
+
+To add a section: write lib/mnops/review/<name>.py with `build(review: ReviewInput) -> Section |
+None` and add it to SECTIONS. The reviewers section is not in the list: it is built last, from
+the risks of the object diff and of every section (see review()).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnops.gitops.diffing import all_risks
+from mnops.review import ReviewInput, RiskItem, Section, SectionBuilder, provenance, reviewers, secret_mappings
+
+SECTIONS: list[SectionBuilder] = [
+    provenance.build,
+    secret_mappings.build,
+]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The rendered consequences of a change: sections in order (reviewers last) and the routing."""
+
+    sections: tuple[Section, ...]
+    routing: reviewers.Routing
+
+
+def build_sections(review_input: ReviewInput) -> list[Section]:
+    return [section for builder in SECTIONS if (section := builder(review_input)) is not None]
+
+
+def review(review_input: ReviewInput) -> Review:
+    """Run every section, then route the risks of the object diff and of the sections to reviewers."""
+    sections = build_sections(review_input)
+    risks: list[RiskItem] = []
+    paths: dict[RiskItem, str] = {}
+    for risk in all_risks(review_input.changes):
+        item = RiskItem(risk.risk_class, risk.target, f"{risk.key}: {risk.reason}")
+        risks.append(item)
+        changes = review_input.changes[risk.target]
+        where = changes.head_files.get(risk.key) or changes.base_files.get(risk.key)
+        if where:
+            paths[item] = "/" + where
+    risks += [risk for section in sections for risk in section.risks]
+    routing_section, routing = reviewers.build(review_input, risks, paths)
+    if routing_section is not None:
+        sections.append(routing_section)
+    return Review(tuple(sections), routing)
