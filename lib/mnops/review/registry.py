@@ -1,0 +1,9 @@
+"""The consequence sections `make diff` renders, in this order (scripts/diff.py reads SECTIONS)."""
+
+from __future__ import annotations
+
+from mnops.review import SectionBuilder, cost
+
+SECTIONS: list[SectionBuilder] = [
+    cost.build,
+]
