@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mnops.review import SectionBuilder, cost
+from mnops.review import SectionBuilder, cost, reachability
 
 SECTIONS: list[SectionBuilder] = [
     cost.build,
+    reachability.build,
 ]
