@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from mnops.review import SectionBuilder, cost, reachability
+from mnops.review import SectionBuilder, alert_behaviour, cost, reachability
 
 SECTIONS: list[SectionBuilder] = [
     cost.build,
     reachability.build,
+    alert_behaviour.build,
 ]
