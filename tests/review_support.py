@@ -45,6 +45,7 @@ def _head(work: Path, keep: tuple[str, ...], edits: Sequence[Mapping[str, Any]])
     if key not in _compiled:
         repo = Path(tempfile.mkdtemp(prefix="head-", dir=work))
         shutil.copytree(ROOT / "inventory", repo / "inventory")
+        shutil.copytree(ROOT / "docs", repo / "docs")  # a checkout has its runbooks; the compile regenerates the rest
         for target in (repo / "inventory" / "targets").glob("*.yml"):
             if target.stem not in keep:
                 target.unlink()
