@@ -21,9 +21,12 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.images import is_moving_tag  # noqa: E402 (the one moving-tag list, shared with the inventory rules)
+
 DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-MOVING_TAGS = {"latest", "stable", "main", "master", "develop", "edge", "nightly"}
 
 
 def unknown(kind: str, name: str, folder: Path) -> ValueError:
@@ -43,7 +46,7 @@ def set_image(inventory: Path, env: str, service: str, digest: str, tag: str | N
         raise unknown("service", service, inventory / "classes" / "services")
     if not DIGEST.match(digest):
         raise ValueError(f"digest {digest!r} is not sha256:<64 lowercase hex>")
-    if tag is not None and (not TAG.match(tag) or tag.lower() in MOVING_TAGS):
+    if tag is not None and (not TAG.match(tag) or is_moving_tag(tag)):
         raise ValueError(f"tag {tag!r} is not an immutable image tag")
     yaml = YAML()
     yaml.preserve_quotes = True

@@ -203,7 +203,8 @@ def build(review: ReviewInput) -> Section | None:
             if ok and not head_cells.get((service, check), False) and (service, check) in head_cells:
                 text.append(f"{cluster}: observability coverage of {service} loses {check}")
                 rows.append(f"| {cluster} | coverage {service} / {check} | yes | **no** |")
-                risks.append(RiskItem("delivery", cluster, f"observability coverage turned off: {service} / {check}"))
+                # "observability" is a risk class of its own on the diff branch (reviewers by risk); the lead merges both.
+                risks.append(RiskItem("observability", cluster, f"observability coverage turned off: {service} / {check}"))
     if not text:
         return None
     note = (
