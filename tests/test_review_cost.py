@@ -130,3 +130,18 @@ def test_pricing_must_state_source_date_and_currency():
     parameters["pricing"]["currency"] = "dollars"
     problems = [str(p) for p in check_schema(cluster, parameters) if "pricing" in str(p)]
     assert len(problems) == 2, problems
+
+
+def test_new_rates_alone_reprice_a_cluster_whose_manifests_did_not_change(review_sides):
+    review = review_sides([])
+    cluster = kept_clusters()[0]
+    head = copy.deepcopy(dict(review.head_parameters))
+    head[cluster]["pricing"]["cpu_core_hour"] *= 2
+    section = cost.build(dataclasses.replace(review, head_parameters=head))
+    assert (
+        section is not None
+        and section.text.startswith(f"{cluster}: ")
+        and f"\n  rates: {real_parameters()[cluster]['pricing']['cpu_core_hour']:g}/core-h" in section.text
+    )
+    [changed] = [c for c in (cost.cluster_cost(dataclasses.replace(review, head_parameters=head), cluster),) if c]
+    assert changed.delta[0] > 0 and changed.delta[1] > changed.delta[0]

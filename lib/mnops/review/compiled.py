@@ -18,6 +18,21 @@ def clusters(*roots: Path) -> list[str]:
     return sorted(names)
 
 
+def _fingerprint(folder: Path) -> dict[str, bytes]:
+    return (
+        {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
+    )
+
+
+def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
+    """Clusters whose compiled folder differs between the sides: the only ones a section needs to evaluate."""
+    return [
+        cluster
+        for cluster in clusters(base_root, head_root)
+        if _fingerprint(base_root / "compiled" / cluster) != _fingerprint(head_root / "compiled" / cluster)
+    ]
+
+
 def documents(root: Path, cluster: str) -> list[Doc]:
     """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent."""
     folder = root / "compiled" / cluster / "manifests"

@@ -21,7 +21,7 @@ from typing import Any
 from mnops.inventory.model import build_target
 from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, clusters, documents
+from mnops.review.compiled import Doc, changed_clusters, documents
 
 HOUR, DAY = 3600, 86400
 RPO_TARGET = 15 * 60
@@ -173,7 +173,7 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | what | before | after |", "| --- | --- | --- | --- |"]
     risks: list[RiskItem] = []
-    for cluster in clusters(review.base_root, review.head_root):
+    for cluster in changed_clusters(review.base_root, review.head_root):
         base_docs, head_docs = documents(review.base_root, cluster), documents(review.head_root, cluster)
         before, after = dr_facts(base_docs), dr_facts(head_docs)
         if before != after:
