@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
     ]
 
 
+@cache
 def documents(root: Path, cluster: str) -> list[Doc]:
-    """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent."""
+    """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent.
+
+    Read once per process for all sections (a compiled tree does not change while it is reviewed);
+    callers must not modify what they get."""
     folder = root / "compiled" / cluster / "manifests"
     docs: list[Doc] = []
     for path in sorted(folder.rglob("*.yaml")):
