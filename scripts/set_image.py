@@ -13,6 +13,7 @@ an unknown environment or service, a malformed digest, and a moving tag such as 
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 from pathlib import Path
@@ -20,20 +21,32 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.images import is_moving_tag  # noqa: E402 (the one moving-tag list, shared with the inventory rules)
+
 DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-MOVING_TAGS = {"latest", "stable", "main", "master", "develop", "edge", "nightly"}
+
+
+def unknown(kind: str, name: str, folder: Path) -> ValueError:
+    """`unknown environment 'stagin' (did you mean 'staging'?); environments are dev, prod, staging`."""
+    known = sorted(p.stem for p in folder.glob("*.yml") if p.stem != "init")
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    plural = "environments" if kind == "environment" else "services"
+    return ValueError(f"unknown {kind} {name!r}{hint}; {plural} are {', '.join(known)}")
 
 
 def set_image(inventory: Path, env: str, service: str, digest: str, tag: str | None) -> Path:
     env_file = inventory / "classes" / "env" / f"{env}.yml"
     if not env_file.exists():
-        raise ValueError(f"no environment class {env_file.relative_to(inventory)}")
+        raise unknown("environment", env, env_file.parent)
     if not (inventory / "classes" / "services" / f"{service}.yml").exists():
-        raise ValueError(f"no service class services/{service}.yml")
+        raise unknown("service", service, inventory / "classes" / "services")
     if not DIGEST.match(digest):
         raise ValueError(f"digest {digest!r} is not sha256:<64 lowercase hex>")
-    if tag is not None and (not TAG.match(tag) or tag.lower() in MOVING_TAGS):
+    if tag is not None and (not TAG.match(tag) or is_moving_tag(tag)):
         raise ValueError(f"tag {tag!r} is not an immutable image tag")
     yaml = YAML()
     yaml.preserve_quotes = True
@@ -41,8 +54,15 @@ def set_image(inventory: Path, env: str, service: str, digest: str, tag: str | N
     yaml.width = 4096  # a digest stays on one line
     data = yaml.load(env_file.read_text())
     images = data["parameters"].setdefault("images", {})
-    pin = {"tag": tag, "digest": digest} if tag else {"digest": digest}
-    images[service] = pin
+    pin = images.get(service)
+    if not isinstance(pin, dict):
+        pin = images[service] = {}
+    # Edit in place so comments on the block survive; a tag not given is dropped (it would name another image).
+    if tag:
+        pin["tag"] = tag
+    else:
+        pin.pop("tag", None)
+    pin["digest"] = digest
     with env_file.open("w") as out:
         yaml.dump(data, out)
     return env_file

@@ -158,3 +158,11 @@ def compiled_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = run_compile(ROOT / "inventory", output)
     assert run.returncode == 0, run.stderr
     return output
+
+
+@pytest.fixture(scope="session")
+def review_sides(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """Compile base and head inventories for review-section tests (tests/review_support.py)."""
+    from review_support import make_sides
+
+    return make_sides(tmp_path_factory.mktemp("review"))

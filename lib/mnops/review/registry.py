@@ -10,10 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnops.gitops.diffing import all_risks
-from mnops.review import ReviewInput, RiskItem, Section, SectionBuilder, provenance, reviewers, secret_mappings
+from mnops.review import (
+    ReviewInput,
+    RiskItem,
+    Section,
+    SectionBuilder,
+    alert_behaviour,
+    cost,
+    dr_impact,
+    provenance,
+    reachability,
+    reviewers,
+    secret_mappings,
+)
 
 SECTIONS: list[SectionBuilder] = [
     provenance.build,
+    cost.build,
+    reachability.build,
+    alert_behaviour.build,
+    dr_impact.build,
     secret_mappings.build,
 ]
 

@@ -1,0 +1,54 @@
+"""Reading one side of a change: the compiled manifests of each cluster, as Argo CD would apply them."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mnops import yamlio
+
+Doc = dict[str, Any]
+
+
+def clusters(*roots: Path) -> list[str]:
+    """Every cluster with manifests on either side, in name order (added and removed ones included)."""
+    names: set[str] = set()
+    for root in roots:
+        names |= {p.parent.name for p in (root / "compiled").glob("*/manifests") if p.is_dir()}
+    return sorted(names)
+
+
+def _fingerprint(folder: Path) -> dict[str, bytes]:
+    return (
+        {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
+    )
+
+
+def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
+    """Clusters whose compiled folder differs between the sides: the only ones a section needs to evaluate."""
+    return [
+        cluster
+        for cluster in clusters(base_root, head_root)
+        if _fingerprint(base_root / "compiled" / cluster) != _fingerprint(head_root / "compiled" / cluster)
+    ]
+
+
+@cache
+def documents(root: Path, cluster: str) -> list[Doc]:
+    """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent.
+
+    Read once per process for all sections (a compiled tree does not change while it is reviewed);
+    callers must not modify what they get."""
+    folder = root / "compiled" / cluster / "manifests"
+    docs: list[Doc] = []
+    for path in sorted(folder.rglob("*.yaml")):
+        docs.extend(doc for doc in yamlio.load_all(path.read_text()) if isinstance(doc, dict) and "kind" in doc)
+    return docs
+
+
+def ref(doc: Doc) -> str:
+    """`Kind namespace/name`, how every section names an object."""
+    meta = doc.get("metadata") or {}
+    namespace = meta.get("namespace")
+    return f"{doc['kind']} {namespace + '/' if namespace else ''}{meta.get('name', '?')}"

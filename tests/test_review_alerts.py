@@ -1,0 +1,72 @@
+"""Alert behaviour section (lib/mnops/review/alert_behaviour.py): real promtool runs of both sides'
+rules against the same synthetic series; a moved threshold shows up as alerts that stop firing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, real_parameters
+from review_support import env_class, kept_clusters
+
+from mnops.inventory.model import build_target
+from mnops.review import alert_behaviour
+from mnops.review.registry import SECTIONS
+
+pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing: run make test-tools")
+
+
+def cluster_and_service() -> tuple[str, str, float]:
+    cluster = kept_clusters()[0]
+    service = sorted(real_parameters()[cluster]["services"])[0]
+    threshold = build_target(real_parameters()[cluster]).service(service).alerts.error_rate_percent
+    return cluster, service, float(threshold)
+
+
+def test_section_is_registered():
+    assert alert_behaviour.build in SECTIONS
+
+
+def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
+    """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
+    cluster, service, _threshold = cluster_and_service()
+    # One service's cases (every alert kind, both sides of each threshold) keep this to seconds.
+    cases = [c for c in alert_behaviour.pooled_cases(real_parameters()[cluster]) if c["name"].startswith(f"{service} ")]
+    assert len({c["alert_rule_test"][0]["alertname"] for c in cases}) >= 5
+    outcomes = alert_behaviour.run_side(ROOT / "compiled" / cluster / "rules", cases, tmp_path)
+    expected = {case["name"]: bool(case["alert_rule_test"][0]["exp_alerts"]) for case in cases}
+    assert {name: o.firing_at_check for name, o in outcomes.items()} == expected
+    assert all(o.first_firing is None or o.first_firing <= o.check_seconds for o in outcomes.values())
+
+
+def test_rules_that_do_not_load_are_reported_not_taken_for_silence(tmp_path: Path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "compiled" / kept_clusters()[0] / "rules", rules)
+    broken = next(iter(sorted(rules.glob("*.yaml"))))
+    broken.write_text(broken.read_text().replace("expr: ", "expr: sum(", 1))
+    cases = alert_behaviour.pooled_cases(real_parameters()[kept_clusters()[0]])
+    with pytest.raises(alert_behaviour.PromtoolFailed):
+        alert_behaviour.run_side(rules, cases, tmp_path / "work")
+
+
+def test_a_raised_error_rate_threshold_lists_the_alerts_that_stop_firing(review_sides):
+    cluster, service, threshold = cluster_and_service()
+    edit = {
+        "file": env_class(real_parameters(), cluster),
+        "set": {f"parameters.services.{service}.alerts.error_rate_percent": threshold + 1},
+    }
+    review = review_sides([edit], keep=(cluster,))
+    section = alert_behaviour.build(review)
+    assert section is not None
+    changes = alert_behaviour.behaviour_changes(review, cluster)
+    assert changes, section.text
+    assert {(c.before.alert, c.kind) for c in changes} == {("HighErrorRate", "stops firing")}
+    assert all(c.case.startswith(f"{service} HighErrorRate ") for c in changes), "other services behave as before"
+    # The head's own just-over case (above the new threshold) fires on both sides: not a change.
+    assert f"| {cluster} | {changes[0].case} | HighErrorRate | fires after" in section.markdown
+    assert "| silent | **stops firing** |" in section.markdown
+
+
+def test_no_change_gives_no_section(review_sides):
+    assert alert_behaviour.build(review_sides([])) is None

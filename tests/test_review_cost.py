@@ -1,0 +1,147 @@
+"""Cost and capacity section (lib/mnops/review/cost.py) on real compiles of one-value changes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+from conftest import ROOT, real_parameters
+from review_support import env_class, kept_clusters
+
+from mnops import yamlio
+from mnops.review import cost
+from mnops.review.registry import SECTIONS
+
+
+def autoscaled_service() -> tuple[str, str, int]:
+    """A kept cluster where an HPA scales a service: (cluster, service, its minReplicas)."""
+    parameters = real_parameters()
+    for cluster in kept_clusters():
+        for service in sorted(parameters[cluster]["services"]):
+            hpa = ROOT / "compiled" / cluster / "manifests" / service / "horizontalpodautoscaler.yaml"
+            if hpa.exists() and parameters[cluster].get("pricing"):
+                return cluster, service, int(yamlio.load(hpa.read_text())["spec"]["minReplicas"])
+    pytest.fail("no kept cluster autoscales a service")
+
+
+def more_replicas(review_sides):
+    """The change under review: two more minimum replicas for one autoscaled service."""
+    cluster, service, minimum = autoscaled_service()
+    edit = {
+        "file": env_class(real_parameters(), cluster),
+        "set": {f"parameters.services.{service}.autoscaling.min_replicas": minimum + 2},
+    }
+    return review_sides([edit])
+
+
+def test_section_is_registered():
+    assert cost.build in SECTIONS
+
+
+def test_more_replicas_show_their_monthly_cost_delta(review_sides):
+    cluster, service, minimum = autoscaled_service()
+    parameters = real_parameters()
+    review = more_replicas(review_sides)
+    section = cost.build(review)
+    assert section is not None
+    [changed] = [c for c in (cost.cluster_cost(review, name) for name in (cluster,)) if c]
+    rates = parameters[cluster]["pricing"]
+    rollout_or_deployment = next(line for line in changed.changes if f"/{service}:" in line)
+    assert f"{minimum}-" in rollout_or_deployment.split(" -> ")[0] and f"{minimum + 2}-" in rollout_or_deployment.split(" -> ")[1]
+    # Two more replicas at the lower bound, each with the service's requests, priced at the cloud's rates.
+    folder = ROOT / "compiled" / cluster / "manifests" / service
+    workload = yamlio.load(
+        (folder / "rollout.yaml" if (folder / "rollout.yaml").exists() else folder / "deployment.yaml").read_text()
+    )
+    cpu, memory = cost._pod_requests(workload["spec"]["template"]["spec"])
+    per_replica = (cpu * rates["cpu_core_hour"] + memory * rates["memory_gib_hour"]) * cost.HOURS_PER_MONTH
+    assert changed.delta[0] == pytest.approx(2 * per_replica, abs=0.02)
+    assert changed.delta[1] == pytest.approx(0, abs=0.01), "the HPA maximum did not move"
+    assert f"| {cluster} |" in section.markdown and "| **total** |" in section.markdown
+    assert rates["source"] in section.markdown and rates["date"] in section.markdown
+    assert not section.risks, "below review.cost_risk_monthly_delta"
+
+
+def test_a_delta_past_the_inventory_threshold_is_risky(review_sides):
+    cluster, _service, _minimum = autoscaled_service()
+    review = more_replicas(review_sides)
+    head = copy.deepcopy(dict(review.head_parameters))
+    head[cluster]["review"]["cost_risk_monthly_delta"] = 1
+    section = cost.build(dataclasses.replace(review, head_parameters=head))
+    assert section is not None
+    [risk] = section.risks
+    assert (risk.risk_class, risk.target) == ("cost", cluster)
+    assert "more than review.cost_risk_monthly_delta 1.00 USD" in risk.message
+
+
+def test_no_change_gives_no_section(review_sides):
+    assert cost.build(review_sides([])) is None
+
+
+def docs(*yaml_docs: str) -> list[dict]:
+    return [doc for text in yaml_docs for doc in yamlio.load_all(text)]
+
+
+def test_capacity_of_each_kind_that_reserves_something():
+    caps = cost.capacities(
+        docs(
+            """
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  replicas: 2
+  template: {spec: {containers: [{name: a, resources: {requests: {cpu: 250m, memory: 512Mi}}},
+                                 {name: b, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}
+""",
+            "kind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: app}\n"
+            "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 3, maxReplicas: 9}\n",
+            "kind: PersistentVolumeClaim\nmetadata: {name: data, namespace: app}\n"
+            "spec: {storageClassName: gp3, resources: {requests: {storage: 100Gi}}}\n",
+            "kind: Service\nmetadata: {name: lb, namespace: app}\nspec: {type: LoadBalancer}\n",
+            "kind: Service\nmetadata: {name: internal, namespace: app}\nspec: {type: ClusterIP}\n",
+            "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: pg, namespace: db}\n"
+            "spec: {instances: 3, resources: {requests: {cpu: '1', memory: 2Gi}},"
+            " storage: {size: 20Gi}, walStorage: {size: 5Gi}}\n",
+            "apiVersion: redis.redis.opstreelabs.in/v1beta2\nkind: RedisReplication\nmetadata: {name: r, namespace: db}\n"
+            "spec: {clusterSize: 3, kubernetesConfig: {resources: {requests: {cpu: 250m, memory: 512Mi}}},"
+            " storage: {volumeClaimTemplate: {spec: {resources: {requests: {storage: 5Gi}}}}}}\n",
+        )
+    )
+    assert caps["Deployment app/web"] == cost.Capacity(1.25, 1.5, (3, 9))
+    assert caps["PersistentVolumeClaim app/data"] == cost.Capacity(volumes=(("gp3", 100.0),))
+    assert caps["Service app/lb"].load_balancers == 1 and "Service app/internal" not in caps
+    assert caps["Cluster db/pg"] == cost.Capacity(1.0, 2.0, (3, 3), (("", 20.0), ("", 5.0)))
+    assert caps["RedisReplication db/r"] == cost.Capacity(0.25, 0.5, (3, 3), (("", 5.0),))
+    rates = cost.Rates("USD", 0.04, 0.005, {"gp3": 0.08}, 0.025, "https://example.invalid", "2025-06")
+    # 3 x (1.25 x 0.04 + 1.5 x 0.005) x 730 = 125.925; a LoadBalancer costs the same whatever the replicas.
+    assert rates.monthly(caps["Deployment app/web"], 3, "gp3") == pytest.approx(125.925)
+    assert rates.monthly(caps["Service app/lb"], 0, "gp3") == pytest.approx(18.25)
+    assert rates.monthly(caps["Cluster db/pg"], 3, "gp3") == pytest.approx(3 * ((0.04 + 2 * 0.005) * 730 + 25 * 0.08))
+
+
+def test_pricing_must_state_source_date_and_currency():
+    from mnops.inventory.schema_check import check_schema
+
+    cluster, _service, _minimum = autoscaled_service()
+    parameters = real_parameters()[cluster]
+    assert not [p for p in check_schema(cluster, parameters) if "pricing" in str(p)]
+    del parameters["pricing"]["date"]
+    parameters["pricing"]["currency"] = "dollars"
+    problems = [str(p) for p in check_schema(cluster, parameters) if "pricing" in str(p)]
+    assert len(problems) == 2, problems
+
+
+def test_new_rates_alone_reprice_a_cluster_whose_manifests_did_not_change(review_sides):
+    review = review_sides([])
+    cluster = kept_clusters()[0]
+    head = copy.deepcopy(dict(review.head_parameters))
+    head[cluster]["pricing"]["cpu_core_hour"] *= 2
+    section = cost.build(dataclasses.replace(review, head_parameters=head))
+    assert (
+        section is not None
+        and section.text.startswith(f"{cluster}: ")
+        and f"\n  rates: {real_parameters()[cluster]['pricing']['cpu_core_hour']:g}/core-h" in section.text
+    )
+    [changed] = [c for c in (cost.cluster_cost(dataclasses.replace(review, head_parameters=head), cluster),) if c]
+    assert changed.delta[0] > 0 and changed.delta[1] > changed.delta[0]

@@ -1,0 +1,166 @@
+"""Who can call whom (lib/mnops/review/reachability.py): NetworkPolicy and Istio AuthorizationPolicy
+semantics on small hand-written clusters, and the section on a real compile of a one-value change."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import real_parameters
+from review_support import kept_clusters
+
+from mnops import yamlio
+from mnops.review import reachability
+from mnops.review.reachability import ALL_PORTS, INTERNET
+from mnops.review.registry import SECTIONS
+
+APP = """
+kind: Deployment
+metadata: {name: %(name)s, namespace: %(ns)s}
+spec:
+  template:
+    metadata: {labels: {app: %(name)s, tier: %(tier)s}}
+    spec:
+      serviceAccountName: %(name)s
+      containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]
+"""
+
+
+def app(name: str, ns: str = "shop", tier: str = "web") -> str:
+    return APP % {"name": name, "ns": ns, "tier": tier}
+
+
+def policy(ns: str, name: str, spec: str) -> str:
+    return f"kind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n"
+
+
+def edges(*texts: str) -> dict[tuple[str, str], frozenset[str]]:
+    return reachability.reachability([d for t in texts for d in yamlio.load_all(t) if d])
+
+
+def test_without_policies_everything_reaches_everything_including_the_internet():
+    result = edges(app("a"), app("b"))
+    assert result[("shop/a", "shop/b")] == ALL_PORTS
+    assert result[("shop/a", INTERNET)] == ALL_PORTS and result[(INTERNET, "shop/a")] == ALL_PORTS
+
+
+def test_default_deny_isolates_both_directions():
+    result = edges(app("a"), app("b"), policy("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}"))
+    assert result == {}
+
+
+def test_an_egress_only_policy_leaves_ingress_open():
+    result = edges(app("a"), app("b"), policy("shop", "eg", "{podSelector: {matchLabels: {app: a}}, policyTypes: [Egress]}"))
+    assert ("shop/a", "shop/b") not in result and result[("shop/b", "shop/a")] == ALL_PORTS
+
+
+def test_without_policy_types_an_empty_egress_list_isolates_ingress_only():
+    result = edges(app("a"), app("b"), policy("shop", "eg", "{podSelector: {matchLabels: {app: a}}, egress: []}"))
+    assert result[("shop/a", "shop/b")] == ALL_PORTS and ("shop/b", "shop/a") not in result
+
+
+def test_a_connection_needs_egress_and_ingress_on_the_same_port():
+    deny = policy("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}")
+    out = policy(
+        "shop",
+        "a-out",
+        "{podSelector: {matchLabels: {app: a}},"
+        " egress: [{to: [{podSelector: {matchLabels: {app: b}}}], ports: [{port: 8080}, {port: 9090}]}]}",
+    )
+    into = policy(
+        "shop",
+        "b-in",
+        "{podSelector: {matchLabels: {app: b}},"
+        " ingress: [{from: [{podSelector: {matchLabels: {app: a}}}], ports: [{port: http}]}]}",
+    )
+    assert edges(app("a"), app("b"), deny, out, into) == {("shop/a", "shop/b"): frozenset({"TCP/8080"})}
+    assert edges(app("a"), app("b"), deny, out) == {}, "egress alone is not enough"
+    assert edges(app("a"), app("b"), deny, into) == {}, "ingress alone is not enough"
+
+
+def test_pod_and_namespace_selectors_combine_as_documented():
+    ns = "kind: Namespace\nmetadata: {name: data, labels: {team: data}}\n"
+    deny = policy("data", "deny", "{podSelector: {}, policyTypes: [Ingress]}")
+    both = policy(
+        "data",
+        "db-in",
+        "{podSelector: {matchLabels: {app: db}},"
+        " ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}},"
+        " podSelector: {matchExpressions: [{key: tier, operator: In, values: [web]}]}}]}]}",
+    )
+    result = edges(ns, app("a"), app("batch", tier="jobs"), app("db", ns="data"), app("other", ns="data"), deny, both)
+    assert ("shop/a", "data/db") in result
+    assert ("shop/batch", "data/db") not in result, "the podSelector narrows the namespaceSelector"
+    assert ("data/other", "data/db") not in result, "a namespaceSelector does not mean the policy's own namespace"
+    alone = policy("data", "db-in", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {}}]}]}")
+    result = edges(ns, app("a"), app("db", ns="data"), app("other", ns="data"), deny, alone)
+    assert ("data/other", "data/db") in result and ("shop/a", "data/db") not in result, (
+        "a podSelector alone stays in the namespace"
+    )
+
+
+def test_ip_blocks_reach_the_internet_only_when_they_are_public():
+    deny = policy("shop", "deny", "{podSelector: {}, policyTypes: [Egress]}")
+    private = policy("shop", "p", "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]}")
+    public = policy("shop", "i", "{podSelector: {}, egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}], ports: [{port: 443}]}]}")
+    assert (("shop/a", INTERNET)) not in edges(app("a"), deny, private)
+    assert edges(app("a"), deny, private)[("shop/a", "private 10.0.0.0/8")] == ALL_PORTS
+    assert edges(app("a"), deny, public)[("shop/a", INTERNET)] == frozenset({"TCP/443"})
+
+
+def test_istio_allow_rules_narrow_what_network_policies_allow():
+    allow_nothing = "kind: AuthorizationPolicy\nmetadata: {name: none, namespace: shop}\nspec: {action: ALLOW}\n"
+    allow_a = (
+        "kind: AuthorizationPolicy\nmetadata: {name: b, namespace: shop}\n"
+        "spec: {action: ALLOW, selector: {matchLabels: {app: b}},"
+        " rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/a]}}], to: [{operation: {ports: ['8080']}}]}]}\n"
+    )
+    result = edges(app("a"), app("b"), app("c"), allow_nothing, allow_a)
+    assert result[("shop/a", "shop/b")] == frozenset({"TCP/8080"})
+    assert ("shop/c", "shop/b") not in result and ("shop/a", "shop/c") not in result
+    deny = (
+        "kind: AuthorizationPolicy\nmetadata: {name: d, namespace: shop}\n"
+        "spec: {action: DENY, rules: [{from: [{source: {namespaces: [shop]}}]}]}\n"
+    )
+    assert ("shop/a", "shop/b") not in edges(app("a"), app("b"), allow_a, deny), "DENY wins over ALLOW"
+
+
+def test_section_is_registered():
+    assert reachability.build in SECTIONS
+
+
+def service_without_redis() -> str:
+    parameters = real_parameters()[kept_clusters()[0]]
+    if not parameters["redis"].get("enabled", True):
+        pytest.skip("the kept cluster runs no Redis")
+    candidates = sorted(s for s, v in parameters["services"].items() if not (v.get("dependencies") or {}).get("redis"))
+    if not candidates:
+        pytest.skip("every service already uses Redis")
+    return candidates[0]
+
+
+def test_a_new_dependency_on_redis_is_an_added_risky_edge(review_sides):
+    service = service_without_redis()
+    edit = {"file": f"classes/services/{service}.yml", "set": {f"parameters.services.{service}.dependencies.redis": True}}
+    section = reachability.build(review_sides([edit]))
+    assert section is not None
+    for cluster in kept_clusters():
+        assert f"{cluster}:\n  added: machine-native-ops/{service} -> machine-native-ops-data/redis (TCP/6379)" in section.text
+        assert any(
+            r.target == cluster and r.risk_class == "network" and "can now reach data store" in r.message for r in section.risks
+        )
+    assert "==>|added|" in section.markdown and "```mermaid" in section.markdown
+    assert "-.->|removed|" not in section.markdown
+
+
+def test_removing_a_dependency_is_a_removed_edge_and_not_risky(review_sides):
+    service = service_without_redis()
+    edit = {"file": f"classes/services/{service}.yml", "set": {f"parameters.services.{service}.dependencies.redis": True}}
+    forward = review_sides([edit])
+    backward = type(forward)(forward.head_repo, forward.base_repo, forward.head_root, forward.base_root,
+                             forward.head_parameters, forward.base_parameters)  # fmt: skip
+    section = reachability.build(backward)
+    assert section is not None and not section.risks
+    assert "-.->|removed|" in section.markdown and "removed: " in section.text
+
+
+def test_no_change_gives_no_section(review_sides):
+    assert reachability.build(review_sides([])) is None
