@@ -8,6 +8,7 @@ from typing import Any
 
 from conftest import real_parameters
 
+from mnops import yamlio
 from mnops.security.policy import Doc, load_documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,15 +52,12 @@ def with_monitoring(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def folder_documents(target: str, folder: str) -> list[Doc]:
-    return [d for d in load_documents(COMPILED / target) if d.get("metadata", {}).get("name") and _in_folder(target, folder, d)]
-
-
-def _in_folder(target: str, folder: str, doc: Doc) -> bool:
-    import yaml
-
-    names = set()
-    for path in (COMPILED / target / "manifests" / folder).glob("*.yaml"):
-        for d in yaml.safe_load_all(path.read_text()):
-            if isinstance(d, dict):
-                names.add((d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]))
-    return (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]) in names
+    """The named objects of one manifests folder: read from that folder alone (reading the whole
+    target and matching every object against the folder made each call take seconds)."""
+    folder_dir = COMPILED / target / "manifests" / folder
+    return [
+        d
+        for path in sorted(folder_dir.glob("*.yaml"))
+        for d in yamlio.load_all(path.read_text())
+        if isinstance(d, dict) and "kind" in d and d.get("metadata", {}).get("name")
+    ]

@@ -122,3 +122,15 @@ def test_compile_refuses_to_delete_a_primary_file_and_writes_nothing(tmp_path: P
     assert f"no target file inventory/targets/{primary}.yml" in run.stderr and standby in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "compiled").exists()
+
+
+@pytest.mark.slow
+def test_data_allow_delete_lifts_the_protection_on_that_cluster_only(tmp_path: Path, inventory_copy: Any) -> None:
+    targets = checks.targets()
+    released, kept = targets[0], targets[-1]
+    inventory = inventory_copy([{"file": f"targets/{released}.yml", "set": {"parameters.data.allow_delete": True}}])
+    run = run_compile(inventory, tmp_path / "out" / "compiled")
+    assert run.returncode == 0, run.stderr
+    for target, retained in ((released, False), (kept, True)):
+        stateful = [d for docs in checks.load_cluster(tmp_path / "out", target).folders.values() for d in docs if holds_data(d)]
+        assert stateful and all(is_retained(d) is retained for d in stateful), target

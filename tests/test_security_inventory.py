@@ -141,7 +141,6 @@ def test_data_stores_accept_only_their_declared_users() -> None:
     assert pg_users == {s.name for s in t.services if s.dependencies.postgres} != set()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_one_external_secret_per_secret_reference_with_the_rotation_refresh(target: str) -> None:
     params = parameters()[target]
