@@ -216,6 +216,25 @@ def test_a_removed_application_says_what_happens_to_its_objects(tmp_path, cascad
     assert app_risks[0].risk_class == ("data-deletion" if cascade else "delivery")
 
 
+def test_a_removed_application_whose_parent_does_not_prune_stays(tmp_path):
+    root = application("root", cascade=False)
+    root["spec"]["source"]["path"] = "compiled/prod/manifests/argocd"
+    root["spec"]["syncPolicy"] = {"automated": {"prune": False}}
+    base = {
+        "compiled/prod/manifests/argocd/apps.yaml": [root, application("api", cascade=True)],
+        "compiled/prod/manifests/api/s.yaml": [obj("Service", "api")],
+    }
+    changes = diff_of(tmp_path, base, {"compiled/prod/manifests/argocd/apps.yaml": [root]})
+    app_risks = [r.reason for r in risks_of("prod", changes["prod"]) if r.key.kind == "Application"]
+    assert app_risks == [
+        "removes Argo CD Application: its parent root does not prune, so it and 1 Service stay until deleted by hand"
+    ]
+    root["spec"]["syncPolicy"]["automated"]["prune"] = True
+    changes = diff_of(tmp_path / "pruning", base, {"compiled/prod/manifests/argocd/apps.yaml": [root]})
+    app_risks = [r.reason for r in risks_of("prod", changes["prod"]) if r.key.kind == "Application"]
+    assert app_risks == ["removes Argo CD Application: pruned with the cascade finalizer, Argo CD deletes 1 Service"]
+
+
 def test_a_namespace_move_is_a_delete_and_recreate(tmp_path):
     changes = diff_of(
         tmp_path,

@@ -67,6 +67,8 @@ class TargetChanges:
     # Where each base object was written (tree-relative file), to say what a removed Application held.
     base_files: dict[Key, str] = field(default_factory=dict)
     head_files: dict[Key, str] = field(default_factory=dict)
+    # Every base Application of the target: the parent of a removed one decides whether it is pruned.
+    base_applications: dict[Key, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed or self.files or self.mirrored)
@@ -154,6 +156,7 @@ def diff_loaded(old_tree: Tree, new_tree: Tree) -> dict[str, TargetChanges]:
     for target in sorted(targets):
         changes = TargetChanges(base_files=dict(old_tree.paths.get(target, {})), head_files=dict(new_tree.paths.get(target, {})))
         old, new = old_tree.objects.get(target, {}), new_tree.objects.get(target, {})
+        changes.base_applications = {k: v for k, v in old.items() if k.kind == "Application"}
         for key in sorted(set(old) | set(new)):
             if key not in old:
                 changes.added[key] = new[key]
@@ -388,14 +391,37 @@ def _field_risks(key: Key, old: Any, new: Any) -> list[tuple[str, str]]:
     return list(found)
 
 
-def _application_fate(app: Mapping[str, Any], changes: TargetChanges) -> tuple[str, str]:
+def _folder(app: Mapping[str, Any]) -> str | None:
+    path = ((app.get("spec") or {}).get("source") or {}).get("path")
+    return f"{str(path).rstrip('/')}/" if path else None
+
+
+def _parent_of(key: Key, changes: TargetChanges) -> Mapping[str, Any] | None:
+    """The Application that syncs the folder a removed Application was written in (app of apps)."""
+    where = changes.base_files.get(key, "")
+    for parent_key, parent in changes.base_applications.items():
+        folder = _folder(parent)
+        if parent_key != key and folder and where.startswith(folder):
+            return dict(parent)
+    return None
+
+
+def _application_fate(key: Key, app: Mapping[str, Any], changes: TargetChanges) -> tuple[str, str]:
     """What Argo CD does with a removed Application's objects, and the risk class of that."""
     source = app.get("spec", {}).get("source") or {}
-    folder = source.get("path")
-    held = Counter(k.kind for k, where in changes.base_files.items() if folder and where.startswith(f"{folder.rstrip('/')}/"))
+    folder = _folder(app)
+    held = Counter(k.kind for k, where in changes.base_files.items() if folder and where.startswith(folder))
     what = ", ".join(f"{n} {kind}" for kind, n in sorted(held.items())) or (
         f"the objects of chart {source['chart']}" if source.get("chart") else "its objects"
     )
+    parent = _parent_of(key, changes)
+    automated = ((parent or {}).get("spec", {}).get("syncPolicy") or {}).get("automated") or {}
+    if parent is not None and not automated.get("prune"):
+        name = parent.get("metadata", {}).get("name")
+        return (
+            f"removes Argo CD Application: its parent {name} does not prune, so it and {what} stay until deleted by hand",
+            "delivery",
+        )
     if CASCADE_FINALIZER in (app.get("metadata", {}).get("finalizers") or []):
         return f"removes Argo CD Application: pruned with the cascade finalizer, Argo CD deletes {what}", "data-deletion"
     return (
@@ -434,7 +460,7 @@ def risks_of(target: str, changes: TargetChanges) -> list[Risk]:
         if key.kind in STATEFUL_KINDS
     ]
     apps = [(key, app) for key, app in changes.removed.items() if key.kind == "Application"]
-    risks += [Risk(target, key, *_application_fate(app, changes)) for key, app in apps]
+    risks += [Risk(target, key, *_application_fate(key, app, changes)) for key, app in apps]
     risks += _namespace_moves(changes)
     # A relabelled object (a new version label) is not a policy change: only spec/data changes count.
     respecified = [k for k, (old, new) in changes.changed.items() if not label_only(old, new)]
