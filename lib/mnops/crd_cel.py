@@ -15,13 +15,14 @@ Transition rules (those that read `oldSelf`) are skipped: there is no previous o
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import celpy
-from celpy import evaluation
+from celpy import celtypes, evaluation
 
 Schema = Mapping[str, Any]
 
@@ -33,10 +34,34 @@ class CelFailure:
     message: str
 
 
+def _find(text: Any, pattern: Any) -> Any:
+    match = re.search(str(pattern), str(text))
+    return celtypes.StringType(match.group(0) if match else "")
+
+
+def _substring(text: Any, start: Any, end: Any = None) -> Any:
+    value = str(text)
+    return celtypes.StringType(value[int(start) : None if end is None else int(end)])
+
+
+# The Kubernetes CEL string library (k8s.io/apiserver/pkg/cel/library) that CRD rules call and
+# cel-python lacks; a rule calling anything else fails loudly as "could not be evaluated".
+KUBERNETES_FUNCTIONS: dict[str, Any] = {
+    "find": _find,
+    "findAll": lambda text, pattern: celtypes.ListType([celtypes.StringType(m) for m in re.findall(str(pattern), str(text))]),
+    "substring": _substring,
+    "lowerAscii": lambda text: celtypes.StringType(str(text).lower()),
+    "upperAscii": lambda text: celtypes.StringType(str(text).upper()),
+    "split": lambda text, separator: celtypes.ListType([celtypes.StringType(p) for p in str(text).split(str(separator))]),
+    "trim": lambda text: celtypes.StringType(str(text).strip()),
+    "indexOf": lambda text, part: celtypes.IntType(str(text).find(str(part))),
+}
+
+
 @cache
 def _program(rule: str) -> Any:
     environment = celpy.Environment()
-    return environment.program(environment.compile(rule))
+    return environment.program(environment.compile(rule), functions=KUBERNETES_FUNCTIONS)
 
 
 def with_defaults(schema: Schema, value: Any) -> Any:

@@ -19,7 +19,8 @@ from mnops.k8s.crossplane import managed_resource
 from mnops.k8s.meta import Identity
 
 Obj = dict[str, Any]
-EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
+# The EBS CSI driver comes from its chart instead (mnops.infra.addons): its values create the gp3 StorageClass.
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 READ_ONLY_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -460,13 +461,6 @@ class AwsLayer:
                 "clusterNameRef": self.ref(i.name),
                 "resolveConflictsOnUpdate": "OVERWRITE",
             }
-            if addon == "aws-ebs-csi-driver":
-                body["podIdentityAssociation"] = [
-                    {
-                        "roleArn": i.arn("iam", f"role/{i.role_name('kube-system', 'ebs-csi-controller')}"),
-                        "serviceAccount": "ebs-csi-controller-sa",
-                    }
-                ]
             objs.append(self.mr("eks", "Addon", addon, body))
         objs += self.access_entries()
         return objs

@@ -4,6 +4,7 @@ and the Argo CD Applications that sync them without ever cascading a deletion.""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from mnops.infra.aws import AwsLayer
@@ -107,6 +108,28 @@ def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> li
                 destination_namespace=folder if folder.startswith("infra-") else CROSSPLANE_NAMESPACE,
                 wave=0 if folder == "crossplane" else 5 + wave,
                 sync=sync,
+                cascade_delete=False,
+            )
+        )
+    for key, chart in sorted(target.parameters["charts"].items()):
+        if not chart["enabled"]:
+            continue
+        # Multi-source: the upstream chart at its pinned version, values from this repository.
+        sources = (
+            Source(chart["repo_url"], chart["version"], chart=chart["chart"], release_name=key,
+                   value_files=(f"$values/compiled/{name}/helm-values/{key}.yaml",)),
+            Source(repo, revision, ref="values"),
+        )  # fmt: skip
+        objs.append(
+            application(
+                f"{name}-{key}",
+                ARGOCD_NAMESPACE,
+                ident,
+                project=project,
+                sources=sources,
+                destination_namespace=chart["namespace"],
+                wave=chart["wave"],
+                sync=replace(sync, options=(*sync.options, "CreateNamespace=true")),
                 cascade_delete=False,
             )
         )
