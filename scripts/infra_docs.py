@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.infra.docs import render  # noqa: E402
-from mnops.infra.management import managed_clusters  # noqa: E402
+from mnops.infra.management import SUPPORTED_CLOUDS, managed_clusters, managed_targets  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 
@@ -27,10 +27,16 @@ from mnops.kapitan_inventory import render_inventory  # noqa: E402
 def generate(inventory: Path) -> str:
     parameters = render_inventory(inventory)
     managers = [n for n, p in parameters.items() if any(e.get("output_path") == "infra" for e in p["kapitan"]["compile"])]
-    return "\n".join(
-        render(load_target(name, parameters[name]), managed_clusters(load_target(name, parameters[name]), parameters))
-        for name in sorted(managers)
-    )
+    pages = []
+    for name in sorted(managers):
+        target = load_target(name, parameters[name])
+        left_out = [
+            f"{n} ({p['cloud']['provider']})"
+            for n, p in managed_targets(target, parameters).items()
+            if p["cloud"]["provider"] not in SUPPORTED_CLOUDS
+        ]
+        pages.append(render(target, managed_clusters(target, parameters), left_out))
+    return "\n".join(pages)
 
 
 def main(argv: list[str] | None = None) -> int:

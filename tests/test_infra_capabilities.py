@@ -25,7 +25,10 @@ def clusters() -> dict[str, str]:
     return {
         name: params["infra"]["management_cluster"]
         for name, params in sorted(real_parameters().items())
-        if compiles_manifests(params) and params["services"] and params.get("infra", {}).get("management_cluster") != name
+        if compiles_manifests(params)
+        and params["services"]
+        and params["cloud"]["provider"] == "aws"
+        and params.get("infra", {}).get("management_cluster") != name
     }
 
 

@@ -33,7 +33,7 @@ def workload_clusters() -> dict[str, tuple[str, dict[str, Any]]]:
     found = {}
     for name, params in real_parameters().items():
         manager = params.get("infra", {}).get("management_cluster")
-        if compiles_manifests(params) and manager and manager != name:
+        if compiles_manifests(params) and manager and manager != name and params["cloud"]["provider"] == "aws":
             found[name] = (manager, params)
     return found
 

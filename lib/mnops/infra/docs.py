@@ -66,7 +66,7 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
     return "\n".join(lines)
 
 
-def render(management: Target, clusters: list[ClusterInfra]) -> str:
+def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]) -> str:
     pricing = management.parameters["pricing"]["infrastructure"]
     rows = [cluster_row(i, pricing) for i in clusters]
     identities = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in clusters for ci in cloud_identities(i)})
@@ -89,6 +89,11 @@ def render(management: Target, clusters: list[ClusterInfra]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
+            *(
+                [f"Not generated (only AWS is so far): {', '.join(left_out)}. Their cloud layer must be built by hand.", ""]
+                if left_out
+                else []
+            ),
             f"Estimated monthly cost: the fixed baseline (control plane, system nodes and their gp3 disks, NAT gateways and "
             f"their addresses, {len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, WAF). Traffic, "
             "stored bytes, CloudFront requests and Karpenter's extra nodes come on top. Rates: "

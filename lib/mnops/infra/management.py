@@ -24,13 +24,26 @@ ARGOCD_NAMESPACE = "argocd"
 CROSSPLANE_NAMESPACE = "crossplane-system"
 
 
-def managed_clusters(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[ClusterInfra]:
-    """Every cluster target whose cloud layer this management cluster owns, sorted by name."""
+SUPPORTED_CLOUDS = frozenset({"aws"})
+
+
+def managed_targets(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Every cluster target whose `infra.management_cluster` names this one, whatever its cloud."""
     me = target.cluster.name
-    return [
-        cluster_infra(load_target(name, params))
+    return {
+        name: params
         for name, params in sorted(parameters_by_target.items())
         if name != me and compiles_manifests(params) and params.get("infra", {}).get("management_cluster") == me
+    }
+
+
+def managed_clusters(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[ClusterInfra]:
+    """The managed clusters whose cloud layer is generated: AWS only so far (GKE/AKS are not; the
+    infrastructure doc lists the clusters left out, so nobody assumes their cloud layer exists)."""
+    return [
+        cluster_infra(load_target(name, params))
+        for name, params in managed_targets(target, parameters_by_target).items()
+        if params["cloud"]["provider"] in SUPPORTED_CLOUDS
     ]
 
 
