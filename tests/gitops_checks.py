@@ -24,6 +24,8 @@ CRD_PROVIDERS: dict[str, str] = {
     "argoproj.io/ApplicationSet": "bootstrap",
     "argoproj.io": "argo-rollouts",
     "monitoring.coreos.com": "kube-prometheus-stack",
+    "karpenter.sh": "karpenter",
+    "karpenter.k8s.aws": "karpenter",
     "cert-manager.io": "cert-manager",
     "acme.cert-manager.io": "cert-manager",
     "external-secrets.io": "external-secrets",
@@ -51,7 +53,7 @@ BUILTIN_CLUSTER_SCOPED = {
     ("external-secrets.io", "ClusterSecretStore"), ("external-secrets.io", "ClusterExternalSecret"),
     ("cert-manager.io", "ClusterIssuer"), ("postgresql.cnpg.io", "ClusterImageCatalog"),
     ("gateway.networking.k8s.io", "GatewayClass"), ("policies.kyverno.io", "ValidatingPolicy"),
-    ("kyverno.io", "ClusterPolicy"),
+    ("kyverno.io", "ClusterPolicy"), ("karpenter.sh", "NodePool"), ("karpenter.k8s.aws", "EC2NodeClass"),
 }  # fmt: skip
 
 

@@ -23,6 +23,8 @@ import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
+from mnops.crd_cel import cel_failures
+
 K8S_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
 
@@ -116,3 +118,7 @@ def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_locati
         for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
             where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
             yield Finding(file, _describe(doc), where, f"{error.message} ({label})")
+        if label == "CRD schema":
+            # The CRD's own CEL rules, which the API server enforces and JSON Schema cannot express.
+            for failure in cel_failures(validator.schema, doc):
+                yield Finding(file, _describe(doc), failure.where, f"{failure.message} (CRD CEL rule)")

@@ -84,7 +84,11 @@ def target_readme(target_dir: Path, parameters: Mapping[str, Any]) -> str:
         + f" | {s.resources.cpu_request}/{s.resources.memory_request} | {s.resources.cpu_limit}/{s.resources.memory_limit} |"
         for s in target.services
     ]
-    if compiles_manifests(parameters):
+    if not parameters["services"] and "infra" in {e.get("output_path") for e in parameters["kapitan"]["compile"]}:
+        # The management cluster: Crossplane and the other clusters' cloud layer, no services.
+        where = f"Management cluster, {c.cloud} {c.region}: Crossplane and every workload cluster's infrastructure (`infra/`)."
+        title = f"# Management cluster `{c.name}`"
+    elif compiles_manifests(parameters):
         where = f"Environment **{c.environment}**, role **{c.role}**, {c.cloud} {c.region} ({', '.join(c.zones)})."
         title = f"# Cluster `{c.name}`"
     else:

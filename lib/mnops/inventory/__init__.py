@@ -28,6 +28,7 @@ RULE_MODULES: tuple[str, ...] = (
     "mnops.data.rules",
     "mnops.delivery.rules",
     "mnops.security.rules",
+    "mnops.infra.rules",
 )
 
 

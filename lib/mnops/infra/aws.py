@@ -1,0 +1,853 @@
+"""One workload cluster's AWS layer as Crossplane v2 managed resources (`*.aws.m.upbound.io`).
+
+Everything lives in the management cluster's `infra-<cluster>` namespace and is linked by
+references (`vpcIdRef`, `roleArnRef`, ...) to objects of the same namespace, so Crossplane
+creates them in dependency order. Management policies come from mnops.infra.protection: data
+(buckets, KMS keys, databases, DNS zones) is never deleted by a removal from git.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mnops.infra.identities import cloud_identities
+from mnops.infra.model import CloudIdentity, ClusterInfra
+from mnops.infra.protection import management_policies
+from mnops.k8s.crossplane import managed_resource
+from mnops.k8s.meta import Identity
+
+Obj = dict[str, Any]
+# The EBS CSI driver comes from its chart instead (mnops.infra.addons): its values create the gp3 StorageClass.
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+READ_ONLY_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+class AwsLayer:
+    """Builds the objects of one cluster; each method returns the objects of one concern."""
+
+    def __init__(self, infra: ClusterInfra, identity: Identity, provider_config: str) -> None:
+        self.infra = infra
+        self.identity = identity
+        self.provider_config = provider_config
+
+    # --- helpers ---------------------------------------------------------------------------
+    def tags(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        i = self.infra
+        return {
+            "Name": name,
+            "cluster": i.name,
+            "environment": i.environment,
+            "project": i.project,
+            "managed-by": "crossplane",
+            **(extra or {}),
+        }
+
+    def mr(
+        self,
+        group: str,
+        kind: str,
+        name: str,
+        for_provider: Mapping[str, Any],
+        *,
+        region: str | None = None,
+        regional: bool = True,
+        tags: bool = True,
+        external_name: str | None = None,
+        connection_secret: str | None = None,
+    ) -> Obj:
+        """A managed resource of this cluster; `regional=False` for global services (IAM, Route 53)."""
+        body = dict(for_provider)
+        if regional:
+            body["region"] = region or self.infra.region
+        if tags:
+            body["tags"] = self.tags(f"{self.infra.name}-{name}")
+        annotations = {"crossplane.io/external-name": external_name} if external_name else None
+        return managed_resource(
+            f"{group}.aws.m.upbound.io/v1beta1",
+            kind,
+            name,
+            self.infra.namespace,
+            self.identity,
+            for_provider=body,
+            management_policies=management_policies(kind, self.infra.prod),
+            provider_config_name=self.provider_config,
+            connection_secret=connection_secret,
+            annotations=annotations,
+        )
+
+    @staticmethod
+    def ref(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    # --- network ---------------------------------------------------------------------------
+    def network(self) -> list[Obj]:
+        i = self.infra
+        objs = [
+            self.mr("ec2", "VPC", "vpc", {"cidrBlock": i.cidr, "enableDnsHostnames": True, "enableDnsSupport": True}),
+            self.mr("ec2", "InternetGateway", "internet-gateway", {"vpcIdRef": self.ref("vpc")}),
+            self.mr("ec2", "RouteTable", "public", {"vpcIdRef": self.ref("vpc")}),
+            self.mr(
+                "ec2",
+                "Route",
+                "public-default",
+                {
+                    "destinationCidrBlock": "0.0.0.0/0",
+                    "gatewayIdRef": self.ref("internet-gateway"),
+                    "routeTableIdRef": self.ref("public"),
+                },
+                tags=False,
+            ),
+        ]
+        for z in i.zones:
+            # Subnet tags tell the load balancer controller and Karpenter which subnets are theirs.
+            private_tags = {
+                "kubernetes.io/role/internal-elb": "1",
+                "karpenter.sh/discovery": i.name,
+                f"kubernetes.io/cluster/{i.name}": "shared",
+            }
+            public_tags = {"kubernetes.io/role/elb": "1", f"kubernetes.io/cluster/{i.name}": "shared"}
+            private = self.mr(
+                "ec2",
+                "Subnet",
+                f"private-{z.zone}",
+                {"availabilityZone": z.zone, "cidrBlock": z.private, "vpcIdRef": self.ref("vpc"), "mapPublicIpOnLaunch": False},
+            )
+            private["spec"]["forProvider"]["tags"].update(private_tags)
+            public = self.mr(
+                "ec2",
+                "Subnet",
+                f"public-{z.zone}",
+                {"availabilityZone": z.zone, "cidrBlock": z.public, "vpcIdRef": self.ref("vpc"), "mapPublicIpOnLaunch": False},
+            )
+            public["spec"]["forProvider"]["tags"].update(public_tags)
+            objs += [
+                private,
+                public,
+                self.mr(
+                    "ec2",
+                    "RouteTableAssociation",
+                    f"public-{z.zone}",
+                    {"routeTableIdRef": self.ref("public"), "subnetIdRef": self.ref(f"public-{z.zone}")},
+                    tags=False,
+                ),
+                self.mr("ec2", "RouteTable", f"private-{z.zone}", {"vpcIdRef": self.ref("vpc")}),
+                self.mr(
+                    "ec2",
+                    "Route",
+                    f"private-{z.zone}-default",
+                    {
+                        "destinationCidrBlock": "0.0.0.0/0",
+                        "natGatewayIdRef": self.ref(f"nat-{i.nat_for(z.zone)}"),
+                        "routeTableIdRef": self.ref(f"private-{z.zone}"),
+                    },
+                    tags=False,
+                ),
+                self.mr(
+                    "ec2",
+                    "RouteTableAssociation",
+                    f"private-{z.zone}",
+                    {"routeTableIdRef": self.ref(f"private-{z.zone}"), "subnetIdRef": self.ref(f"private-{z.zone}")},
+                    tags=False,
+                ),
+            ]
+        for z in i.nat_zones:
+            objs += [
+                self.mr("ec2", "EIP", f"nat-{z.zone}", {"domain": "vpc"}),
+                self.mr(
+                    "ec2",
+                    "NATGateway",
+                    f"nat-{z.zone}",
+                    {
+                        "allocationIdRef": self.ref(f"nat-{z.zone}"),
+                        "subnetIdRef": self.ref(f"public-{z.zone}"),
+                        "connectivityType": "public",
+                    },
+                ),
+            ]
+        objs += self.endpoints() + self.security_groups() + self.flow_logs()
+        return objs
+
+    def endpoints(self) -> list[Obj]:
+        """Private paths to the AWS APIs the nodes call most (image pulls, identity, secrets, logs)."""
+        region = self.infra.region
+        objs = [
+            self.mr(
+                "ec2",
+                "VPCEndpoint",
+                "s3",
+                {"serviceName": f"com.amazonaws.{region}.s3", "vpcEndpointType": "Gateway", "vpcIdRef": self.ref("vpc")},
+            )
+        ]
+        for service in INTERFACE_ENDPOINTS:
+            objs.append(
+                self.mr(
+                    "ec2",
+                    "VPCEndpoint",
+                    service.replace(".", "-"),
+                    {
+                        "serviceName": f"com.amazonaws.{region}.{service}",
+                        "vpcEndpointType": "Interface",
+                        "privateDnsEnabled": True,
+                        "vpcIdRef": self.ref("vpc"),
+                    },
+                )
+            )
+        return objs
+
+    def security_groups(self) -> list[Obj]:
+        i = self.infra
+        groups = {"nodes": "Worker nodes", "control-plane": "EKS control plane ENIs", "data": "Managed databases and caches"}
+        objs = [
+            self.mr(
+                "ec2",
+                "SecurityGroup",
+                name,
+                {
+                    "name": f"{i.name}-{name}",
+                    "description": f"{i.name}: {text}",
+                    "vpcIdRef": self.ref("vpc"),
+                    "revokeRulesOnDelete": True,
+                },
+            )
+            for name, text in groups.items()
+        ]
+
+        def ingress(name: str, group: str, source: str, port: int | None, text: str) -> Obj:
+            ports: dict[str, Any] = (
+                {"ipProtocol": "-1"} if port is None else {"ipProtocol": "tcp", "fromPort": port, "toPort": port}
+            )
+            return self.mr(
+                "ec2",
+                "SecurityGroupIngressRule",
+                name,
+                {
+                    **ports,
+                    "description": text,
+                    "securityGroupIdRef": self.ref(group),
+                    "referencedSecurityGroupIdRef": self.ref(source),
+                },
+            )
+
+        objs += [
+            ingress("nodes-from-nodes", "nodes", "nodes", None, "pod to pod and node to node"),
+            ingress("nodes-from-control-plane-kubelet", "nodes", "control-plane", 10250, "API server to kubelet"),
+            ingress("nodes-from-control-plane-webhooks", "nodes", "control-plane", 443, "API server to admission webhooks"),
+            ingress("control-plane-from-nodes", "control-plane", "nodes", 443, "kubelets and pods to the API server"),
+            ingress("data-postgres-from-nodes", "data", "nodes", 5432, "PostgreSQL from the cluster only"),
+            ingress("data-redis-from-nodes", "data", "nodes", 6379, "Redis from the cluster only"),
+            self.mr(
+                "ec2",
+                "SecurityGroupEgressRule",
+                "nodes-egress",
+                {
+                    "ipProtocol": "-1",
+                    "cidrIpv4": "0.0.0.0/0",
+                    "description": "image pulls and cloud APIs through NAT",
+                    "securityGroupIdRef": self.ref("nodes"),
+                },
+            ),
+            self.mr(
+                "ec2",
+                "SecurityGroupEgressRule",
+                "control-plane-egress",
+                {
+                    "ipProtocol": "-1",
+                    "cidrIpv4": i.cidr,
+                    "description": "control plane to the VPC only",
+                    "securityGroupIdRef": self.ref("control-plane"),
+                },
+            ),
+        ]
+        return objs
+
+    def flow_logs(self) -> list[Obj]:
+        i = self.infra
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        write = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Resource": [i.arn("logs", f"log-group:/aws/vpc/{i.name}/flow-logs:*")],
+                    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                }
+            ],
+        }
+        return [
+            self.mr(
+                "cloudwatchlogs",
+                "Group",
+                "flow-logs",
+                {"retentionInDays": i.settings["logs"]["flow_log_retention_days"], "kmsKeyIdRef": self.ref("logs")},
+                external_name=f"/aws/vpc/{i.name}/flow-logs",
+            ),
+            self.mr(
+                "iam",
+                "Role",
+                f"{i.name}-flow-logs",
+                {"assumeRolePolicy": _json(trust), "inlinePolicy": [{"name": "write-flow-logs", "policy": _json(write)}]},
+                regional=False,
+            ),
+            self.mr(
+                "ec2",
+                "FlowLog",
+                "vpc",
+                {
+                    "vpcIdRef": self.ref("vpc"),
+                    "trafficType": "ALL",
+                    "logDestinationType": "cloud-watch-logs",
+                    "logDestinationRef": self.ref("flow-logs"),
+                    "iamRoleArnRef": self.ref(f"{i.name}-flow-logs"),
+                    "maxAggregationInterval": 60,
+                },
+            ),
+        ]
+
+    # --- encryption ------------------------------------------------------------------------
+    def keys(self) -> list[Obj]:
+        """One key for data (buckets, databases, secrets), one for logs: separate grants, separate audits."""
+        i = self.infra
+        objs = []
+        for purpose in ("data", "logs", "eks"):
+            objs += [
+                self.mr(
+                    "kms",
+                    "Key",
+                    purpose,
+                    {
+                        "description": f"{i.name} {purpose}",
+                        "enableKeyRotation": True,
+                        "deletionWindowInDays": 30,
+                        "policy": _json(self._key_policy(purpose)),
+                    },
+                ),
+                self.mr(
+                    "kms",
+                    "Alias",
+                    purpose,
+                    {"targetKeyIdRef": self.ref(purpose)},
+                    tags=False,
+                    external_name=f"alias/{i.name}-{purpose}",
+                ),
+            ]
+        return objs
+
+    def _key_policy(self, purpose: str) -> dict[str, Any]:
+        i = self.infra
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{i.account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+        ]
+        if purpose == "logs":
+            statements.append(
+                {
+                    "Sid": "CloudWatchLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{i.region}.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                    "Resource": "*",
+                }
+            )
+            statements.append(
+                {
+                    "Sid": "CloudTrail",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": ["kms:DescribeKey", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                }
+            )
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    # --- EKS -------------------------------------------------------------------------------
+    def cluster(self) -> list[Obj]:
+        i = self.infra
+        eks = i.settings["eks"]
+        nodes = i.settings["nodes"]
+        private_subnets = [self.ref(f"private-{z.zone}") for z in i.zones]
+        objs = [
+            self.mr(
+                "iam",
+                "Role",
+                f"{i.name}-cluster",
+                {
+                    "assumeRolePolicy": _json(_service_trust("eks.amazonaws.com")),
+                    "managedPolicyArns": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+                },
+                regional=False,
+            ),
+            self.mr(
+                "iam",
+                "Role",
+                f"{i.name}-nodes",
+                {
+                    "assumeRolePolicy": _json(_service_trust("ec2.amazonaws.com")),
+                    "managedPolicyArns": [
+                        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+                        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+                    ],
+                },
+                regional=False,
+            ),
+            self.mr(
+                "cloudwatchlogs",
+                "Group",
+                "control-plane",
+                {"retentionInDays": eks["log_retention_days"], "kmsKeyIdRef": self.ref("logs")},
+                external_name=f"/aws/eks/{i.name}/cluster",
+            ),
+            self.mr(
+                "eks",
+                "Cluster",
+                i.name,
+                {
+                    "version": eks["version"],
+                    "roleArnRef": self.ref(f"{i.name}-cluster"),
+                    "vpcConfig": {
+                        "subnetIdRefs": private_subnets,
+                        "securityGroupIdRefs": [self.ref("control-plane")],
+                        "endpointPrivateAccess": True,
+                        "endpointPublicAccess": eks["public_endpoint"],
+                    },
+                    "accessConfig": {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False},
+                    "enabledClusterLogTypes": list(CONTROL_PLANE_LOGS),
+                    # EKS accepts the key's alias ARN: the key ID is only known once Crossplane created it.
+                    "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": i.arn("kms", f"alias/{i.name}-eks")}},
+                    "deletionProtection": i.prod,
+                    "upgradePolicy": {"supportType": "STANDARD"},
+                },
+            ),
+            self.mr(
+                "eks",
+                "NodeGroup",
+                "system",
+                {
+                    "clusterNameRef": self.ref(i.name),
+                    "nodeRoleArnRef": self.ref(f"{i.name}-nodes"),
+                    "subnetIdRefs": private_subnets,
+                    "instanceTypes": list(nodes["instance_types"]),
+                    "diskSize": nodes["disk_gib"],
+                    "capacityType": "ON_DEMAND",
+                    "amiType": "AL2023_x86_64_STANDARD",
+                    "scalingConfig": {
+                        "minSize": nodes["min_size"],
+                        "maxSize": nodes["max_size"],
+                        "desiredSize": nodes["desired_size"],
+                    },
+                    "updateConfig": {"maxUnavailable": 1},
+                    "labels": {"node-role": "system"},
+                },
+            ),
+        ]
+        for addon in EKS_ADDONS:
+            body: dict[str, Any] = {
+                "addonName": addon,
+                "clusterNameRef": self.ref(i.name),
+                "resolveConflictsOnUpdate": "OVERWRITE",
+            }
+            objs.append(self.mr("eks", "Addon", addon, body))
+        objs += self.access_entries()
+        return objs
+
+    def access_entries(self) -> list[Obj]:
+        i = self.infra
+        eks = i.settings["eks"]
+        principals = [(r, ADMIN_POLICY, "cluster") for r in eks["admin_roles"]]
+        principals.append((eks["deployer_role"], READ_ONLY_POLICY, "cluster"))
+        objs: list[Obj] = []
+        for role, policy, scope in principals:
+            arn = i.arn("iam", f"role/{role}")
+            objs += [
+                self.mr(
+                    "eks", "AccessEntry", role, {"clusterNameRef": self.ref(i.name), "principalArn": arn, "type": "STANDARD"}
+                ),
+                self.mr(
+                    "eks",
+                    "AccessPolicyAssociation",
+                    role,
+                    {
+                        "clusterNameRef": self.ref(i.name),
+                        "principalArn": arn,
+                        "policyArn": policy,
+                        "accessScope": {"type": scope},
+                    },
+                    tags=False,
+                ),
+            ]
+        return objs
+
+    def workload_identities(self) -> list[Obj]:
+        objs: list[Obj] = []
+        for ci in cloud_identities(self.infra):
+            objs += self.pod_identity(ci)
+        return objs
+
+    def pod_identity(self, ci: CloudIdentity) -> list[Obj]:
+        i = self.infra
+        role = i.role_name(ci.namespace, ci.workload)
+        body: dict[str, Any] = {"assumeRolePolicy": _json(_pod_identity_trust()), "description": f"{i.name}: {ci.purpose}"}
+        if ci.statements:
+            body["inlinePolicy"] = [
+                {"name": "scoped", "policy": _json({"Version": "2012-10-17", "Statement": list(ci.statements)})}
+            ]
+        if ci.managed_policies:
+            body["managedPolicyArns"] = list(ci.managed_policies)
+        return [
+            self.mr("iam", "Role", role, body, regional=False),
+            self.mr(
+                "eks",
+                "PodIdentityAssociation",
+                role,
+                {
+                    "clusterNameRef": self.ref(i.name),
+                    "namespace": ci.namespace,
+                    "serviceAccount": ci.service_account,
+                    "roleArnRef": self.ref(role),
+                },
+            ),
+        ]
+
+    # --- storage ---------------------------------------------------------------------------
+    def buckets(self) -> list[Obj]:
+        objs: list[Obj] = []
+        replication_sources = [b for b in self.infra.buckets if b.replicate_to]
+        for bucket in self.infra.buckets:
+            objs += self.bucket(bucket.name, bucket.region, bucket.noncurrent_version_days)
+        if replication_sources:
+            objs += self.replication(replication_sources)
+        return objs
+
+    def bucket(self, name: str, region: str, noncurrent_days: int, object_lock_days: int = 0) -> list[Obj]:
+        body: dict[str, Any] = {"forceDestroy": False}
+        if object_lock_days:
+            body["objectLockEnabled"] = True
+        objs = [
+            self.mr("s3", "Bucket", name, body, region=region),
+            self.mr(
+                "s3",
+                "BucketVersioning",
+                name,
+                {"bucketRef": self.ref(name), "versioningConfiguration": {"status": "Enabled"}},
+                region=region,
+                tags=False,
+            ),
+            self.mr(
+                "s3",
+                "BucketServerSideEncryptionConfiguration",
+                name,
+                {
+                    "bucketRef": self.ref(name),
+                    "rule": [
+                        {
+                            "applyServerSideEncryptionByDefault": {
+                                "sseAlgorithm": "aws:kms",
+                                "kmsMasterKeyId": f"alias/{self.infra.name}-data",
+                            },
+                            "bucketKeyEnabled": True,
+                        }
+                    ],
+                },
+                region=region,
+                tags=False,
+            ),
+            self.mr(
+                "s3",
+                "BucketPublicAccessBlock",
+                name,
+                {
+                    "bucketRef": self.ref(name),
+                    "blockPublicAcls": True,
+                    "blockPublicPolicy": True,
+                    "ignorePublicAcls": True,
+                    "restrictPublicBuckets": True,
+                },
+                region=region,
+                tags=False,
+            ),
+            self.mr(
+                "s3",
+                "BucketOwnershipControls",
+                name,
+                {"bucketRef": self.ref(name), "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+                region=region,
+                tags=False,
+            ),
+            # Old versions are what makes an overwrite or a delete recoverable; they expire after the
+            # inventory's noncurrent_version_days (the owners' own retention removes current objects).
+            self.mr(
+                "s3",
+                "BucketLifecycleConfiguration",
+                name,
+                {
+                    "bucketRef": self.ref(name),
+                    "rule": [
+                        {
+                            "id": "expire-old-versions",
+                            "status": "Enabled",
+                            "filter": [{"prefix": ""}],
+                            "noncurrentVersionExpiration": [{"noncurrentDays": noncurrent_days}],
+                            "abortIncompleteMultipartUpload": [{"daysAfterInitiation": 7}],
+                        }
+                    ],
+                },
+                region=region,
+                tags=False,
+            ),
+        ]
+        if object_lock_days:
+            objs.append(
+                self.mr(
+                    "s3",
+                    "BucketObjectLockConfiguration",
+                    name,
+                    {"bucketRef": self.ref(name), "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": object_lock_days}}},
+                    region=region,
+                    tags=False,
+                )
+            )
+        return objs
+
+    def replication(self, sources: list[Any]) -> list[Obj]:
+        i = self.infra
+        role = f"{i.name}-s3-replication"
+        statements = [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{b.name}" for b in sources],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging"],
+                "Resource": [f"arn:aws:s3:::{b.name}/*" for b in sources],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": [f"arn:aws:s3:::{b.replicate_to}/*" for b in sources],
+            },
+        ]
+        objs = [
+            self.mr(
+                "iam",
+                "Role",
+                role,
+                {
+                    "assumeRolePolicy": _json(_service_trust("s3.amazonaws.com")),
+                    "inlinePolicy": [{"name": "replicate", "policy": _json({"Version": "2012-10-17", "Statement": statements})}],
+                },
+                regional=False,
+            )
+        ]
+        for b in sources:
+            assert b.replicate_to and i.dr_region  # noqa: S101 - buckets() only lists replicated buckets here
+            objs += self.bucket(b.replicate_to, i.dr_region, b.noncurrent_version_days)
+            objs.append(
+                self.mr(
+                    "s3",
+                    "BucketReplicationConfiguration",
+                    b.name,
+                    {
+                        "bucketRef": self.ref(b.name),
+                        "roleRef": self.ref(role),
+                        "rule": [
+                            {
+                                "id": "to-dr-region",
+                                "status": "Enabled",
+                                "priority": 1,
+                                "filter": {"prefix": ""},
+                                "deleteMarkerReplication": {"status": "Disabled"},
+                                "destination": {
+                                    "bucketRef": self.ref(b.replicate_to),
+                                    "storageClass": "STANDARD",
+                                    # Replication Time Control: 99.99 % of objects within 15 minutes (the seed's RPO).
+                                    "replicationTime": {"status": "Enabled", "time": {"minutes": 15}},
+                                    "metrics": {"status": "Enabled", "eventThreshold": {"minutes": 15}},
+                                },
+                            }
+                        ],
+                    },
+                    tags=False,
+                )
+            )
+        return objs
+
+    # --- audit, DNS and edge ---------------------------------------------------------------
+    def audit_trail(self) -> list[Obj]:
+        """CloudTrail into a bucket with object lock: the audit log cannot be rewritten, even by an admin."""
+        i = self.infra
+        name = f"{i.parameters['data']['object_storage']['bucket_prefix']}-{i.name}-audit-trail"
+        days = i.settings["logs"]["audit_trail_retention_days"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TrailAclCheck",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:GetBucketAcl",
+                    "Resource": f"arn:aws:s3:::{name}",
+                },
+                {
+                    "Sid": "TrailWrite",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{name}/AWSLogs/{i.account}/*",
+                    "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+                },
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+        objs = self.bucket(name, i.region, days, object_lock_days=days)
+        objs += [
+            self.mr("s3", "BucketPolicy", name, {"bucketRef": self.ref(name), "policy": _json(policy)}, tags=False),
+            self.mr(
+                "cloudtrail",
+                "Trail",
+                "audit",
+                {
+                    "s3BucketNameRef": self.ref(name),
+                    "isMultiRegionTrail": True,
+                    "includeGlobalServiceEvents": True,
+                    "enableLogFileValidation": True,
+                    "enableLogging": True,
+                    "kmsKeyIdRef": self.ref("logs"),
+                },
+            ),
+        ]
+        return objs
+
+    def dns_and_edge(self) -> list[Obj]:
+        i = self.infra
+        rules = [
+            {
+                "Name": group,
+                "Priority": index,
+                "OverrideAction": {"None": {}},
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": group},
+            }
+            for index, group in enumerate(i.settings["edge"]["managed_rule_groups"], start=1)
+        ]
+        rules.append(
+            {
+                "Name": "rate-per-client-ip",
+                "Priority": 0,
+                "Action": {"Block": {}},
+                "Statement": {
+                    "RateBasedStatement": {
+                        "Limit": i.settings["edge"]["rate_limit_per_5_minutes"],
+                        "AggregateKeyType": "IP",
+                        "EvaluationWindowSec": 300,
+                    }
+                },
+                "VisibilityConfig": {
+                    "SampledRequestsEnabled": True,
+                    "CloudWatchMetricsEnabled": True,
+                    "MetricName": "rate-per-client-ip",
+                },
+            }
+        )
+        objs = [
+            # CloudFront's web ACLs live in us-east-1 whatever the cluster's region (scope CLOUDFRONT).
+            self.mr(
+                "wafv2",
+                "WebACL",
+                "edge",
+                {
+                    "name": f"{i.name}-edge",
+                    "scope": "CLOUDFRONT",
+                    "defaultAction": {"allow": {}},
+                    "ruleJson": _json(sorted(rules, key=lambda r: r["Priority"])),
+                    "visibilityConfig": {
+                        "cloudwatchMetricsEnabled": True,
+                        "metricName": f"{i.name}-edge",
+                        "sampledRequestsEnabled": True,
+                    },
+                },
+                region="us-east-1",
+            ),
+        ]
+        if i.role == "primary":
+            # One hosted zone per environment's primary cluster; external-dns writes the records.
+            objs.append(
+                self.mr(
+                    "route53",
+                    "Zone",
+                    "public",
+                    {"name": _zone_for(i), "comment": f"{i.name} gateway hostnames", "forceDestroy": False},
+                    regional=False,
+                )
+            )
+        return objs
+
+    def all(self) -> list[Obj]:
+        return (
+            self.network()
+            + self.keys()
+            + self.cluster()
+            + self.workload_identities()
+            + self.buckets()
+            + self.audit_trail()
+            + (self.dns_and_edge())
+        )
+
+
+def _zone_for(infra: ClusterInfra) -> str:
+    """The environment's own zone (api.dev.example.io lives in dev.example.io; prod in the apex)."""
+    zone = str(infra.settings["dns"]["zone"])
+    hosts = infra.hostnames
+    if not hosts:
+        return zone
+    parent = hosts[0].split(".", 1)[1]
+    return parent if parent.endswith(zone) else zone
+
+
+def _service_trust(service: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _pod_identity_trust() -> dict[str, Any]:
+    # EKS Pod Identity: the agent assumes the role for the associated ServiceAccount and tags the session.
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+
+
+def _json(value: Any) -> str:
+    """IAM and WAF documents as compact, key-sorted JSON: the same inventory gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,108 @@
+"""The infrastructure of one workload cluster, read from its validated inventory.
+
+infra = cluster_infra(target)       # network, EKS, nodes, data services, buckets, identities
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mnops.data import Bucket, data_settings
+from mnops.infra.network import ZoneSubnets, carve
+from mnops.inventory.model import Target
+
+
+@dataclass(frozen=True)
+class CloudIdentity:
+    """A ServiceAccount of the workload cluster that calls the cloud, and what it may touch."""
+
+    namespace: str
+    service_account: str
+    workload: str  # the {workload} of cloud.workload_identity.value_template
+    purpose: str
+    statements: tuple[dict[str, Any], ...]  # IAM policy statements, each scoped to its own resources
+    managed_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterInfra:
+    name: str
+    environment: str
+    role: str
+    region: str
+    account: str
+    project: str
+    cidr: str
+    zones: tuple[ZoneSubnets, ...]
+    settings: dict[str, Any]  # the raw `infra` section (validated)
+    buckets: tuple[Bucket, ...]
+    dr_region: str | None
+    hostnames: tuple[str, ...]
+    namespaces: dict[str, str]
+    parameters: dict[str, Any]
+
+    @property
+    def namespace(self) -> str:
+        """Where the management cluster keeps this cluster's managed resources."""
+        return f"infra-{self.name}"
+
+    @property
+    def prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def nat_zones(self) -> tuple[ZoneSubnets, ...]:
+        """Zones with their own NAT gateway: all of them per-zone, else the first one only."""
+        return self.zones if self.settings["nat"] == "per-zone" else self.zones[:1]
+
+    def nat_for(self, zone: str) -> str:
+        names = [z.zone for z in self.nat_zones]
+        return zone if zone in names else names[0]
+
+    def role_name(self, namespace: str, workload: str) -> str:
+        """The IAM role name the workload-identity annotation of the workload cluster points at."""
+        template: str = self.parameters["cloud"]["workload_identity"]["value_template"]
+        arn = template.format(cluster=self.name, namespace=namespace, workload=workload)
+        return arn.rsplit("/", 1)[-1]
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        where = "" if service in {"iam", "s3", "route53"} else (region or self.region)
+        account = "" if service in {"s3", "route53"} else self.account
+        return f"arn:aws:{service}:{where}:{account}:{resource}"
+
+
+def cluster_infra(target: Target) -> ClusterInfra:
+    p = target.parameters
+    infra = p["infra"]
+    data = data_settings(target)
+    buckets = list(data.buckets())
+    loki_bucket = p["logging"].get("loki", {}).get("bucket")
+    if loki_bucket:
+        buckets.append(
+            Bucket(
+                loki_bucket,
+                "logs",
+                target.cluster.name,
+                target.cluster.region,
+                data.versioning,
+                data.noncurrent_version_days,
+                f"Loki chunks, retention {p['logging']['retention']}",
+            )
+        )
+    return ClusterInfra(
+        name=target.cluster.name,
+        environment=target.cluster.environment,
+        role=target.cluster.role,
+        region=target.cluster.region,
+        account=str(p["cloud"].get("account", "")),
+        project=target.project_name,
+        cidr=infra["networks"][target.cluster.name],
+        zones=tuple(carve(infra["networks"][target.cluster.name], target.cluster.zones, infra["subnets"])),
+        settings=dict(infra),
+        buckets=tuple(sorted(buckets, key=lambda b: b.name)),
+        dr_region=data.other_region,
+        hostnames=tuple(p["gateway"].get("hostnames", [])),
+        namespaces=dict(p["namespaces"]),
+        parameters=dict(p),
+    )

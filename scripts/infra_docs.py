@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Generate docs/infrastructure.md: per-cluster network, capacity, data services, buckets, DNS, cost.
+
+Usage (normally through `make infra-docs`):
+    .venv/bin/python scripts/infra_docs.py --write docs/infrastructure.md   # regenerate
+    .venv/bin/python scripts/infra_docs.py --check docs/infrastructure.md   # exit 1 if stale
+
+One section per management cluster in the inventory (the targets that compile `infra`), listing the
+clusters whose `infra.management_cluster` names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lib"))
+
+from mnops.infra.docs import render  # noqa: E402
+from mnops.infra.management import SUPPORTED_CLOUDS, managed_clusters, managed_targets  # noqa: E402
+from mnops.inventory import load_target  # noqa: E402
+from mnops.kapitan_inventory import render_inventory  # noqa: E402
+
+
+def generate(inventory: Path) -> str:
+    parameters = render_inventory(inventory)
+    managers = [n for n, p in parameters.items() if any(e.get("output_path") == "infra" for e in p["kapitan"]["compile"])]
+    pages = []
+    for name in sorted(managers):
+        target = load_target(name, parameters[name])
+        left_out = [
+            f"{n} ({p['cloud']['provider']})"
+            for n, p in managed_targets(target, parameters).items()
+            if p["cloud"]["provider"] not in SUPPORTED_CLOUDS
+        ]
+        pages.append(render(target, managed_clusters(target, parameters), left_out))
+    return "\n".join(pages)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--write", type=Path)
+    group.add_argument("--check", type=Path)
+    parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
+    args = parser.parse_args(argv)
+    text = generate(args.inventory)
+    path = args.write or args.check
+    path = path if path.is_absolute() else ROOT / path
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path.relative_to(ROOT)} is stale: run `make infra-docs` and commit it", file=sys.stderr)
+            return 1
+        print(f"{path.relative_to(ROOT)} is up to date")
+        return 0
+    path.write_text(text)
+    print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
