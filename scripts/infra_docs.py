@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
@@ -25,7 +27,11 @@ from mnops.kapitan_inventory import render_inventory  # noqa: E402
 
 
 def generate(inventory: Path) -> str:
-    parameters = render_inventory(inventory)
+    return render_docs(render_inventory(inventory))
+
+
+def render_docs(parameters: Mapping[str, Mapping[str, Any]]) -> str:
+    """docs/infrastructure.md for every management cluster of the rendered inventory."""
     managers = [n for n, p in parameters.items() if any(e.get("output_path") == "infra" for e in p["kapitan"]["compile"])]
     pages = []
     for name in sorted(managers):

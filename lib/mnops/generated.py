@@ -135,6 +135,11 @@ def _ci_map(build: Build) -> None:
         _write(build.stage / relative, str(_script("scripts/ci_map.py").render(base, table)))
 
 
+def _infrastructure(build: Build) -> None:
+    text = _script("scripts/infra_docs.py").render_docs(build.parameters)
+    _write(build.stage / "docs" / "infrastructure.md", str(text))
+
+
 GENERATED: tuple[Generated, ...] = (
     Generated("compiled", True, _compiled, "compile"),
     Generated("argocd", True, _bootstrap, "compile"),
@@ -143,6 +148,7 @@ GENERATED: tuple[Generated, ...] = (
     Generated("docs/observability.md", False, _coverage_table, "coverage"),
     Generated("docs/object-storage.md", False, _storage_table, "storage-table"),
     Generated("docs/ci-cd.md", False, _ci_map, "ci-map"),
+    Generated("docs/infrastructure.md", False, _infrastructure, "infra-docs"),
 )
 
 

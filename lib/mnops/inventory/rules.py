@@ -149,7 +149,11 @@ ANNOTATIONS_LIMIT = api_limits.ANNOTATIONS_LIMIT
 
 def namespaces_are_our_own(target: str, params: Params) -> Iterator[Problem]:
     owned = {f"parameters.namespaces.{role}": ns for role, ns in params["namespaces"].items()}
-    owned |= {f"parameters.charts.{chart}.namespace": c.get("namespace") for chart, c in params.get("charts", {}).items()}
+    owned |= {
+        f"parameters.charts.{chart}.namespace": c.get("namespace")
+        for chart, c in params.get("charts", {}).items()
+        if not c.get("cluster_addon")  # add-ons that upstream installs beside the cluster's own components
+    }
     for section in ("argocd", "backup"):
         owned[f"parameters.{section}.namespace"] = params.get(section, {}).get("namespace")
     for path, namespace in sorted(owned.items()):
