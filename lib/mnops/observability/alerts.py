@@ -44,10 +44,11 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "HighErrorRate",
         "critical",
         "P0",
-        "The share of HTTP 5xx responses is above the service's `alerts.error_rate_percent` for `alerts.for`.",
+        "The share of HTTP 5xx responses over the last minute is above the service's `alerts.error_rate_percent`,"
+        " and stayed there for 2 minutes (a 30-second blip does not page).",
         "Users see failures; the availability error budget burns fast.",
         (
-            'service:http_errors:ratio_rate5m{{service="{service}"}}',
+            'service:http_errors:ratio_rate1m{{service="{service}"}}',
             'sum by (route, code) (rate(http_requests_total{{service="{service}",code=~"5.."}}[5m]))',
         ),
         (
@@ -61,10 +62,11 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "HighLatencyP99",
         "critical",
         "P1",
-        "The 99th percentile response time is above the service's `alerts.latency_p99_seconds` for `alerts.for`.",
+        "The 99th percentile response time over the last minute is above the service's `alerts.latency_p99_seconds`,"
+        " and stayed there for 2 minutes.",
         "The slowest 1% of requests time out or feel broken; callers may retry and add load.",
         (
-            'service:http_request_duration_seconds:p99_5m{{service="{service}"}}',
+            'service:http_request_duration_seconds:p99_1m{{service="{service}"}}',
             "histogram_quantile(0.99, sum by (route, le) "
             '(rate(http_request_duration_seconds_bucket{{service="{service}"}}[5m])))',
         ),

@@ -90,9 +90,11 @@ BACKUP_COMPLETED_METRIC = "cnpg_collector_last_available_backup_timestamp"
 RECORDING_RULES: dict[str, str] = {
     "service:http_requests:rate5m": "Requests per second, per service.",
     "service:http_errors:ratio_rate5m": "Share of 5xx responses, per service (0-1).",
+    "service:http_errors:ratio_rate1m": "Share of 5xx responses over 1 minute, per service (0-1); the P0 alert reads it.",
     "service:http_request_duration_seconds:p50_5m": "Median latency, per service.",
     "service:http_request_duration_seconds:p95_5m": "95th percentile latency, per service.",
     "service:http_request_duration_seconds:p99_5m": "99th percentile latency, per service.",
+    "service:http_request_duration_seconds:p99_1m": "99th percentile latency over 1 minute, per service; the P1 alert reads it.",
     "service:cpu_usage:ratio_limit": "CPU used over the CPU limit, per service and pod (0-1).",
     "service:memory_usage:ratio_limit": "Resident memory over the memory limit, per service and pod (0-1).",
     "service:cache_hit:ratio_rate5m": "Cache hits over cache look-ups, per service (0-1).",

@@ -24,6 +24,14 @@ Group = dict[str, Any]
 
 # A down service is unambiguous: waiting `alerts.for` (5m) would use up the response target.
 SERVICE_DOWN_FOR = "1m"
+# Paging threshold alerts (HighErrorRate P0, HighLatencyP99 P1) read a 1-minute window and hold
+# for 2 minutes: a share just over the threshold fills the window in 1m and pages 2m later,
+# inside the 5-minute response target with scrape, evaluation and group_wait on top; a
+# 30-second blip leaves the 1-minute window after at most 1m30s, so it never lasts the 2m
+# `for`. (A 5m window with `for: 5m` took 346 s end to end.) The window needs at least four
+# samples: monitoring.scrape_interval is 15s. tests/test_observability_detection.py proves both.
+PAGE_WINDOW = "1m"
+PAGE_FOR = "2m"
 INFO_WINDOW = "10m"  # how long a deployment event stays visible
 BACKUP_WINDOW = "15m"
 SLO_PAGE_FOR = "2m"
@@ -66,11 +74,18 @@ def slo_objectives(svc: Service) -> tuple[SloObjective, ...]:
     )
 
 
+def _selector(svc: Service) -> str:
+    """The service's own series: its name in its namespace (another namespace may reuse the name,
+    e.g. a copy of the service in a test namespace scraped by the same Prometheus)."""
+    return f'{{namespace="{svc.namespace}",service="{svc.name}"}}'
+
+
 def _by(*labels: str) -> str:
     return f"by ({', '.join(labels)})"
 
 
 BY_SERVICE = _by("namespace", "service")
+BY_SERVICE_LE = _by("namespace", "service", "le")
 
 
 def _ratio(numerator: str, denominator: str) -> str:
@@ -84,16 +99,21 @@ def red_group(target: Target) -> Group:
     requests = f"http_requests_total{{{apps}}}"
     errors = f'http_requests_total{{{apps},code=~"5.."}}'
     total = f"sum {BY_SERVICE} (rate({requests}[5m]))"
+    page_total = f"sum {BY_SERVICE} (rate({requests}[{PAGE_WINDOW}]))"
     rules: list[Rule] = [
         {"record": "service:http_requests:rate5m", "expr": total},
         {"record": "service:http_errors:ratio_rate5m", "expr": _ratio(f"sum {BY_SERVICE} (rate({errors}[5m]))", total)},
+        {
+            "record": f"service:http_errors:ratio_rate{PAGE_WINDOW}",
+            "expr": _ratio(f"sum {BY_SERVICE} (rate({errors}[{PAGE_WINDOW}]))", page_total),
+        },
     ]
     buckets = f"http_request_duration_seconds_bucket{{{apps}}}"
-    for quantile in ("50", "95", "99"):
+    for quantile, window in (("50", "5m"), ("95", "5m"), ("99", "5m"), ("99", PAGE_WINDOW)):
         rules.append(
             {
-                "record": f"service:http_request_duration_seconds:p{quantile}_5m",
-                "expr": f"histogram_quantile(0.{quantile},\n  sum {_by('namespace', 'service', 'le')} (rate({buckets}[5m]))\n)",
+                "record": f"service:http_request_duration_seconds:p{quantile}_{window}",
+                "expr": f"histogram_quantile(0.{quantile},\n  sum {BY_SERVICE_LE} (rate({buckets}[{window}]))\n)",
             }
         )
     cache_all = f"mnops_cache_requests_total{{{apps}}}"
@@ -112,7 +132,7 @@ def saturation_group(target: Target) -> Group:
     for svc in target.services:
         cpu_cores = units.cpu_millicores(svc.resources.cpu_limit) / 1000
         memory = units.memory_bytes(svc.resources.memory_limit)
-        sel = f'{{service="{svc.name}"}}'
+        sel = _selector(svc)
         # The static label keeps each service's rule distinct (promtool rejects duplicates).
         labels = {"service": svc.name}
         rules += [
@@ -131,13 +151,13 @@ def saturation_group(target: Target) -> Group:
 
 
 def _slo_error_ratio(svc: Service, slo: SloObjective, window: str) -> str:
-    sel = f'service="{svc.name}"'
+    sel = _selector(svc)[1:-1]
     if slo.latency_seconds is None:
         total = f"sum {BY_SERVICE} (rate(http_requests_total{{{sel}}}[{window}]))"
         errors = f'sum {BY_SERVICE} (rate(http_requests_total{{{sel},code=~"5.."}}[{window}]))'
         return _ratio(errors, total)
     fast = f'http_request_duration_seconds_bucket{{{sel},le=~"{le_values(slo.latency_seconds)}"}}'
-    good = f"sum {BY_SERVICE} (rate({fast}[{window}]))"
+    good = f"sum {BY_SERVICE} (\n    rate({fast}[{window}])\n  )"
     count = f"sum {BY_SERVICE} (rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
     return f"1 - (\n  {good}\n/\n  {count}\n)"
 
@@ -151,7 +171,7 @@ def slo_group(target: Target, svc: Service) -> Group:
             {"record": f"service:slo_errors:ratio_rate{w}", "expr": _slo_error_ratio(svc, slo, w), "labels": labels}
             for w in contract.SLO_WINDOWS
         ]
-        sel = f'{{service="{svc.name}",slo="{slo.kind}"}}'
+        sel = f'{{namespace="{svc.namespace}",service="{svc.name}",slo="{slo.kind}"}}'
         rules += [
             {
                 "record": "service:slo_error_budget:remaining_ratio",
@@ -185,7 +205,7 @@ def _alert(  # noqa: PLR0917 - each call reads top to bottom like the rule it ma
 
 def service_alerts(target: Target, svc: Service) -> list[Rule]:
     a, env, repo = svc.alerts, target.cluster.environment, target.repo_url
-    s = f'{{service="{svc.name}"}}'
+    s = _selector(svc)
     where = f"in {target.cluster.name} ({env})"
     rules = [
         _alert(
@@ -199,20 +219,20 @@ def service_alerts(target: Target, svc: Service) -> list[Rule]:
         ),
         _alert(
             "HighErrorRate",
-            f"service:http_errors:ratio_rate5m{s} > {num(a.error_rate_percent / 100)}",
-            a.for_duration,
+            f"service:http_errors:ratio_rate{PAGE_WINDOW}{s} > {num(a.error_rate_percent / 100)}",
+            PAGE_FOR,
             svc.name,
             f"{svc.name} error rate above {num(a.error_rate_percent)}%",
-            f"More than {num(a.error_rate_percent)}% of {svc.name} requests failed with 5xx for {a.for_duration} {where}.",
+            f"More than {num(a.error_rate_percent)}% of {svc.name} requests failed with 5xx for {PAGE_FOR} {where}.",
             repo,
         ),
         _alert(
             "HighLatencyP99",
-            f"service:http_request_duration_seconds:p99_5m{s} > {num(a.latency_p99_seconds)}",
-            a.for_duration,
+            f"service:http_request_duration_seconds:p99_{PAGE_WINDOW}{s} > {num(a.latency_p99_seconds)}",
+            PAGE_FOR,
             svc.name,
             f"{svc.name} P99 latency above {num(a.latency_p99_seconds)}s",
-            f"The 99th percentile latency of {svc.name} stayed above {num(a.latency_p99_seconds)}s for {a.for_duration} {where}.",
+            f"The 99th percentile latency of {svc.name} stayed above {num(a.latency_p99_seconds)}s for {PAGE_FOR} {where}.",
             repo,
         ),
         _alert(
@@ -306,7 +326,7 @@ def backup_alerts(target: Target) -> list[Rule]:
 
 
 def _burn_expr(svc: Service, slo: SloObjective, burns: tuple[tuple[str, str, float], ...]) -> str:
-    sel = f'{{service="{svc.name}",slo="{slo.kind}"}}'
+    sel = f'{{namespace="{svc.namespace}",service="{svc.name}",slo="{slo.kind}"}}'
     parts = []
     for long, short, rate in burns:
         threshold = num(rate * slo.budget)

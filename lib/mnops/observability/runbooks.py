@@ -18,8 +18,8 @@ from mnops.observability.settings import Monitoring, monitoring_settings
 def _threshold(alert: str) -> Callable[[Service], str] | None:
     """How one service's inventory sets the alert's condition (None: same for every service)."""
     table: dict[str, Callable[[Service], str]] = {
-        "HighErrorRate": lambda s: f"> {R.num(s.alerts.error_rate_percent)}% 5xx for {s.alerts.for_duration}",
-        "HighLatencyP99": lambda s: f"P99 > {R.num(s.alerts.latency_p99_seconds)}s for {s.alerts.for_duration}",
+        "HighErrorRate": lambda s: f"> {R.num(s.alerts.error_rate_percent)}% 5xx over {R.PAGE_WINDOW} for {R.PAGE_FOR}",
+        "HighLatencyP99": lambda s: f"P99 over {R.PAGE_WINDOW} > {R.num(s.alerts.latency_p99_seconds)}s for {R.PAGE_FOR}",
         "HighCPUUsage": lambda s: f"> {s.alerts.cpu_percent}% of {s.resources.cpu_limit} CPU for {s.alerts.for_duration}",
         "HighMemoryUsage": lambda s: f"> {s.alerts.memory_percent}% of {s.resources.memory_limit} for {s.alerts.for_duration}",
         "LowCacheHitRate": lambda s: (
