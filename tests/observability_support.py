@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 from conftest import real_parameters  # noqa: E402
 
 from mnops.inventory import Target, load_target  # noqa: E402
+from mnops.observability.preview import local_alertmanager_config  # noqa: E402
 
 COMPILED = ROOT / "compiled"
 TARGETS = ("dev", "staging", "prod", "prod-dr")
@@ -78,3 +79,15 @@ def metric_names_in(expr: str) -> set[str]:
 
 def run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def for_local_alertmanager(config: Path, out: Path) -> Path:
+    """The compiled Alertmanager config as Debian 12's Alertmanager 0.25 can load it.
+
+    The one difference: webhook `url_file` (Alertmanager 0.26+, what the chart runs) becomes
+    `url`, because 0.25 rejects the field (preview.local_alertmanager_config). Everything else
+    (routes, timings, inhibitions, receivers) is what the cluster gets;
+    test_observability_routing.py checks that nothing else changed.
+    """
+    out.write_text(yaml.safe_dump(local_alertmanager_config(yaml.safe_load(config.read_text())), sort_keys=False))
+    return out
