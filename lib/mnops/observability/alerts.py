@@ -117,22 +117,25 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "DeploymentStarted",
         "info",
         "P3",
-        "The Deployment's spec generation changed in the last 10 minutes and the rollout has not finished.",
+        "A new version started rolling out in the last 10 minutes and has not finished: the Deployment's spec"
+        " generation changed (kube-state-metrics), or the Argo Rollout left Healthy for Progressing/Paused"
+        " (Argo Rollouts controller, `rollout_info`).",
         "None by itself; context for other alerts.",
         (
             'kube_deployment_metadata_generation{{deployment="{service}"}}',
-            'kube_deployment_status_replicas_updated{{deployment="{service}"}}',
+            'rollout_info{{namespace="{namespace}",name="{service}"}}',
         ),
-        ("Nothing to do; watch the rollout in Argo CD.",),
+        ("Nothing to do; watch the rollout in Argo CD (`kubectl argo rollouts get rollout {service} -n {namespace}`).",),
         "Informational, sent to the events channel.",
     ),
     AlertSpec(
         "DeploymentCompleted",
         "info",
         "P3",
-        "The Deployment's spec changed in the last 10 minutes and every replica now runs the new template.",
+        "A rollout finished in the last 10 minutes: the Deployment's every replica runs the new template, or the"
+        " Argo Rollout went from Progressing/Paused back to Healthy.",
         "None; the new version serves all traffic.",
-        ('kube_deployment_status_replicas_updated{{deployment="{service}"}}',),
+        ('kube_deployment_status_replicas_updated{{deployment="{service}"}}', 'rollout_info{{name="{service}"}}'),
         ("Nothing to do; compare error rate and latency before and after.",),
         "Informational, sent to the events channel.",
     ),
@@ -140,9 +143,10 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "BackupCompleted",
         "info",
         "P3",
-        "CloudNativePG reported a newer completed base backup in the last 15 minutes.",
+        "CloudNativePG reported a newer completed base backup (service `postgresql`), or a Velero schedule a newer"
+        " successful backup (service `velero`, label `schedule`), in the last 15 minutes.",
         "None; a new recovery point exists.",
-        ("cnpg_collector_last_available_backup_timestamp",),
+        ("cnpg_collector_last_available_backup_timestamp", "velero_backup_last_successful_timestamp"),
         ("Nothing to do.",),
         "Informational, sent to the events channel.",
     ),

@@ -66,6 +66,18 @@ PLATFORM_METRICS: tuple[Metric, ...] = (
         ("namespace", "deployment"),
         "Replicas available (kube-state-metrics).",
     ),
+    Metric(
+        "rollout_info",
+        "gauge",
+        ("namespace", "name", "strategy", "traffic_router", "phase"),
+        "1 for each Argo Rollout, `phase` its current phase (Argo Rollouts controller, scraped with honor_labels).",
+    ),
+    Metric(
+        "velero_backup_last_successful_timestamp",
+        "gauge",
+        ("schedule",),
+        "Unix time of the last successful backup of a Velero schedule (Velero server).",
+    ),
     Metric("redis_up", "gauge", ("namespace", "pod"), "1 if the Redis exporter reached Redis (oliver006/redis_exporter)."),
     Metric("redis_keyspace_hits_total", "counter", ("namespace", "pod"), "Successful key look-ups in Redis."),
     Metric("redis_keyspace_misses_total", "counter", ("namespace", "pod"), "Failed key look-ups in Redis."),
@@ -83,8 +95,12 @@ PLATFORM_METRICS: tuple[Metric, ...] = (
 # is not finished; completed: it changed and every replica now runs the new template.
 DEPLOYMENT_GENERATION_METRIC = "kube_deployment_metadata_generation"
 DEPLOYMENT_OBSERVED_METRIC = "kube_deployment_status_observed_generation"
-# A backup completed: CloudNativePG's newest-backup timestamp moved within the window.
+# Argo Rollouts (staging, prod) instead of Deployments: the controller's per-Rollout phase.
+ROLLOUT_INFO_METRIC = "rollout_info"
+# A backup completed: CloudNativePG's newest-backup timestamp, or a Velero schedule's last
+# successful backup, moved within the window.
 BACKUP_COMPLETED_METRIC = "cnpg_collector_last_available_backup_timestamp"
+VELERO_BACKUP_COMPLETED_METRIC = "velero_backup_last_successful_timestamp"
 
 # Recording rules (name -> meaning). Window suffixes follow the kubernetes-mixin convention.
 RECORDING_RULES: dict[str, str] = {

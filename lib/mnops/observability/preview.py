@@ -35,6 +35,7 @@ import yaml
 from mnops import yamlio
 
 PROMETHEUS = "prometheus"
+PROMTOOL = "promtool"
 ALERTMANAGER = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
 
 
@@ -105,6 +106,7 @@ class Preview:
         log_dir: Path | None = None,
         evaluation_interval: str | None = None,
         receiver_url: str | None = None,
+        backfill: str | None = None,
     ) -> None:
         self.target_dir = target_dir
         self.apps_namespace = apps_namespace
@@ -115,6 +117,7 @@ class Preview:
         self.for_override = for_override
         self.evaluation_interval = evaluation_interval or interval
         self.receiver_url = receiver_url
+        self.backfill = backfill  # OpenMetrics text: history written into the TSDB before Prometheus starts
         self.workdir = Path(tempfile.mkdtemp(prefix="mnops-preview-"))
         self.log_dir = log_dir or self.workdir
         self.prometheus_port = free_port()
@@ -189,6 +192,14 @@ class Preview:
             ],
         )
         wait_until_ready(f"{self.alertmanager_url}/-/ready", am)
+        if self.backfill is not None:
+            history = self.workdir / "history.om"
+            history.write_text(self.backfill)
+            subprocess.run(
+                [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history), str(self.workdir / "prom-data")],
+                check=True,
+                capture_output=True,
+            )
         prom = self._start(
             "prometheus",
             [

@@ -315,14 +315,30 @@ class SuiteBuilder:
         self.case("alerts", f"{svc.name} Deployment rollout", rollout, started, svc.name,
                   [Check(6 * m, Expected(started, dep)), Check(6 * m, None, completed),
                    Check(9 * m, Expected(completed, dep), completed)])  # fmt: skip
+        # Argo Rollout: Healthy until 5m, Progressing (canary steps) 5m-7m, Healthy again from 8m.
+        # The controller exports the current phase only: the old phase's series goes stale.
+        ro = {"namespace": svc.namespace, "name": svc.name}
+        info = {**ro, "strategy": "canary", "traffic_router": "GatewayAPI"}
+        phases = [
+            _series("rollout_info", {**info, "phase": "Healthy"}, "1x4 stale _x2 1x20"),
+            _series("rollout_info", {**info, "phase": "Progressing"}, "_x5 1x2 stale"),
+        ]
+        self.case("alerts", f"{svc.name} Rollout canary", phases, started, svc.name,
+                  [Check(6 * m, Expected(started, ro)), Check(6 * m, None, completed), Check(9 * m, None),
+                   Check(9 * m, Expected(completed, ro), completed), Check(20 * m, None),
+                   Check(20 * m, None, completed)])  # fmt: skip
 
     def backup_cases(self) -> None:
+        m = 60
+        velero = "velero_backup_last_successful_timestamp"
+        daily = {"schedule": "daily"}
+        self.case("alerts", "BackupCompleted Velero", [_series(velero, daily, "1000x9 1600x20")], "BackupCompleted", "velero",
+                  [Check(5 * m, None), Check(12 * m, Expected("BackupCompleted", daily)), Check(28 * m, None)])  # fmt: skip
         if not any(s.dependencies.postgres for s in self.target.services):
             return
         data_ns = self.target.namespaces.get("data", self.target.namespaces["apps"])
         labels = {"namespace": data_ns, "pod": "postgres-1"}
         metric = "cnpg_collector_last_available_backup_timestamp"
-        m = 60
         self.case("alerts", "BackupCompleted unchanged", [_series(metric, labels, "1000x30")], "BackupCompleted",
                   "postgresql", [Check(12 * m, None)])  # fmt: skip
         self.case("alerts", "BackupCompleted new backup", [_series(metric, labels, "1000x9 1600x20")], "BackupCompleted",
@@ -442,7 +458,7 @@ def focused_rules(content: dict[str, Any], target: Target, suite: str) -> dict[s
     """
     wanted = {s.name for s in services_under_test(target, suite)}
     if suite == "alerts":
-        wanted |= {target.services[0].name, "postgresql"}  # deployment and backup events
+        wanted |= {target.services[0].name, "postgresql", "velero"}  # deployment and backup events
     slos = SUITE_SLOS.get(suite)
 
     def keep(rule: dict[str, Any]) -> bool:

@@ -271,24 +271,49 @@ def service_alerts(target: Target, svc: Service) -> list[Rule]:
     return rules
 
 
-def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
-    sel = f'{{deployment="{svc.name}"}}'  # service names are unique; `by` keeps the namespace
+def _deployment_changes(svc: Service) -> tuple[str, str]:
+    """(started, completed) for a plain Deployment, from kube-state-metrics."""
+    sel = f'{{namespace="{svc.namespace}",deployment="{svc.name}"}}'
     by = _by("namespace", "deployment")
 
     def m(metric: str) -> str:
         return f"max {by} ({metric}{sel})"
 
-    changed = f"max {by} (changes({contract.DEPLOYMENT_GENERATION_METRIC}{sel}[{INFO_WINDOW}])) > 0"
+    changed = f"max {by} (\n  changes({contract.DEPLOYMENT_GENERATION_METRIC}{sel}[{INFO_WINDOW}])\n) > 0"
     done = (
         f"({m(contract.DEPLOYMENT_OBSERVED_METRIC)}\n  >= {m(contract.DEPLOYMENT_GENERATION_METRIC)})"
         f"\nand ({m('kube_deployment_status_replicas_updated')}\n  >= {m('kube_deployment_spec_replicas')})"
         f"\nand ({m('kube_deployment_status_replicas_available')}\n  >= {m('kube_deployment_spec_replicas')})"
     )
+    return f"({changed})\nunless\n({done})", f"({changed})\nand\n({done})"
+
+
+def _rollout_changes(svc: Service) -> tuple[str, str]:
+    """(started, completed) for an Argo Rollout, from the Rollouts controller's `rollout_info`.
+
+    The controller exports one series per Rollout whose `phase` label is the current phase
+    (Progressing, Paused, Healthy, Degraded): a rollout started when it is Progressing or Paused
+    and was Healthy within the window; it completed when it is Healthy and was not within the window.
+    """
+    sel = f'namespace="{svc.namespace}",name="{svc.name}"'
+    by = _by("namespace", "name")
+    moving = f'max {by} ({contract.ROLLOUT_INFO_METRIC}{{{sel},phase=~"Progressing|Paused"}})'
+    healthy = f'max {by} ({contract.ROLLOUT_INFO_METRIC}{{{sel},phase="Healthy"}})'
+    was_moving = f'max {by} (max_over_time({contract.ROLLOUT_INFO_METRIC}{{{sel},phase=~"Progressing|Paused"}}[{INFO_WINDOW}]))'
+    was_healthy = f'max {by} (max_over_time({contract.ROLLOUT_INFO_METRIC}{{{sel},phase="Healthy"}}[{INFO_WINDOW}]))'
+    return f"{moving}\nand\n{was_healthy}", f"{healthy}\nand\n{was_moving}"
+
+
+def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
+    """Info events for a new version of the service, whether it runs as a Deployment or an Argo
+    Rollout (staging and prod): each rule reads both sources, only one of which has series."""
+    deployment_started, deployment_completed = _deployment_changes(svc)
+    rollout_started, rollout_completed = _rollout_changes(svc)
     where = f"in {target.cluster.name} ({target.cluster.environment})"
     return [
         _alert(
             "DeploymentStarted",
-            f"({changed})\nunless\n({done})",
+            f"(\n{deployment_started}\n)\nor\n(\n{rollout_started}\n)",
             "0s",
             svc.name,
             f"{svc.name} rollout started",
@@ -297,7 +322,7 @@ def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
         ),
         _alert(
             "DeploymentCompleted",
-            f"({changed})\nand\n({done})",
+            f"(\n{deployment_completed}\n)\nor\n(\n{rollout_completed}\n)",
             "0s",
             svc.name,
             f"{svc.name} rollout completed",
@@ -308,21 +333,37 @@ def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
 
 
 def backup_alerts(target: Target) -> list[Rule]:
-    if not any(s.dependencies.postgres for s in target.services):
-        return []
-    data_ns = target.namespaces.get("data", target.namespaces["apps"])
-    metric = f'{contract.BACKUP_COMPLETED_METRIC}{{namespace="{data_ns}"}}'
-    return [
+    """A new recovery point: CloudNativePG's newest base backup (services using PostgreSQL) and
+    each Velero schedule's last successful backup (every cluster backs up with Velero)."""
+    where = f"in {target.cluster.name} ({target.cluster.environment})"
+    rules = []
+    if any(s.dependencies.postgres for s in target.services):
+        data_ns = target.namespaces.get("data", target.namespaces["apps"])
+        metric = f'{contract.BACKUP_COMPLETED_METRIC}{{namespace="{data_ns}"}}'
+        rules.append(
+            _alert(
+                "BackupCompleted",
+                f"max {_by('namespace')} (changes({metric}[{BACKUP_WINDOW}])) > 0",
+                "0s",
+                "postgresql",
+                "PostgreSQL backup completed",
+                f"CloudNativePG finished a base backup in {data_ns} {where}.",
+                target.repo_url,
+            )
+        )
+    velero = f"max {_by('schedule')} (changes({contract.VELERO_BACKUP_COMPLETED_METRIC}[{BACKUP_WINDOW}])) > 0"
+    rules.append(
         _alert(
             "BackupCompleted",
-            f"max {_by('namespace')} (changes({metric}[{BACKUP_WINDOW}])) > 0",
+            velero,
             "0s",
-            "postgresql",
-            "PostgreSQL backup completed",
-            f"CloudNativePG finished a base backup in {data_ns} in {target.cluster.name} ({target.cluster.environment}).",
+            "velero",
+            "Velero backup completed",
+            f"Velero schedule {{{{ $labels.schedule }}}} finished a backup {where}.",
             target.repo_url,
-        ),
-    ]
+        )
+    )
+    return rules
 
 
 def _burn_expr(svc: Service, slo: SloObjective, burns: tuple[tuple[str, str, float], ...]) -> str:

@@ -37,8 +37,8 @@ def _threshold(alert: str) -> Callable[[Service], str] | None:
 
 FIXED_CONDITIONS = {
     "ServiceDown": f"no successful scrape for {R.SERVICE_DOWN_FOR}",
-    "DeploymentStarted": f"spec generation changed within {R.INFO_WINDOW}, rollout unfinished",
-    "DeploymentCompleted": f"spec generation changed within {R.INFO_WINDOW}, all replicas updated",
+    "DeploymentStarted": f"Deployment spec generation changed, or Rollout left Healthy, within {R.INFO_WINDOW}; unfinished",
+    "DeploymentCompleted": f"Deployment fully updated, or Rollout back to Healthy, within {R.INFO_WINDOW}",
     "BackupCompleted": f"newer backup timestamp within {R.BACKUP_WINDOW}",
 }
 
