@@ -55,7 +55,7 @@ def distinct_suites() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("name", TARGETS)
 def test_every_rule_file_passes_promtool_check(name: str) -> None:
     files = rule_files(name)
-    assert {f.stem for f in files} == {"mnops-recording", "mnops-slo", "mnops-alerts"}
+    assert {f.stem for f in files} == {"mnops-recording", "mnops-slo", "mnops-alerts", "mnops-availability"}
     result = run(["promtool", "check", "rules", *map(str, files)])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -176,3 +176,16 @@ def test_latency_cases_bracket_the_threshold() -> None:
         for q, layout in ((below, layout_below), (above, layout_above)):
             pairs = [(float("inf") if le == "+Inf" else float(le), float(c)) for le, c in layout]
             assert histogram_quantile(0.99, pairs) == pytest.approx(q)
+
+
+def test_reliability_suite_fails_when_alerts_end_without_a_stale_marker(tmp_path: Path) -> None:
+    """Without stale markers the 5-minute lookback stretches every incident: the expected MTTR
+    no longer matches, so the synthetic figures really are checked."""
+    path = write_suite(tmp_path, target("prod"), "availability")
+    suite = yaml.safe_load(path.read_text())
+    for series in suite["tests"][0]["input_series"]:
+        series["values"] = series["values"].replace("stale", "_")
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    result = run(["promtool", "test", "rules", str(path)])
+    assert result.returncode != 0
+    assert "service:mttr_seconds:30d" in result.stdout + result.stderr

@@ -45,6 +45,12 @@ BUSINESS_METRICS: tuple[Metric, ...] = (
 # Series the platform provides (Prometheus itself, kube-state-metrics from kube-prometheus-stack,
 # the Redis exporter sidecar, CloudNativePG's instance exporter). The info alerts use these.
 PLATFORM_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "ALERTS",
+        "gauge",
+        ("alertname", "alertstate", "priority", "namespace", "service"),
+        "Pending and firing alerts (Prometheus).",
+    ),
     Metric("up", "gauge", ("job", "namespace", "service", "pod"), "1 if the last scrape of a target succeeded (Prometheus)."),
     Metric("kube_deployment_metadata_generation", "gauge", ("namespace", "deployment"), "Spec generation (kube-state-metrics)."),
     Metric(
@@ -125,6 +131,20 @@ RECORDING_RULES: dict[str, str] = {
     "service:slo_errors:ratio_rate3d": "Share of bad events over 3 days, per service and SLO (0-1).",
     "service:slo_error_budget:remaining_ratio": "Error budget left over the last 30 days, per service and SLO (1 = untouched).",
     "service:slo_burn_rate:ratio_rate1h": "Error budget burn rate over 1 hour (1 = exactly on budget), per service and SLO.",
+    # Reliability (plan 9.1), mnops.observability.reliability: an incident is a P0/P1 alert firing.
+    "service:incident:active": "1 while a P0/P1 alert of the service fires, else 0.",
+    "cluster:incident:active": "1 while a P0/P1 alert of any service fires, else 0.",
+    "cluster:http_errors:ratio_rate5m": "Share of 5xx responses of all services over 5 minutes (0-1).",
+    "service:availability:ratio30d": "Share of non-5xx responses over 30 days, per service (0-1).",
+    "cluster:availability:ratio30d": "Share of non-5xx responses over 30 days, all services (0-1).",
+    "service:incidents:count30d": "Incidents that started in the last 30 days, per service.",
+    "cluster:incidents:count30d": "Incidents that started in the last 30 days, cluster-wide.",
+    "service:incident_seconds:sum30d": "Seconds with an incident in the last 30 days, per service.",
+    "cluster:incident_seconds:sum30d": "Seconds with an incident in the last 30 days, cluster-wide.",
+    "service:mttr_seconds:30d": "Mean time to recovery over 30 days, per service (seconds).",
+    "cluster:mttr_seconds:30d": "Mean time to recovery over 30 days, cluster-wide (seconds).",
+    "service:mtbf_seconds:30d": "Mean time between incidents over 30 days, per service (seconds).",
+    "cluster:mtbf_seconds:30d": "Mean time between incidents over 30 days, cluster-wide (seconds).",
 }
 
 # SLO windows that get an error-ratio recording rule (Google SRE workbook, chapter 5).

@@ -74,6 +74,12 @@ def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
     return {"series": f"{metric}{_labels(labels)}", "values": values}
 
 
+def _labels_of(expr: str, labels: dict[str, str] | None = None) -> str:
+    """The series promtool returns for a recorded name: the name plus the labels it keeps."""
+    name = expr.split("{", 1)[0]
+    return name + (_labels(labels) if labels else "")
+
+
 def _n(value: float) -> str:
     """Full precision: promtool reads the text, and `:g` would round a 3.6e6 counter to 6 digits."""
     return f"{value:.12g}"
@@ -400,7 +406,80 @@ class SuiteBuilder:
             self.case("slo-slow", f"{svc.name} SLO slow burn {share / b:.1f}x", series, "SLOErrorBudgetBurnSlow", svc.name,
                       [Check(hs * 60 + 24 * 3600, None), Check((hs + burn) * 60, fired)])  # fmt: skip
 
+    # --- reliability: synthetic incidents give known availability, MTTR and MTBF -------------
+    def reliability_cases(self) -> None:
+        """Six hours at the evaluation interval: a 10-minute P0 incident at 1h, a 25-minute incident
+        at 3h made of two overlapping alerts (ServiceDown, then a fast burn), plus a pending P1 and a
+        firing P2 that are not incidents. Every other service stays quiet. Resolved alerts end with
+        a stale marker, as Prometheus writes for ALERTS (else the 5-minute lookback stretches them)."""
+        step = self.evaluation
+        total = 6 * 3600 // step
+        hour = 3600 // step
+        at = {"1h": hour, "3h": 3 * hour, "3h05": 3 * hour + 300 // step}
+
+        def firing(start: int, samples: int) -> str:
+            return f"_x{start} 1x{samples - 1} stale _x{total - start - samples}"
+
+        first, *quiet = self.target.services
+        base = {"namespace": first.namespace, "service": first.name}
+        incidents = [
+            ("HighErrorRate", "firing", "P0", firing(at["1h"], 600 // step)),
+            ("ServiceDown", "firing", "P0", firing(at["3h"], 1200 // step)),
+            ("SLOErrorBudgetBurnFast", "firing", "P1", firing(at["3h05"], 1200 // step)),
+            ("HighLatencyP99", "pending", "P1", firing(2 * hour, 300 // step)),
+            ("HighCPUUsage", "firing", "P2", firing(4 * hour, 1800 // step)),
+        ]
+        series = [
+            _series("ALERTS", {**base, "alertname": name, "alertstate": state, "priority": priority}, values)
+            for name, state, priority, values in incidents
+        ]
+        for svc in (first, *quiet):
+            labels = {"namespace": svc.namespace, "service": svc.name}
+            errors = 0.001 if svc is first else 0.0
+            series += [
+                _series("up", {**labels, "pod": f"{svc.name}-0"}, gauge([(1, total)])),
+                _series("service:http_errors:ratio_rate5m", labels, gauge([(errors, total)])),
+                _series("service:http_requests:rate5m", labels, gauge([(100, total)])),
+            ]
+        incident_seconds = 600 + 1500  # 10 minutes, then 3h00-3h25
+        observed = (total + 1) * step
+        cluster_errors = 0.001 * 100 / (100 * (1 + len(quiet)))
+        expected = {
+            f'service:incidents:count30d{{service="{first.name}"}}': 2,
+            f'service:incident_seconds:sum30d{{service="{first.name}"}}': incident_seconds,
+            f'service:mttr_seconds:30d{{service="{first.name}"}}': incident_seconds / 2,
+            f'service:mtbf_seconds:30d{{service="{first.name}"}}': (observed - incident_seconds) / 2,
+            f'service:availability:ratio30d{{service="{first.name}"}}': 1 - 0.001,
+            "cluster:incidents:count30d": 2,
+            "cluster:mttr_seconds:30d": incident_seconds / 2,
+            "cluster:mtbf_seconds:30d": (observed - incident_seconds) / 2,
+            "cluster:availability:ratio30d": 1 - cluster_errors,
+        }
+        checks: list[dict[str, Any]] = [
+            {
+                "expr": expr,
+                "eval_time": "6h",
+                "exp_samples": [{"labels": _labels_of(expr, base if expr.startswith("service:") else None), "value": value}],
+            }
+            for expr, value in expected.items()
+        ]
+        # After the first incident only: one incident of 10 minutes.
+        checks.append({"expr": f'service:mttr_seconds:30d{{service="{first.name}"}}', "eval_time": "1h30m",
+                       "exp_samples": [{"labels": _labels_of(f'service:mttr_seconds:30d{{service="{first.name}"}}', base),
+                                        "value": 600}]})  # fmt: skip
+        for svc in quiet:  # no incident: a count of 0 and no MTTR at all (nothing to average)
+            checks += [
+                {"expr": f'service:incidents:count30d{{service="{svc.name}"}}', "eval_time": "6h",
+                 "exp_samples": [{"labels": _labels_of(f'service:incidents:count30d{{service="{svc.name}"}}',
+                                                       {"namespace": svc.namespace, "service": svc.name}), "value": 0}]},
+                {"expr": f'service:mttr_seconds:30d{{service="{svc.name}"}}', "eval_time": "6h", "exp_samples": []},
+            ]  # fmt: skip
+        self.tests["availability"].append(
+            {"name": "synthetic incidents", "interval": duration(step), "input_series": series, "promql_expr_test": checks}
+        )
+
     def cases(self) -> dict[str, list[Case]]:
+        self.reliability_cases()
         for svc in services_under_test(self.target, "paging"):
             self.paging_cases(svc)
         for svc in services_under_test(self.target, "alerts"):
@@ -430,6 +509,8 @@ def suite_fingerprint(target: Target, suite: str) -> str:
     """What a suite's outcome depends on besides the cluster's name: targets with the same
     fingerprint run the same cases against the same rule shapes, so one of them is enough."""
     m = monitoring_settings(target.parameters)
+    if suite == "availability":
+        return repr((suite, [(s.name, s.namespace) for s in target.services], m.evaluation_interval))
     if suite == "paging":
         thresholds = [(s.name, s.namespace, s.alerts.error_rate_percent, s.alerts.latency_p99_seconds) for s in target.services]
         inputs: object = (thresholds, m.scrape_interval, m.evaluation_interval, m.response_target, m.alertmanager.timings)
@@ -530,13 +611,14 @@ SUITES: dict[str, tuple[str, ...]] = {
     "alerts": ("mnops-recording", "mnops-alerts"),
     "slo-fast": ("mnops-slo", "mnops-alerts"),
     "slo-slow": ("mnops-slo", "mnops-alerts"),
+    "availability": ("mnops-availability",),
 }
 # Sample step per suite (paging samples at the target's scrape interval).
 SUITE_STEP_SECONDS: dict[str, int] = {"alerts": 60, "slo-fast": 60, "slo-slow": SLOW_STEP_MINUTES * 60}
 # Evaluation interval per suite (paging evaluates at the target's evaluation interval). Slow burns
-# are evaluated every 10 minutes, like their samples: promtool evaluates the recording file
-# before the alerts file, so an alert reads the recording of the same step (20 minutes failed:
-# the 3d window then missed the 1.1x ticket). Days evaluated every minute would take minutes.
+# are evaluated every 10 minutes, like their samples: `group_eval_order` puts the recording
+# groups first, so an alert reads the recording of the same step. Days evaluated every minute
+# would take minutes.
 # Fast burns are evaluated every 2 minutes, their `for`: 12 hours of history and burn at 1m
 # steps was the most expensive suite.
 SUITE_EVALUATION: dict[str, str] = {"alerts": "1m", "slo-fast": "2m", "slo-slow": "10m"}
@@ -551,11 +633,15 @@ def promtool_suites(target: Target, rules_dir: str) -> dict[str, dict[str, Any]]
     builder = SuiteBuilder(target)
     cases = builder.cases()
     evaluation = builder.monitoring.evaluation_interval
-    return {
-        name: {
+    suites = {}
+    for name, stems in SUITES.items():
+        # Recording groups before the alerts that read them, whatever promtool's own order: a
+        # slow-burn alert evaluated first would read a recording one 10-minute step old.
+        order = [g["name"] for stem in stems for g in focused_rules(builder.rules[stem], target, name)["groups"]]
+        suites[name] = {
             "rule_files": [f"{rules_dir}/{name}-{stem}.yaml" for stem in stems],
             "evaluation_interval": SUITE_EVALUATION.get(name, evaluation),
+            "group_eval_order": order,
             "tests": cases[name],
         }
-        for name, stems in SUITES.items()
-    }
+    return suites

@@ -18,6 +18,8 @@ from mnops import units
 from mnops.inventory.model import Service, Target
 from mnops.observability import contract
 from mnops.observability.alerts import runbook_url, spec
+from mnops.observability.reliability import reliability_groups
+from mnops.observability.settings import monitoring_settings
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
@@ -413,7 +415,8 @@ def slo_alerts(target: Target, svc: Service) -> list[Rule]:
 def rule_files(target: Target) -> dict[str, dict[str, list[Group]]]:
     """File stem -> rule file content. Recording groups come first (promtool evaluates in order).
 
-    Groups set no `interval`: the evaluation interval is global (kube-prometheus-stack values).
+    Groups set no `interval` (the evaluation interval is global, kube-prometheus-stack values),
+    except the 30-day reliability figures (mnops.observability.reliability).
     """
     alerts = [r for svc in target.services for r in service_alerts(target, svc)]
     info = [r for svc in target.services for r in deployment_alerts(target, svc)] + backup_alerts(target)
@@ -421,6 +424,8 @@ def rule_files(target: Target) -> dict[str, dict[str, list[Group]]]:
     return {
         "mnops-recording": {"groups": [red_group(target), saturation_group(target)]},
         "mnops-slo": {"groups": [slo_group(target, svc) for svc in target.services]},
+        # Reads ALERTS and the RED recordings: its own file, so its promtool suite loads nothing else.
+        "mnops-availability": {"groups": reliability_groups(target, monitoring_settings(target.parameters).evaluation_interval)},
         "mnops-alerts": {
             "groups": [
                 {"name": "mnops-service-alerts", "rules": alerts},
