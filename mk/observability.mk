@@ -4,7 +4,7 @@ TARGET ?= dev
 OBSERVABILITY_DEBS := promtool=prometheus amtool=prometheus-alertmanager
 
 .PHONY: runbooks
-runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ from the alert catalogue and the inventory
+runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ and docs/incident-response.md from the alert catalogue and the inventory
 	@$(PY) scripts/runbooks.py
 
 .PHONY: monitoring-preview

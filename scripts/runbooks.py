@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write docs/runbooks/<alert>.md from the alert catalogue and every target's inventory.
+"""Write docs/runbooks/<alert>.md and docs/incident-response.md from the alert catalogue and the inventory.
 
 Usage (normally through `make runbooks`):
     .venv/bin/python scripts/runbooks.py            # (re)write docs/runbooks/
@@ -14,17 +14,25 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import compiles_manifests, render_inventory  # noqa: E402
+from mnops.observability.incident_response import incident_response_doc  # noqa: E402
 from mnops.observability.runbooks import runbook_pages  # noqa: E402
+
+INCIDENT_RESPONSE = "../incident-response.md"  # relative to the runbooks folder
 
 
 def expected_pages(inventory: Path) -> dict[str, str]:
     parameters = render_inventory(inventory)
+    return {**runbook_pages_of(parameters), INCIDENT_RESPONSE: incident_response_doc(parameters)}
+
+
+def runbook_pages_of(parameters: dict[str, Any]) -> dict[str, str]:
     # Clusters only: the local Compose stack has no Prometheus routing to document.
     clusters = {name: params for name, params in parameters.items() if compiles_manifests(params)}
     return runbook_pages([load_target(name, params) for name, params in clusters.items()])

@@ -35,6 +35,12 @@ def _threshold(alert: str) -> Callable[[Service], str] | None:
     return table.get(alert)
 
 
+# Every runbook points at the plan that says who does what (severities, roles, templates).
+INCIDENT_RESPONSE_LINK = (
+    "Severity levels, roles, the first 15 minutes, communication templates and the post-mortem:"
+    " [incident response plan](../incident-response.md)."
+)
+
 FIXED_CONDITIONS = {
     "ServiceDown": f"no successful scrape for {R.SERVICE_DOWN_FOR}",
     "DeploymentStarted": f"Deployment spec generation changed, or Rollout left Healthy, within {R.INFO_WINDOW}; unfinished",
@@ -82,7 +88,7 @@ def runbook(entry: AlertSpec, targets: Sequence[Target]) -> str:
         lines += ["```promql", query.format(service="<service>", namespace="<namespace>"), "```", ""]
     lines += ["## Mitigation", ""]
     lines += [f"{i}. {step.format(service='<service>', namespace='<namespace>')}" for i, step in enumerate(entry.mitigation, 1)]
-    lines += ["", "## Escalation", "", entry.escalation, ""]
+    lines += ["", "## Escalation", "", entry.escalation, "", INCIDENT_RESPONSE_LINK, ""]
     return "\n".join(lines)
 
 
