@@ -21,3 +21,8 @@ test-monitoring: $(VENV_STAMP) ## promtool/amtool checks, generated rule unit te
 alert-latency: $(VENV_STAMP) ## Measure P0/P1 alert latency end to end (real Prometheus + Alertmanager, ~10 min); writes docs/observability.md
 	@scripts/ensure-debs $(OBSERVABILITY_DEBS) prometheus=prometheus prometheus-alertmanager=prometheus-alertmanager
 	@$(PY) scripts/alert_latency.py --target $(or $(LATENCY_TARGET),prod)
+
+.PHONY: burn-detection
+burn-detection: $(VENV_STAMP) ## Measure with promtool how fast SLO burn alerts fire at 1x-1000x; writes docs/observability.md
+	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
+	@$(PY) scripts/burn_detection.py --target $(or $(LATENCY_TARGET),prod)

@@ -269,11 +269,11 @@ def render(results: Sequence[Measurement], cluster: str, m: Monitoring, measured
     return "\n".join(lines)
 
 
-def replace_section(document: str, section: str) -> str:
-    """The document with its generated alert-latency section replaced (appended if missing)."""
-    if BEGIN in document and END in document:
-        head, rest = document.split(BEGIN, 1)
-        return head + section + rest.split(END, 1)[1]
+def replace_section(document: str, section: str, begin: str = BEGIN, end: str = END) -> str:
+    """The document with one generated section (between `begin` and `end`) replaced, or appended."""
+    if begin in document and end in document:
+        head, rest = document.split(begin, 1)
+        return head + section + rest.split(end, 1)[1]
     return document.rstrip("\n") + "\n\n" + section + "\n"
 
 
