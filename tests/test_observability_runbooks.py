@@ -8,6 +8,7 @@ from pathlib import Path
 
 from observability_support import ROOT, TARGETS, parameters, target
 
+from mnops.observability.alertmanager import inhibition_matrix
 from mnops.observability.alerts import CATALOGUE
 from mnops.observability.incident_response import incident_response_doc
 from mnops.observability.runbooks import runbook_pages
@@ -69,3 +70,8 @@ def test_incident_response_plan_follows_the_inventory() -> None:
 def test_every_runbook_links_to_the_incident_response_plan() -> None:
     for entry in CATALOGUE:
         assert "(../incident-response.md)" in (RUNBOOKS / f"{entry.name}.md").read_text(), entry.name
+
+
+def test_documented_inhibition_matrix_is_the_configured_one() -> None:
+    text = (ROOT / "docs" / "observability.md").read_text()
+    assert inhibition_matrix() in text, "run `make runbooks` and commit docs/observability.md"
