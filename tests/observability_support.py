@@ -20,7 +20,6 @@ from mnops.inventory import Target, load_target  # noqa: E402
 from mnops.observability.preview import local_alertmanager_config  # noqa: E402
 
 COMPILED = ROOT / "compiled"
-TARGETS = ("dev", "staging", "prod", "prod-dr")
 DEBS = ("promtool=prometheus", "amtool=prometheus-alertmanager", "prometheus=prometheus",
         "prometheus-alertmanager=prometheus-alertmanager")  # fmt: skip
 
@@ -32,6 +31,15 @@ def ensure_tools() -> None:
 @cache
 def parameters() -> dict[str, Any]:
     return real_parameters()
+
+
+def compiles_monitoring(params: dict[str, Any]) -> bool:
+    return any("components/monitoring" in entry.get("input_paths", []) for entry in params["kapitan"]["compile"])
+
+
+# Every cluster that compiles the monitoring component, from the inventory (never a fixed list:
+# adding a cluster adds it here).
+TARGETS = tuple(sorted(name for name, params in parameters().items() if compiles_monitoring(params)))
 
 
 def target(name: str) -> Target:

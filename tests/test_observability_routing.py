@@ -104,7 +104,12 @@ def test_each_priority_reaches_the_intended_receivers(name: str, key: str) -> No
     assert routes_test(config_path(name), "somebody-else", labels) != 0  # the check can fail
 
 
-@pytest.mark.parametrize("name", ["prod", "prod-dr"])
+def environment_targets(production: bool) -> list[str]:
+    """Clusters of the production environment, or all others, from the inventory."""
+    return [n for n in TARGETS if (target(n).cluster.environment == "prod") == production]
+
+
+@pytest.mark.parametrize("name", environment_targets(production=True))
 def test_production_follows_the_issue_route_tree(name: str) -> None:
     for key, expected in PROD_ROUTES.items():
         assert routes_test(config_path(name), expected, ALERT_LABELS[key]) == 0, key
@@ -119,7 +124,7 @@ def test_platform_alerts_without_priority_are_routed(name: str) -> None:
     assert routes_test(config, routes["P2"][0], ["alertname=KubeCPUOvercommit", "severity=warning"]) == 0
 
 
-@pytest.mark.parametrize("name", ["dev", "staging"])
+@pytest.mark.parametrize("name", environment_targets(production=False))
 def test_nobody_is_paged_outside_production(name: str) -> None:
     config = config_path(name).read_text()
     assert "pagerduty" not in config
