@@ -4,7 +4,7 @@ TARGET ?= dev
 OBSERVABILITY_DEBS := promtool=prometheus amtool=prometheus-alertmanager
 
 .PHONY: runbooks
-runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ from the alert catalogue and the inventory
+runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ and docs/incident-response.md from the alert catalogue and the inventory
 	@$(PY) scripts/runbooks.py
 
 .PHONY: monitoring-preview
@@ -16,3 +16,13 @@ monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0
 test-monitoring: $(VENV_STAMP) ## promtool/amtool checks, generated rule unit tests, routing tests and the preview end-to-end test
 	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
 	@$(PY) -m pytest -q -n 2 tests/test_observability_*.py
+
+.PHONY: alert-latency
+alert-latency: $(VENV_STAMP) ## Measure P0/P1 alert latency end to end (real Prometheus + Alertmanager, ~10 min); writes docs/observability.md
+	@scripts/ensure-debs $(OBSERVABILITY_DEBS) prometheus=prometheus prometheus-alertmanager=prometheus-alertmanager
+	@$(PY) scripts/alert_latency.py --target $(or $(LATENCY_TARGET),prod)
+
+.PHONY: burn-detection
+burn-detection: $(VENV_STAMP) ## Measure with promtool how fast SLO burn alerts fire at 1x-1000x; writes docs/observability.md
+	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
+	@$(PY) scripts/burn_detection.py --target $(or $(LATENCY_TARGET),prod)

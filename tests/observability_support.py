@@ -14,12 +14,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from conftest import cluster_targets, real_parameters  # noqa: E402
+from conftest import real_parameters  # noqa: E402
 
 from mnops.inventory import Target, load_target  # noqa: E402
+from mnops.observability.preview import local_alertmanager_config  # noqa: E402
 
 COMPILED = ROOT / "compiled"
-TARGETS = tuple(cluster_targets())
 DEBS = ("promtool=prometheus", "amtool=prometheus-alertmanager", "prometheus=prometheus",
         "prometheus-alertmanager=prometheus-alertmanager")  # fmt: skip
 
@@ -31,6 +31,15 @@ def ensure_tools() -> None:
 @cache
 def parameters() -> dict[str, Any]:
     return real_parameters()
+
+
+def compiles_monitoring(params: dict[str, Any]) -> bool:
+    return any("components/monitoring" in entry.get("input_paths", []) for entry in params["kapitan"]["compile"])
+
+
+# Every cluster that compiles the monitoring component, from the inventory (never a fixed list:
+# adding a cluster adds it here).
+TARGETS = tuple(sorted(name for name, params in parameters().items() if compiles_monitoring(params)))
 
 
 def target(name: str) -> Target:
@@ -78,3 +87,15 @@ def metric_names_in(expr: str) -> set[str]:
 
 def run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def for_local_alertmanager(config: Path, out: Path) -> Path:
+    """The compiled Alertmanager config as Debian 12's Alertmanager 0.25 can load it.
+
+    The one difference: webhook `url_file` (Alertmanager 0.26+, what the chart runs) becomes
+    `url`, because 0.25 rejects the field (preview.local_alertmanager_config). Everything else
+    (routes, timings, inhibitions, receivers) is what the cluster gets;
+    test_observability_routing.py checks that nothing else changed.
+    """
+    out.write_text(yaml.safe_dump(local_alertmanager_config(yaml.safe_load(config.read_text())), sort_keys=False))
+    return out

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from observability_support import parameters
+from observability_support import TARGETS, parameters
 
 from mnops.errors import BuildError
 from mnops.inventory import problems_in
@@ -55,7 +55,7 @@ CASES: list[tuple[str, str, Mutation, str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["dev", "staging", "prod", "prod-dr"])
+@pytest.mark.parametrize("name", TARGETS)
 def test_committed_inventory_has_no_monitoring_problems(name: str) -> None:
     assert problems_in(name, parameters()[name]) == []
 

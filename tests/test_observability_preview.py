@@ -72,23 +72,25 @@ def test_error_spike_reaches_alertmanager_with_the_p0_receiver(preview: Any) -> 
     assert not matching(running.alerts(), "HighErrorRate", "configuration-service")
 
 
-def test_a_critical_alert_inhibits_the_same_services_warning(preview: Any) -> None:
-    """HighErrorRate (critical, P0) mutes HighMemoryUsage (warning) of the same service in Alertmanager.
+def test_a_page_mutes_its_own_slo_burn_but_not_the_services_warnings(preview: Any) -> None:
+    """HighErrorRate (P0) mutes the same service's availability burn alert (same incident) but
+    not its HighMemoryUsage warning, which may be the cause and has its own owner.
 
     Memory, not CPU: a gauge crosses its threshold at the next scrape, while a 5-minute rate
     needs minutes of history before it reflects a new load."""
     fake, running = preview
-    svc = target("dev").service("supply-chain-service")
+    svc = target("dev").services[-1]
     fake.set_memory_bytes(svc.name, round(units.memory_bytes(svc.resources.memory_limit) * (svc.alerts.memory_percent + 5) / 100))
     memory = wait_for(lambda: matching(running.alerts(), "HighMemoryUsage", svc.name), "HighMemoryUsage in Alertmanager")
-    assert memory[0]["status"]["state"] == "active"  # alone, the warning is delivered
+    assert memory[0]["status"]["state"] == "active"
 
     fake.set_error_share(svc.name, 0.5)
 
-    def suppressed() -> list[dict[str, Any]]:
-        return [a for a in matching(running.alerts(), "HighMemoryUsage", svc.name) if a["status"]["state"] == "suppressed"]
+    def muted_burn() -> list[dict[str, Any]]:
+        burns = matching(running.alerts(), "SLOErrorBudgetBurnFast", svc.name)
+        return [a for a in burns if a["labels"].get("slo") == "availability" and a["status"]["state"] == "suppressed"]
 
-    muted = wait_for(suppressed, "HighMemoryUsage suppressed by HighErrorRate")
-    assert muted[0]["status"]["inhibitedBy"]
+    assert wait_for(muted_burn, "the availability burn muted by HighErrorRate")[0]["status"]["inhibitedBy"]
     error = wait_for(lambda: matching(running.alerts(), "HighErrorRate", svc.name), "HighErrorRate in Alertmanager")[0]
-    assert error["status"]["state"] == "active"  # critical alerts are never muted by the rule
+    assert error["status"]["state"] == "active"
+    assert all(a["status"]["state"] == "active" for a in matching(running.alerts(), "HighMemoryUsage", svc.name))

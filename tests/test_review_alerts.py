@@ -32,10 +32,15 @@ def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
     """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
     cluster, service, _threshold = cluster_and_service()
     # One service's cases (every alert kind, both sides of each threshold) keep this to seconds.
-    cases = [c for c in alert_behaviour.pooled_cases(real_parameters()[cluster]) if c["name"].startswith(f"{service} ")]
-    assert len({c["alert_rule_test"][0]["alertname"] for c in cases}) >= 5
-    outcomes = alert_behaviour.run_side(ROOT / "compiled" / cluster / "rules", cases, tmp_path)
-    expected = {case["name"]: bool(case["alert_rule_test"][0]["exp_alerts"]) for case in cases}
+    probes = [p for p in alert_behaviour.pooled_cases(real_parameters()[cluster]) if p.name.startswith(f"{service} ")]
+    assert len({p.alert for p in probes}) >= 5
+    evaluation = real_parameters()[cluster]["monitoring"]["evaluation_interval"]
+    outcomes = alert_behaviour.run_side(ROOT / "compiled" / cluster / "rules", probes, tmp_path, evaluation)
+    # Expected at the last check of each probe (a probe may check its alert at several times).
+    expected = {
+        p.name: bool(max(p.case["alert_rule_test"], key=lambda c: alert_behaviour.seconds(c["eval_time"]))["exp_alerts"])
+        for p in probes
+    }
     assert {name: o.firing_at_check for name, o in outcomes.items()} == expected
     assert all(o.first_firing is None or o.first_firing <= o.check_seconds for o in outcomes.values())
 

@@ -66,6 +66,22 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
                 pod_target_labels=["cnpg.io/cluster"],
             )
         )
+    rollouts = target.parameters["charts"].get("argo-rollouts", {})
+    if rollouts.get("enabled"):
+        # The controller's rollout_info drives DeploymentStarted/Completed for Rollouts; its
+        # `namespace` label names the Rollout's namespace, so keep it (honor_labels).
+        objects.append(
+            service_monitor(
+                "argo-rollouts",
+                ns,
+                identity(target, "argo-rollouts", "monitoring"),
+                selector={"app.kubernetes.io/name": "argo-rollouts", "app.kubernetes.io/component": "rollouts-controller"},
+                target_namespace=rollouts["namespace"],
+                port="metrics",
+                path="/metrics",
+                honor_labels=True,
+            )
+        )
     ident = identity(target, "mnops-rules", "monitoring")
     for stem, content in rule_files(target).items():
         objects.append(prometheus_rule(stem, ns, ident, content["groups"]))

@@ -27,7 +27,10 @@ from mnops.gitops.guide import render_guide
 from mnops.gitops.plan import delivery_plan
 from mnops.inventory.model import build_target
 from mnops.kapitan_inventory import compiles_manifests
+from mnops.observability.alert_latency import replace_section as replace_marked_section
+from mnops.observability.alertmanager import MATRIX_BEGIN, MATRIX_END, inhibition_matrix
 from mnops.observability.coverage import Expected, coverage, replace_section
+from mnops.observability.incident_response import incident_response_doc
 from mnops.observability.runbooks import runbook_pages
 from mnops.postprocess import finish_tree
 
@@ -106,7 +109,13 @@ def _coverage_table(build: Build) -> None:
     relative = "docs/observability.md"
     base = build.base_text(relative)
     if base is not None:
-        _write(build.stage / relative, replace_section(base, table))
+        text = replace_section(base, table)
+        # The same page documents the intended inhibition matrix (alertmanager.INHIBITIONS).
+        _write(build.stage / relative, replace_marked_section(text, inhibition_matrix(), MATRIX_BEGIN, MATRIX_END))
+
+
+def _incident_response(build: Build) -> None:
+    _write(build.stage / "docs" / "incident-response.md", incident_response_doc(dict(build.parameters)))
 
 
 def _overlay(view: Path, current: Path, stage: Path, folder: str) -> Path:
@@ -146,6 +155,7 @@ GENERATED: tuple[Generated, ...] = (
     Generated("docs/deployment-guide.md", False, _deployment_guide, "compile"),
     Generated("docs/runbooks", True, _runbooks, "runbooks"),
     Generated("docs/observability.md", False, _coverage_table, "coverage"),
+    Generated("docs/incident-response.md", False, _incident_response, "runbooks"),
     Generated("docs/object-storage.md", False, _storage_table, "storage-table"),
     Generated("docs/ci-cd.md", False, _ci_map, "ci-map"),
     Generated("docs/infrastructure.md", False, _infrastructure, "infra-docs"),

@@ -21,16 +21,19 @@ def service_monitor(
     port: str,
     path: str,
     interval: str | None = None,
+    honor_labels: bool = False,
 ) -> dict[str, Any]:
     """Scrapes the named port of every Service matching `selector` in `target_namespace`.
 
     Prometheus labels each series with the Service name as `service` (the metric contract's label).
+    `honor_labels` keeps the exporter's own `namespace`/`name` labels (controllers reporting on
+    objects in other namespaces) instead of renaming them `exported_*`.
     """
     if not selector:
         raise BuildError(f"service monitor {name} needs a selector, otherwise it scrapes every Service")
     if not path.startswith("/"):
         raise BuildError(f"service monitor {name}: path {path!r} must start with /")
-    endpoint = {"port": port, "path": path, "interval": interval, "honorLabels": False}
+    endpoint = {"port": port, "path": path, "interval": interval, "honorLabels": honor_labels}
     return k8s_object(
         API_VERSION,
         "ServiceMonitor",

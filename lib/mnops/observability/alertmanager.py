@@ -1,6 +1,7 @@
 """The Alertmanager configuration of one target, built from the `monitoring.alertmanager` inventory.
 
-Route tree: severity=info events first (to the `info` receivers), then one route per priority
+Route tree: the Watchdog heartbeat first (to the dead man's switch), severity=info events (to
+the `info` receivers, at any hour), then one route per priority
 (P0-P3) to the receivers the environment lists, `continue: true` on all but the last receiver
 of a priority so that P0 reaches pager AND chat. Credentials are never in the config: each
 receiver reads a file from the Secret that the operator mounts (`alertmanagerSpec.secrets`).
@@ -8,6 +9,7 @@ receiver reads a file from the Secret that the operator mounts (`alertmanagerSpe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mnops.errors import BuildError
@@ -18,10 +20,55 @@ from mnops.observability.settings import PRIORITIES, AlertmanagerSettings, Recei
 SECRET_FILE_SUFFIX = {"pagerduty": "routing-key", "slack": "webhook-url", "email": "smtp-password"}
 BUSINESS_HOURS = "business-hours"
 NULL_RECEIVER = "null"
-SILENT_ALERTS = "Watchdog|InfoInhibitor"
+SILENT_ALERTS = "InfoInhibitor"
+# kube-prometheus-stack's always-firing Watchdog goes to a dead man's switch (healthchecks.io,
+# Dead Man's Snitch, an Opsgenie/PagerDuty heartbeat...): the service pages when the pings stop,
+# i.e. when Prometheus, Alertmanager or the path between them is broken. Its URL is a credential
+# (whoever knows it can keep the switch quiet), so it comes from the receivers Secret like the rest.
+HEARTBEAT_RECEIVER = "heartbeat"
+HEARTBEAT_ALERT = "Watchdog"
+HEARTBEAT_FILE = "heartbeat-webhook-url"
+HEARTBEAT_TIMING = Timing(group_wait="0s", group_interval="1m", repeat_interval="1m")
 
-# Alerts a ServiceDown makes redundant for the same service.
-SILENCED_BY_SERVICE_DOWN = "HighErrorRate|HighLatencyP99|SLOErrorBudgetBurnFast|SLOErrorBudgetBurnSlow"
+
+@dataclass(frozen=True)
+class Inhibition:
+    """While `source` fires, `targets` of the same cluster and service (and SLO when `same_slo`)
+    are not notified: they describe the same incident. `target_slo` limits the targets to one SLO."""
+
+    source: str
+    targets: tuple[str, ...]
+    target_slo: str | None = None
+    same_slo: bool = False
+    why: str = ""
+
+
+SLO_BURNS = ("SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnSlow")
+# The intended inhibition matrix (docs/observability.md renders it; tests/test_observability_inhibition.py
+# checks every cell against a real Alertmanager). Deliberately absent: a fast burn of one SLO
+# muting another SLO's ticket, and any P0/P1 muting CPU, memory or cache warnings, which may
+# be the cause and need their own owner.
+INHIBITIONS: tuple[Inhibition, ...] = (
+    Inhibition("ServiceDown", ("HighErrorRate", "HighLatencyP99", *SLO_BURNS),
+               why="nothing answers: errors, latency and budget burn are symptoms of the outage"),
+    Inhibition("HighErrorRate", SLO_BURNS, target_slo="availability",
+               why="the 5xx page already covers the availability budget it burns"),
+    Inhibition("HighLatencyP99", SLO_BURNS, target_slo="latency-p99",
+               why="the P99 page already covers the P99 budget it burns"),
+    Inhibition("SLOErrorBudgetBurnFast", ("SLOErrorBudgetBurnSlow",), same_slo=True,
+               why="the page for an SLO makes the ticket for the same SLO redundant"),
+)  # fmt: skip
+
+
+def inhibit_rules() -> list[dict[str, Any]]:
+    rules = []
+    for entry in INHIBITIONS:
+        targets = [f'alertname=~"{"|".join(entry.targets)}"' if len(entry.targets) > 1 else f'alertname="{entry.targets[0]}"']
+        if entry.target_slo:
+            targets.append(f'slo="{entry.target_slo}"')
+        equal = ["cluster", "service", *(["slo"] if entry.same_slo else [])]
+        rules.append({"source_matchers": [f'alertname="{entry.source}"'], "target_matchers": targets, "equal": equal})
+    return rules
 
 
 # Alertmanager notification templates (Go templates, evaluated by Alertmanager, not by us).
@@ -106,13 +153,25 @@ def alertmanager_config(settings: AlertmanagerSettings) -> dict[str, Any]:
         if unknown:
             raise BuildError(f"route {key} sends to undeclared receivers {unknown}")
     used = sorted({n for names in settings.routes.values() for n in names})
-    receivers = [{"name": NULL_RECEIVER}] + [
+    heartbeat = {
+        "name": HEARTBEAT_RECEIVER,
+        # url_file needs Alertmanager 0.26 or later (the chart's is; Debian 12's 0.25 is not, see
+        # docs/observability.md for how the local tests bridge that).
+        "webhook_configs": [{"url_file": f"{settings.secret_dir}/{HEARTBEAT_FILE}", "send_resolved": False}],
+    }
+    receivers = [{"name": NULL_RECEIVER}, heartbeat] + [
         receiver_config(r, settings.secret_dir) for r in settings.receivers if r.name in used
     ]
-    # kube-prometheus-stack's always-firing Watchdog (a dead man's switch for an external
-    # heartbeat) and InfoInhibitor must not notify anyone.
-    routes: list[dict[str, Any]] = [{"receiver": NULL_RECEIVER, "matchers": [f'alertname=~"{SILENT_ALERTS}"']}]
-    routes += _routes_for("info", ['severity="info"'], settings.routes["info"], settings.timings["info"], quiet=True)
+    routes: list[dict[str, Any]] = [
+        # The heartbeat repeats every minute: the switch's period can be a few minutes, so a dead
+        # pipeline is noticed within 5 minutes, like any P0.
+        {"receiver": HEARTBEAT_RECEIVER, "matchers": [f'alertname="{HEARTBEAT_ALERT}"'], **_timing(HEARTBEAT_TIMING)},
+        # InfoInhibitor (kube-prometheus-stack) exists only to mute info alerts; nobody reads it.
+        {"receiver": NULL_RECEIVER, "matchers": [f'alertname=~"{SILENT_ALERTS}"']},
+    ]
+    # Info events go to a low-noise channel at any hour: a deployment at 3 a.m. is exactly the
+    # context the on-call engineer needs at 3 a.m.
+    routes += _routes_for("info", ['severity="info"'], settings.routes["info"], settings.timings["info"], quiet=False)
     for priority in PRIORITIES:
         matchers = [f'priority="{priority}"']
         # Tickets are read during working hours: deliver them then, not at 3 a.m.
@@ -131,20 +190,7 @@ def alertmanager_config(settings: AlertmanagerSettings) -> dict[str, Any]:
             **_timing(settings.timings["P2"]),
             "routes": routes,
         },
-        "inhibit_rules": [
-            {
-                "source_matchers": ['alertname="ServiceDown"'],
-                "target_matchers": [f'alertname=~"{SILENCED_BY_SERVICE_DOWN}"'],
-                "equal": ["cluster", "service"],
-            },
-            {
-                # Only our prioritised alerts: platform alerts often lack `service`, and equal
-                # treats two missing labels as equal, which would mute unrelated warnings.
-                "source_matchers": ['severity="critical"', 'priority=~"P0|P1"'],
-                "target_matchers": ['severity="warning"'],
-                "equal": ["cluster", "service"],
-            },
-        ],
+        "inhibit_rules": inhibit_rules(),
         "time_intervals": [
             {
                 "name": BUSINESS_HOURS,
@@ -155,3 +201,28 @@ def alertmanager_config(settings: AlertmanagerSettings) -> dict[str, Any]:
         ],
         "receivers": receivers,
     }
+
+
+MATRIX_BEGIN = "<!-- BEGIN inhibition-matrix: generated by `make runbooks` from alertmanager.INHIBITIONS; do not edit. -->"
+MATRIX_END = "<!-- END inhibition-matrix -->"
+
+
+def inhibition_matrix() -> str:
+    """docs/observability.md's inhibition table: while the source fires, the targets are muted."""
+    lines = [
+        MATRIX_BEGIN,
+        "",
+        "| while this fires | these are not notified | only if the same | why |",
+        "| --- | --- | --- | --- |",
+    ]
+    for entry in INHIBITIONS:
+        targets = ", ".join(f"`{t}`" for t in entry.targets) + (f" with `slo={entry.target_slo}`" if entry.target_slo else "")
+        scope = "cluster, service" + (", slo" if entry.same_slo else "")
+        lines.append(f"| `{entry.source}` | {targets} | {scope} | {entry.why} |")
+    lines += [
+        "",
+        "Everything else is delivered, in particular CPU, memory and cache warnings and other SLOs' tickets.",
+        "",
+        MATRIX_END,
+    ]
+    return "\n".join(lines)

@@ -44,10 +44,11 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "HighErrorRate",
         "critical",
         "P0",
-        "The share of HTTP 5xx responses is above the service's `alerts.error_rate_percent` for `alerts.for`.",
+        "The share of HTTP 5xx responses over the last minute is above the service's `alerts.error_rate_percent`,"
+        " and stayed there for 2 minutes (a 30-second blip does not page).",
         "Users see failures; the availability error budget burns fast.",
         (
-            'service:http_errors:ratio_rate5m{{service="{service}"}}',
+            'service:http_errors:ratio_rate1m{{service="{service}"}}',
             'sum by (route, code) (rate(http_requests_total{{service="{service}",code=~"5.."}}[5m]))',
         ),
         (
@@ -61,10 +62,11 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "HighLatencyP99",
         "critical",
         "P1",
-        "The 99th percentile response time is above the service's `alerts.latency_p99_seconds` for `alerts.for`.",
+        "The 99th percentile response time over the last minute is above the service's `alerts.latency_p99_seconds`,"
+        " and stayed there for 2 minutes.",
         "The slowest 1% of requests time out or feel broken; callers may retry and add load.",
         (
-            'service:http_request_duration_seconds:p99_5m{{service="{service}"}}',
+            'service:http_request_duration_seconds:p99_1m{{service="{service}"}}',
             "histogram_quantile(0.99, sum by (route, le) "
             '(rate(http_request_duration_seconds_bucket{{service="{service}"}}[5m])))',
         ),
@@ -115,22 +117,25 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "DeploymentStarted",
         "info",
         "P3",
-        "The Deployment's spec generation changed in the last 10 minutes and the rollout has not finished.",
+        "A new version started rolling out in the last 10 minutes and has not finished: the Deployment's spec"
+        " generation changed (kube-state-metrics), or the Argo Rollout left Healthy for Progressing/Paused"
+        " (Argo Rollouts controller, `rollout_info`).",
         "None by itself; context for other alerts.",
         (
             'kube_deployment_metadata_generation{{deployment="{service}"}}',
-            'kube_deployment_status_replicas_updated{{deployment="{service}"}}',
+            'rollout_info{{namespace="{namespace}",name="{service}"}}',
         ),
-        ("Nothing to do; watch the rollout in Argo CD.",),
+        ("Nothing to do; watch the rollout in Argo CD (`kubectl argo rollouts get rollout {service} -n {namespace}`).",),
         "Informational, sent to the events channel.",
     ),
     AlertSpec(
         "DeploymentCompleted",
         "info",
         "P3",
-        "The Deployment's spec changed in the last 10 minutes and every replica now runs the new template.",
+        "A rollout finished in the last 10 minutes: the Deployment's every replica runs the new template, or the"
+        " Argo Rollout went from Progressing/Paused back to Healthy.",
         "None; the new version serves all traffic.",
-        ('kube_deployment_status_replicas_updated{{deployment="{service}"}}',),
+        ('kube_deployment_status_replicas_updated{{deployment="{service}"}}', 'rollout_info{{name="{service}"}}'),
         ("Nothing to do; compare error rate and latency before and after.",),
         "Informational, sent to the events channel.",
     ),
@@ -138,9 +143,10 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         "BackupCompleted",
         "info",
         "P3",
-        "CloudNativePG reported a newer completed base backup in the last 15 minutes.",
+        "CloudNativePG reported a newer completed base backup (service `postgresql`), or a Velero schedule a newer"
+        " successful backup (service `velero`, label `schedule`), in the last 15 minutes.",
         "None; a new recovery point exists.",
-        ("cnpg_collector_last_available_backup_timestamp",),
+        ("cnpg_collector_last_available_backup_timestamp", "velero_backup_last_successful_timestamp"),
         ("Nothing to do.",),
         "Informational, sent to the events channel.",
     ),

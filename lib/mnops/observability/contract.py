@@ -45,6 +45,12 @@ BUSINESS_METRICS: tuple[Metric, ...] = (
 # Series the platform provides (Prometheus itself, kube-state-metrics from kube-prometheus-stack,
 # the Redis exporter sidecar, CloudNativePG's instance exporter). The info alerts use these.
 PLATFORM_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "ALERTS",
+        "gauge",
+        ("alertname", "alertstate", "priority", "namespace", "service"),
+        "Pending and firing alerts (Prometheus).",
+    ),
     Metric("up", "gauge", ("job", "namespace", "service", "pod"), "1 if the last scrape of a target succeeded (Prometheus)."),
     Metric("kube_deployment_metadata_generation", "gauge", ("namespace", "deployment"), "Spec generation (kube-state-metrics)."),
     Metric(
@@ -66,6 +72,18 @@ PLATFORM_METRICS: tuple[Metric, ...] = (
         ("namespace", "deployment"),
         "Replicas available (kube-state-metrics).",
     ),
+    Metric(
+        "rollout_info",
+        "gauge",
+        ("namespace", "name", "strategy", "traffic_router", "phase"),
+        "1 for each Argo Rollout, `phase` its current phase (Argo Rollouts controller, scraped with honor_labels).",
+    ),
+    Metric(
+        "velero_backup_last_successful_timestamp",
+        "gauge",
+        ("schedule",),
+        "Unix time of the last successful backup of a Velero schedule (Velero server).",
+    ),
     Metric("redis_up", "gauge", ("namespace", "pod"), "1 if the Redis exporter reached Redis (oliver006/redis_exporter)."),
     Metric("redis_keyspace_hits_total", "counter", ("namespace", "pod"), "Successful key look-ups in Redis."),
     Metric("redis_keyspace_misses_total", "counter", ("namespace", "pod"), "Failed key look-ups in Redis."),
@@ -83,16 +101,22 @@ PLATFORM_METRICS: tuple[Metric, ...] = (
 # is not finished; completed: it changed and every replica now runs the new template.
 DEPLOYMENT_GENERATION_METRIC = "kube_deployment_metadata_generation"
 DEPLOYMENT_OBSERVED_METRIC = "kube_deployment_status_observed_generation"
-# A backup completed: CloudNativePG's newest-backup timestamp moved within the window.
+# Argo Rollouts (staging, prod) instead of Deployments: the controller's per-Rollout phase.
+ROLLOUT_INFO_METRIC = "rollout_info"
+# A backup completed: CloudNativePG's newest-backup timestamp, or a Velero schedule's last
+# successful backup, moved within the window.
 BACKUP_COMPLETED_METRIC = "cnpg_collector_last_available_backup_timestamp"
+VELERO_BACKUP_COMPLETED_METRIC = "velero_backup_last_successful_timestamp"
 
 # Recording rules (name -> meaning). Window suffixes follow the kubernetes-mixin convention.
 RECORDING_RULES: dict[str, str] = {
     "service:http_requests:rate5m": "Requests per second, per service.",
     "service:http_errors:ratio_rate5m": "Share of 5xx responses, per service (0-1).",
+    "service:http_errors:ratio_rate1m": "Share of 5xx responses over 1 minute, per service (0-1); the P0 alert reads it.",
     "service:http_request_duration_seconds:p50_5m": "Median latency, per service.",
     "service:http_request_duration_seconds:p95_5m": "95th percentile latency, per service.",
     "service:http_request_duration_seconds:p99_5m": "99th percentile latency, per service.",
+    "service:http_request_duration_seconds:p99_1m": "99th percentile latency over 1 minute, per service; the P1 alert reads it.",
     "service:cpu_usage:ratio_limit": "CPU used over the CPU limit, per service and pod (0-1).",
     "service:memory_usage:ratio_limit": "Resident memory over the memory limit, per service and pod (0-1).",
     "service:cache_hit:ratio_rate5m": "Cache hits over cache look-ups, per service (0-1).",
@@ -107,6 +131,20 @@ RECORDING_RULES: dict[str, str] = {
     "service:slo_errors:ratio_rate3d": "Share of bad events over 3 days, per service and SLO (0-1).",
     "service:slo_error_budget:remaining_ratio": "Error budget left over the last 30 days, per service and SLO (1 = untouched).",
     "service:slo_burn_rate:ratio_rate1h": "Error budget burn rate over 1 hour (1 = exactly on budget), per service and SLO.",
+    # Reliability (plan 9.1), mnops.observability.reliability: an incident is a P0/P1 alert firing.
+    "service:incident:active": "1 while a P0/P1 alert of the service fires, else 0.",
+    "cluster:incident:active": "1 while a P0/P1 alert of any service fires, else 0.",
+    "cluster:http_errors:ratio_rate5m": "Share of 5xx responses of all services over 5 minutes (0-1).",
+    "service:availability:ratio30d": "Share of non-5xx responses over 30 days, per service (0-1).",
+    "cluster:availability:ratio30d": "Share of non-5xx responses over 30 days, all services (0-1).",
+    "service:incidents:count30d": "Incidents that started in the last 30 days, per service.",
+    "cluster:incidents:count30d": "Incidents that started in the last 30 days, cluster-wide.",
+    "service:incident_seconds:sum30d": "Seconds with an incident in the last 30 days, per service.",
+    "cluster:incident_seconds:sum30d": "Seconds with an incident in the last 30 days, cluster-wide.",
+    "service:mttr_seconds:30d": "Mean time to recovery over 30 days, per service (seconds).",
+    "cluster:mttr_seconds:30d": "Mean time to recovery over 30 days, cluster-wide (seconds).",
+    "service:mtbf_seconds:30d": "Mean time between incidents over 30 days, per service (seconds).",
+    "cluster:mtbf_seconds:30d": "Mean time between incidents over 30 days, cluster-wide (seconds).",
 }
 
 # SLO windows that get an error-ratio recording rule (Google SRE workbook, chapter 5).

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from mnops.inventory.model import Service, Target
 from mnops.observability.grafana import JAEGER_UID, LOKI_UID, Dashboard, Link, Panel, Query, Row
 from mnops.observability.logs import error_lines_selector, service_selector
+from mnops.observability.reliability import reliability_panels
 
 TAGS = ("machine-native-ops", "generated")
 SLO_WINDOW = "30d"  # the error budget period
@@ -287,6 +288,7 @@ def slo_dashboard(target: Target, settings: DashboardSettings) -> Dashboard:
                 description="Google SRE workbook: page at 14.4 (1h) and 6 (6h), ticket at 1 (3d).",
             ),
         ]
+    items += reliability_panels()
     return Dashboard(
         "mnops-slo",
         f"SLOs and error budgets ({target.cluster.name})",

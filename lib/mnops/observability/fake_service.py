@@ -2,6 +2,8 @@
 
     with FakeServices(["memory-service"]) as fake:      # serves http://127.0.0.1:<port>/metrics
         fake.set_error_share("memory-service", 0.5)       # half of all requests now fail
+        fake.set_slow_share("memory-service", 0.02)       # 2% of requests now take SLOW_SECONDS
+        fake.set_down("memory-service")                   # its scrapes now fail (up == 0)
 
 Counters grow with wall-clock time at a fixed request rate, so Prometheus sees real rates.
 `/metrics?service=<name>` returns only that service's series: one scrape target per service,
@@ -22,6 +24,8 @@ from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
 REQUESTS_PER_SECOND = 100.0
 IDLE_CPU_CORES = 0.05
 IDLE_MEMORY_BYTES = 50_000_000
+FAST_SECONDS = 0.02  # every healthy request: well inside every latency threshold
+SLOW_SECONDS = 2.5  # a slow request: lands in the 2.5 s bucket, above the 1 s P99 alert
 
 
 class FakeServices:
@@ -31,6 +35,9 @@ class FakeServices:
         self._lock = threading.Lock()
         self._error_share = dict.fromkeys(self.services, 0.0)
         self._errors = dict.fromkeys(self.services, 0.0)
+        self._slow_share = dict.fromkeys(self.services, 0.0)
+        self._slow = dict.fromkeys(self.services, 0.0)
+        self._down: set[str] = set()
         self._memory = dict.fromkeys(self.services, IDLE_MEMORY_BYTES)
         self._last = self.started
         fake = self
@@ -42,6 +49,9 @@ class FakeServices:
                     self.send_error(404)
                     return
                 wanted = parse_qs(url.query).get("service")
+                if wanted and fake.is_down(wanted[0]):
+                    self.send_error(503)  # Prometheus records up == 0 for this target
+                    return
                 body = fake.exposition(wanted[0] if wanted else None).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -74,6 +84,7 @@ class FakeServices:
         now = time.monotonic()
         for name in self.services:
             self._errors[name] += (now - self._last) * REQUESTS_PER_SECOND * self._error_share[name]
+            self._slow[name] += (now - self._last) * REQUESTS_PER_SECOND * self._slow_share[name]
         self._last = now
         return now - self.started
 
@@ -81,6 +92,24 @@ class FakeServices:
         with self._lock:
             self._advance()
             self._error_share[service] = share
+
+    def set_slow_share(self, service: str, share: float) -> None:
+        """From now on this share of the service's requests takes SLOW_SECONDS."""
+        with self._lock:
+            self._advance()
+            self._slow_share[service] = share
+
+    def set_down(self, service: str, down: bool = True) -> None:
+        """The service's scrapes fail (HTTP 503) until set_down(service, False)."""
+        with self._lock:
+            if down:
+                self._down.add(service)
+            else:
+                self._down.discard(service)
+
+    def is_down(self, service: str) -> bool:
+        with self._lock:
+            return service in self._down
 
     def set_memory_bytes(self, service: str, resident: int) -> None:
         """The service's resident memory (a gauge, so alerts on it react at the next scrape)."""
@@ -101,14 +130,15 @@ class FakeServices:
                     f'http_requests_total{{{svc},method="GET",route="/",code="200"}} {total - errors:.3f}',
                     f'http_requests_total{{{svc},method="GET",route="/",code="500"}} {errors:.3f}',
                 ]
-                # Every request takes 20 ms: well inside every latency threshold.
+                slow = self._slow[name]
                 for bound in LATENCY_BUCKETS_SECONDS:
-                    count = total if bound >= 0.025 else 0.0
+                    count = (total - slow if bound >= FAST_SECONDS else 0.0) + (slow if bound >= SLOW_SECONDS else 0.0)
                     lines.append(f'http_request_duration_seconds_bucket{{{svc},method="GET",route="/",le="{bound}"}} {count:.3f}')
                 lines += [
                     f'http_request_duration_seconds_bucket{{{svc},method="GET",route="/",le="+Inf"}} {total:.3f}',
                     f'http_request_duration_seconds_count{{{svc},method="GET",route="/"}} {total:.3f}',
-                    f'http_request_duration_seconds_sum{{{svc},method="GET",route="/"}} {total * 0.02:.3f}',
+                    f'http_request_duration_seconds_sum{{{svc},method="GET",route="/"}}'
+                    f" {(total - slow) * FAST_SECONDS + slow * SLOW_SECONDS:.3f}",
                     f"process_cpu_seconds_total{{{svc}}} {elapsed * IDLE_CPU_CORES:.3f}",
                     f"process_resident_memory_bytes{{{svc}}} {self._memory[name]}",
                     f'mnops_cache_requests_total{{{svc},result="hit"}} {total * 0.95:.3f}',

@@ -7,8 +7,12 @@ Both servers listen on 127.0.0.1 on free ports, keep their data in a temporary f
 stopped (SIGTERM, then SIGKILL after 10 s) when the block exits, however it exits. Prometheus
 loads compiled/<target>/rules/*.yaml unchanged except, when `for_override` is given, every
 alert's `for` (a test-only shortcut so an alert fires in seconds instead of minutes).
-Alertmanager loads compiled/<target>/alertmanager/alertmanager.yaml unchanged; its receivers'
-credential files do not exist locally, so notifications fail (logged) but routing is real.
+Alertmanager loads compiled/<target>/alertmanager/alertmanager.yaml with routes, timings and
+inhibitions unchanged. Two local substitutions (`local_alertmanager_config`): webhook `url_file`
+(Alertmanager 0.26+, what the chart runs; Debian 12 ships 0.25) becomes `url`; and, when
+`receiver_url` is given, every receiver posts to that local webhook instead of its real channel
+(receiver names stay, so the webhook sees which receiver the route tree chose). Without it the
+receivers' credential files do not exist locally, so notifications fail (logged).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import yaml
 from mnops import yamlio
 
 PROMETHEUS = "prometheus"
+PROMTOOL = "promtool"
 ALERTMANAGER = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
 
 
@@ -59,6 +64,24 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], deadline_second
     raise TimeoutError(f"{url} not ready after {deadline_seconds:.0f}s")
 
 
+UNREACHABLE = "http://127.0.0.1:9/unreachable"  # the discard port: nothing listens
+
+
+def local_alertmanager_config(content: dict[str, Any], receiver_url: str | None = None) -> dict[str, Any]:
+    """The compiled Alertmanager config as a local Alertmanager 0.25 runs it (see the module docstring)."""
+    receivers = []
+    for receiver in content["receivers"]:
+        if receiver_url is not None and len(receiver) > 1:
+            receivers.append({"name": receiver["name"], "webhook_configs": [{"url": receiver_url, "send_resolved": True}]})
+            continue
+        hooks = [
+            {**{k: v for k, v in hook.items() if k != "url_file"}, "url": hook.get("url", UNREACHABLE)}
+            for hook in receiver.get("webhook_configs", [])
+        ]
+        receivers.append({**receiver, "webhook_configs": hooks} if hooks else receiver)
+    return {**content, "receivers": receivers}
+
+
 def rules_with_for(rule_file: Path, for_override: str | None) -> str:
     content = yamlio.load(rule_file.read_text())
     if for_override is not None:
@@ -81,6 +104,9 @@ class Preview:
         interval: str = "1s",
         for_override: str | None = None,
         log_dir: Path | None = None,
+        evaluation_interval: str | None = None,
+        receiver_url: str | None = None,
+        backfill: str | None = None,
     ) -> None:
         self.target_dir = target_dir
         self.apps_namespace = apps_namespace
@@ -89,6 +115,9 @@ class Preview:
         self.external_labels = external_labels
         self.interval = interval
         self.for_override = for_override
+        self.evaluation_interval = evaluation_interval or interval
+        self.receiver_url = receiver_url
+        self.backfill = backfill  # OpenMetrics text: history written into the TSDB before Prometheus starts
         self.workdir = Path(tempfile.mkdtemp(prefix="mnops-preview-"))
         self.log_dir = log_dir or self.workdir
         self.prometheus_port = free_port()
@@ -118,7 +147,7 @@ class Preview:
         return {
             "global": {
                 "scrape_interval": self.interval,
-                "evaluation_interval": self.interval,
+                "evaluation_interval": self.evaluation_interval,
                 "external_labels": self.external_labels,
             },
             "rule_files": list(rule_files),
@@ -148,7 +177,8 @@ class Preview:
             (rules_dir / path.name).write_text(rules_with_for(path, self.for_override))
             rule_files.append(str(rules_dir / path.name))
         am_config = self.workdir / "alertmanager.yaml"
-        shutil.copy(self.target_dir / "alertmanager" / "alertmanager.yaml", am_config)
+        compiled = yamlio.load((self.target_dir / "alertmanager" / "alertmanager.yaml").read_text())
+        am_config.write_text(yaml.safe_dump(local_alertmanager_config(compiled, self.receiver_url), sort_keys=False))
         prom_config = self.workdir / "prometheus.yml"
         prom_config.write_text(yaml.safe_dump(self.prometheus_config(rule_files), sort_keys=False))
         am = self._start(
@@ -162,6 +192,14 @@ class Preview:
             ],
         )
         wait_until_ready(f"{self.alertmanager_url}/-/ready", am)
+        if self.backfill is not None:
+            history = self.workdir / "history.om"
+            history.write_text(self.backfill)
+            subprocess.run(
+                [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(history), str(self.workdir / "prom-data")],
+                check=True,
+                capture_output=True,
+            )
         prom = self._start(
             "prometheus",
             [

@@ -1,12 +1,22 @@
 """promtool unit-test suites generated from the same inventory thresholds as the rules.
 
-    suite = promtool_suite(target, ["/abs/mnops-recording.yaml", ...])   # dict -> YAML -> `promtool test rules`
+    suites = promtool_suites(target, "/abs/compiled/dev/rules")   # suite name -> `promtool test rules` file
 
-For every alert of every service: one case just inside the threshold (no alert) and one just
-past it for longer than `for` (alert with exactly the expected labels). Plus burn-rate cases:
-a burn just above the 6x page threshold pages, just below it does not, a burn that already
-stopped does not page (the short window resets), and slow burns open a ticket only above 1x.
-Expected labels come from the alert catalogue, not from the generated rules.
+Every case starts from healthy history (1 hour for threshold alerts, whose longest window is 5
+minutes; 6 hours for fast burn rates; 3 days for slow burn rates), then switches at a known
+instant (`switch`) to the condition under test, as production traffic would:
+
+- paging alerts (ServiceDown, HighErrorRate, HighLatencyP99), sampled at the scrape interval and
+  evaluated at the evaluation interval: a value just over the threshold has fired by the
+  detection budget (the response target minus group_wait, one scrape and one evaluation
+  interval); a value just under never fires; a 30-second blip never fires;
+- warnings and tickets: both sides of every threshold;
+- burn rates: just above the page threshold pages, just below never does, a burn that already
+  stopped does not page, slow burns open a ticket only above 1x;
+- deployment and backup events for Deployments, Argo Rollouts, CloudNativePG and Velero.
+
+Cases run for the first service of each distinct threshold set: the other services' rules differ
+only in the service selector. Expected labels come from the alert catalogue, not from the rules.
 """
 
 from __future__ import annotations
@@ -17,14 +27,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnops import units
-from mnops.inventory.model import Service, Slo, Target
+from mnops.inventory.model import Service, Target
 from mnops.observability import rules as R
 from mnops.observability.alerts import spec
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
+from mnops.observability.settings import Monitoring, monitoring_settings
 
 REQUESTS_PER_MINUTE = 10_000  # large, so that 0.01% steps exist around every threshold
-LATENCY_REQUESTS = 1_000
+LATENCY_REQUESTS = 1_000  # per minute
+THRESHOLD_HISTORY_MINUTES = 30  # six times the longest window a threshold alert reads (5m)
+FAST_BURN_HISTORY_MINUTES = 6 * 60
+SLOW_BURN_HISTORY_MINUTES = 3 * 24 * 60
+SLOW_STEP_MINUTES = 10  # slow-burn series: one sample per 10 minutes keeps days of history cheap
+BLIP_SECONDS = 30
+NEVER_HORIZON_MINUTES = 10  # "never fires" is checked every minute this long after the switch
 Case = dict[str, Any]
+Segment = tuple[float, int]  # (value or per-step increment, number of steps)
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,19 @@ class Expected:
     series_labels: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Check:
+    """At `at` seconds after the start, the alert is firing with `fired`'s labels, or not at all.
+
+    `alert` names another alert than the case's (one case may check several alerts: each case
+    costs promtool a fresh storage, so related checks share one).
+    """
+
+    at: int
+    fired: Expected | None
+    alert: str = ""
+
+
 def _labels(selector: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(selector.items())) + "}"
 
@@ -43,20 +74,66 @@ def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
     return {"series": f"{metric}{_labels(labels)}", "values": values}
 
 
-def _counter(per_step: float, steps: int) -> str:
-    return f"0+{per_step:g}x{steps}"
+def _labels_of(expr: str, labels: dict[str, str] | None = None) -> str:
+    """The series promtool returns for a recorded name: the name plus the labels it keeps."""
+    name = expr.split("{", 1)[0]
+    return name + (_labels(labels) if labels else "")
 
 
-def _gauge(value: float, steps: int) -> str:
-    return f"{value:g}x{steps}"
+def _n(value: float) -> str:
+    """Full precision: promtool reads the text, and `:g` would round a 3.6e6 counter to 6 digits."""
+    return f"{value:.12g}"
+
+
+def counter(segments: Sequence[Segment]) -> str:
+    """A counter from 0 that grows by `per_step` for `steps` samples, segment after segment."""
+    parts, value = [], 0.0
+    for index, (per_step, steps) in enumerate(segments):
+        if index == 0:
+            parts.append(f"0+{_n(per_step)}x{steps}")
+        else:
+            parts.append(f"{_n(value + per_step)}+{_n(per_step)}x{steps - 1}")
+        value += per_step * steps
+    return " ".join(parts)
+
+
+def gauge(segments: Sequence[Segment]) -> str:
+    """A gauge holding each value for `steps` samples (the first also at time 0)."""
+    return " ".join(f"{_n(v)}x{steps if i == 0 else steps - 1}" for i, (v, steps) in enumerate(segments))
+
+
+def duration(seconds: int) -> str:
+    """promtool's duration syntax, e.g. 6h4m30s."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def detection_budget_seconds(monitoring: Monitoring, priority: str) -> int:
+    """How late promtool may see a P0/P1 alert fire and production still notify within the target.
+
+    After the rule fires in promtool's model, production adds: up to one scrape interval before a
+    sample shows the change, up to one evaluation interval before the rule sees it, and the
+    route's group_wait before the first notification.
+    """
+    timing = monitoring.alertmanager.timings[priority]
+    overhead = sum(
+        units.duration_seconds(d) for d in (monitoring.scrape_interval, monitoring.evaluation_interval, timing.group_wait)
+    )
+    return units.duration_seconds(monitoring.response_target) - overhead
 
 
 class SuiteBuilder:
     def __init__(self, target: Target) -> None:
         self.target = target
+        self.monitoring = monitoring_settings(target.parameters)
         self.rules = R.rule_files(target)
-        self.tests: list[Case] = []
-        self.slo_tested: set[Slo] = set()
+        self.tests: dict[str, list[Case]] = {name: [] for name in SUITES}
+        self.scrape = units.duration_seconds(self.monitoring.scrape_interval)
+        self.evaluation = units.duration_seconds(self.monitoring.evaluation_interval)
 
     # --- expected alerts -------------------------------------------------------------------
     def _find_rule(self, alert: str, service: str, slo: str | None) -> dict[str, Any]:
@@ -81,129 +158,145 @@ class SuiteBuilder:
             annotations[key] = text
         return {"exp_labels": labels, "exp_annotations": annotations}
 
-    def case(  # noqa: PLR0917 - calls read like a table row: name, input, when, what, whose, expectation
+    def case(  # noqa: PLR0917 - calls read like a table row: suite, name, input, whose alert, checks
         self,
+        suite: str,
         name: str,
         series: list[dict[str, str]],
-        eval_time: str,
         alert: str,
         service: str,
-        fired: Expected | None,
-        interval: str = "1m",
+        checks: Sequence[Check],
     ) -> None:
-        exp = [self._exp(fired, service)] if fired else []
-        self.tests.append(
+        step = SUITE_STEP_SECONDS.get(suite, self.scrape)
+        self.tests[suite].append(
             {
                 "name": name,
-                "interval": interval,
+                "interval": duration(step),
                 "input_series": series,
-                "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": exp}],
+                "alert_rule_test": [
+                    {
+                        "eval_time": duration(c.at),
+                        "alertname": c.alert or alert,
+                        "exp_alerts": [self._exp(c.fired, service)] if c.fired else [],
+                    }
+                    for c in checks
+                ],
             }
         )
 
-    # --- per alert --------------------------------------------------------------------------
-    def service_cases(self, svc: Service) -> None:
-        ns = svc.namespace
-        base = {"namespace": ns, "service": svc.name}
-        pod = {**base, "pod": f"{svc.name}-0"}
-        a = svc.alerts
-        hold = units.duration_seconds(a.for_duration) // 60
-        steps = 5 + hold + 5  # rate window settles (5m), condition holds `for`, margin
-        at = f"{5 + hold + 3}m"
+    def never(self, switch: int, horizon_minutes: int = NEVER_HORIZON_MINUTES) -> list[Check]:
+        """No alert at the switch and at every minute after it, up to the horizon."""
+        return [Check(switch + minute * 60, None) for minute in range(horizon_minutes + 1)]
 
-        # ServiceDown: every target of the service fails its scrape (the others stay up, or
-        # their absent() would fire too).
+    # --- paging alerts: sampled at the scrape interval, detection time asserted -------------
+    def paging_cases(self, svc: Service) -> None:
+        base = {"namespace": svc.namespace, "service": svc.name}
+        pod = {**base, "pod": f"{svc.name}-0"}
+        step = self.scrape
+        history = THRESHOLD_HISTORY_MINUTES * 60 // step
+        after = (NEVER_HORIZON_MINUTES * 60) // step + 1
+        blip = BLIP_SECONDS // step
+        switch = history * step
+        per_step = REQUESTS_PER_MINUTE * step / 60
+        a = svc.alerts
+
+        def fires_in_time(alert: str, labels: dict[str, str]) -> list[Check]:
+            budget = detection_budget_seconds(self.monitoring, spec(alert).priority)
+            last = switch + budget // self.evaluation * self.evaluation  # the last evaluation inside the budget
+            return [Check(switch - 60, None), Check(last, Expected(alert, labels))]
+
+        # ServiceDown: the service's only target fails its scrapes (the others stay up, or their
+        # absent() would fire too). A 30-second outage (two failed scrapes) must not page.
         others = [
-            _series("up", {"namespace": ns, "service": o.name, "pod": f"{o.name}-0"}, _gauge(1, steps))
+            _series("up", {"namespace": o.namespace, "service": o.name, "pod": f"{o.name}-0"}, gauge([(1, history + after)]))
             for o in self.target.services
             if o.name != svc.name
         ]
-        for up, fires in ((1, False), (0, True)):
-            self.case(
-                f"{svc.name} ServiceDown up={up}",
-                [_series("up", pod, _gauge(up, steps)), *others],
-                at,
-                "ServiceDown",
-                svc.name,
-                Expected("ServiceDown", base) if fires else None,
-            )
+        up_cases = (
+            ("down", [(1, history), (0, after)], fires_in_time("ServiceDown", base)),
+            ("30s blip", [(1, history), (0, blip), (1, after - blip)], self.never(switch)),
+            ("up", [(1, history + after)], self.never(switch)),
+        )
+        for label, up_values, checks in up_cases:
+            series = [_series("up", pod, gauge(up_values)), *others]
+            self.case("paging", f"{svc.name} ServiceDown {label}", series, "ServiceDown", svc.name, checks)
 
-        # HighErrorRate: errors just under / just over the threshold share of all requests.
+        # HighErrorRate: errors one request in 10,000 under / over the threshold share.
         threshold = a.error_rate_percent / 100 * REQUESTS_PER_MINUTE
-        for errors, fires in ((math.ceil(threshold) - 1, False), (math.floor(threshold) + 1, True)):
+        healthy: Segment = (0.0, history)
+        error_cases = (
+            ("just under", [healthy, ((math.ceil(threshold) - 1) * step / 60, after)], self.never(switch)),
+            ("just over", [healthy, ((math.floor(threshold) + 1) * step / 60, after)], fires_in_time("HighErrorRate", base)),
+            ("30s blip of 100%", [healthy, (per_step, blip), (0.0, after - blip)], self.never(switch)),
+        )
+        for label, errors, checks in error_cases:
+            ok = [(per_step - e, steps) for e, steps in errors]
             series = [
-                _series("http_requests_total", {**pod, "code": "500"}, _counter(errors, steps)),
-                _series("http_requests_total", {**pod, "code": "200"}, _counter(REQUESTS_PER_MINUTE - errors, steps)),
+                _series("http_requests_total", {**pod, "code": "500"}, counter(errors)),
+                _series("http_requests_total", {**pod, "code": "200"}, counter(ok)),
             ]
-            self.case(
-                f"{svc.name} HighErrorRate {errors}/{REQUESTS_PER_MINUTE}",
-                series,
-                at,
-                "HighErrorRate",
-                svc.name,
-                Expected("HighErrorRate", base) if fires else None,
-            )
+            self.case("paging", f"{svc.name} HighErrorRate {label}", series, "HighErrorRate", svc.name, checks)
 
-        # HighLatencyP99: bucket counts that put the P99 just under / just over the threshold.
-        for q, counts in latency_cases(a.latency_p99_seconds):
-            series = [_series("http_request_duration_seconds_bucket", {**pod, "le": le}, _counter(c, steps)) for le, c in counts]
-            fires = q > a.latency_p99_seconds
-            self.case(
-                f"{svc.name} HighLatencyP99 p99={q:.4f}s",
-                series,
-                at,
-                "HighLatencyP99",
-                svc.name,
-                Expected("HighLatencyP99", base) if fires else None,
-            )
+        # HighLatencyP99: healthy (every request in the fastest bucket), then bucket counts that put
+        # the P99 just under / just over the threshold, or 30 seconds of every request too slow.
+        fast = [(_le(b), LATENCY_REQUESTS) for b in _bounds()]
+        slow = [(_le(b), LATENCY_REQUESTS if math.isinf(b) else 0) for b in _bounds()]
+        (under_q, under), (over_q, over) = latency_cases(a.latency_p99_seconds)
+        latency_cases_ = (
+            (f"just under p99={under_q:.4f}s", [(under, after)], self.never(switch)),
+            (f"just over p99={over_q:.4f}s", [(over, after)], fires_in_time("HighLatencyP99", base)),
+            ("30s blip of slow requests", [(slow, blip), (fast, after - blip)], self.never(switch)),
+        )
+        for label, phases, checks in latency_cases_:
+            series = []
+            for index, (le, _) in enumerate(fast):
+                bucket: list[Segment] = [(fast[index][1] * step / 60, history)]
+                bucket += [(layout[index][1] * step / 60, steps) for layout, steps in phases]
+                series.append(_series("http_request_duration_seconds_bucket", {**pod, "le": le}, counter(bucket)))
+            self.case("paging", f"{svc.name} HighLatencyP99 {label}", series, "HighLatencyP99", svc.name, checks)
 
-        # HighCPUUsage / HighMemoryUsage: one pod 1 point under / over the share of its limit.
+    # --- warnings and tickets: both sides, after healthy history -----------------------------
+    def warning_cases(self, svc: Service) -> None:
+        base = {"namespace": svc.namespace, "service": svc.name}
+        pod = {**base, "pod": f"{svc.name}-0"}
+        a = svc.alerts
+        history = THRESHOLD_HISTORY_MINUTES
+        hold = units.duration_seconds(a.for_duration) // 60
+        after = 5 + hold + 5  # rate window settles (5m), condition holds `for`, margin
+        switch = history * 60
+        at = switch + (5 + hold + 3) * 60
+
+        def checks(fires: bool, alert: str, labels: dict[str, str]) -> list[Check]:
+            return [Check(switch - 60, None), Check(at, Expected(alert, labels) if fires else None)]
+
+        # HighCPUUsage / HighMemoryUsage: idle first, then one pod 1 point under and another 1 point
+        # over the share of its limit: only the second one alerts.
         cores = units.cpu_millicores(svc.resources.cpu_limit) / 1000
         memory = units.memory_bytes(svc.resources.memory_limit)
-        for delta, fires in ((-0.01, False), (0.01, True)):
-            share = a.cpu_percent / 100 + delta
-            cpu = [_series("process_cpu_seconds_total", pod, _counter(share * cores * 60, steps))]
-            self.case(
-                f"{svc.name} HighCPUUsage {share:.2f}",
-                cpu,
-                at,
-                "HighCPUUsage",
-                svc.name,
-                Expected("HighCPUUsage", pod) if fires else None,
-            )
-            share = a.memory_percent / 100 + delta
-            self.case(
-                f"{svc.name} HighMemoryUsage {share:.2f}",
-                [_series("process_resident_memory_bytes", pod, _gauge(round(share * memory), steps))],
-                at,
-                "HighMemoryUsage",
-                svc.name,
-                Expected("HighMemoryUsage", pod) if fires else None,
-            )
+        series, checks_ = [], []
+        for index, delta in enumerate((-0.01, 0.01)):
+            one = {**base, "pod": f"{svc.name}-{index}"}
+            cpu = counter([(0.1 * cores * 60, history), ((a.cpu_percent / 100 + delta) * cores * 60, after)])
+            rss = gauge([(round(0.3 * memory), history), (round((a.memory_percent / 100 + delta) * memory), after)])
+            series += [_series("process_cpu_seconds_total", one, cpu), _series("process_resident_memory_bytes", one, rss)]
+        over = {**base, "pod": f"{svc.name}-1"}
+        for alert in ("HighCPUUsage", "HighMemoryUsage"):
+            checks_ += [Check(switch - 60, None, alert), Check(at, Expected(alert, over), alert)]
+        self.case("alerts", f"{svc.name} HighCPUUsage/HighMemoryUsage 1 point under and over", series, "HighCPUUsage",
+                  svc.name, checks_)  # fmt: skip
 
-        # LowCacheHitRate: hits just over / just under the threshold share of look-ups.
+        # LowCacheHitRate: 95% hits first, then hits just over / just under the threshold share.
         if svc.dependencies.redis:
             hits_at = a.cache_hit_rate_percent / 100 * REQUESTS_PER_MINUTE
+            good = 0.95 * REQUESTS_PER_MINUTE
             for hits, fires in ((math.floor(hits_at) + 1, False), (math.ceil(hits_at) - 1, True)):
                 series = [
-                    _series("mnops_cache_requests_total", {**pod, "result": "hit"}, _counter(hits, steps)),
-                    _series("mnops_cache_requests_total", {**pod, "result": "miss"}, _counter(REQUESTS_PER_MINUTE - hits, steps)),
-                ]
-                self.case(
-                    f"{svc.name} LowCacheHitRate {hits}/{REQUESTS_PER_MINUTE}",
-                    series,
-                    at,
-                    "LowCacheHitRate",
-                    svc.name,
-                    Expected("LowCacheHitRate", base) if fires else None,
-                )
-
-        self.deployment_cases(svc)
-        # Burn-rate cases are the expensive ones (hours of samples): run them for the first
-        # service of each distinct SLO; the others' SLO rules differ only in the service selector.
-        if svc.slo not in self.slo_tested:
-            self.slo_tested.add(svc.slo)
-            self.slo_cases(svc)
+                    _series("mnops_cache_requests_total", {**pod, "result": "hit"}, counter([(good, history), (hits, after)])),
+                    _series("mnops_cache_requests_total", {**pod, "result": "miss"},
+                            counter([(REQUESTS_PER_MINUTE - good, history), (REQUESTS_PER_MINUTE - hits, after)])),
+                ]  # fmt: skip
+                self.case("alerts", f"{svc.name} LowCacheHitRate {hits}/{REQUESTS_PER_MINUTE}", series, "LowCacheHitRate",
+                          svc.name, checks(fires, "LowCacheHitRate", base))  # fmt: skip
 
     def deployment_cases(self, svc: Service) -> None:
         dep = {"namespace": svc.namespace, "deployment": svc.name}
@@ -221,109 +314,242 @@ class SuiteBuilder:
         steady = series("1x30", "1x30", "3x30")
         # Spec changes at 5m; the new ReplicaSet has 1 pod until 8m, then all 3.
         rollout = series("1x4 2x25", "1x4 2x25", "3x4 1x3 3x22")
-        self.case(f"{svc.name} DeploymentStarted steady", steady, "20m", "DeploymentStarted", svc.name, None)
-        self.case(
-            f"{svc.name} DeploymentStarted rollout",
-            rollout,
-            "6m",
-            "DeploymentStarted",
-            svc.name,
-            Expected("DeploymentStarted", dep),
-        )
-        self.case(f"{svc.name} DeploymentCompleted mid-rollout", rollout, "6m", "DeploymentCompleted", svc.name, None)
-        self.case(
-            f"{svc.name} DeploymentCompleted done",
-            rollout,
-            "9m",
-            "DeploymentCompleted",
-            svc.name,
-            Expected("DeploymentCompleted", dep),
-        )
+        m = 60
+        started, completed = "DeploymentStarted", "DeploymentCompleted"
+        self.case("alerts", f"{svc.name} Deployment steady", steady, started, svc.name,
+                  [Check(20 * m, None), Check(20 * m, None, completed)])  # fmt: skip
+        self.case("alerts", f"{svc.name} Deployment rollout", rollout, started, svc.name,
+                  [Check(6 * m, Expected(started, dep)), Check(6 * m, None, completed),
+                   Check(9 * m, Expected(completed, dep), completed)])  # fmt: skip
+        # Argo Rollout: Healthy until 5m, Progressing (canary steps) 5m-7m, Healthy again from 8m.
+        # The controller exports the current phase only: the old phase's series goes stale.
+        ro = {"namespace": svc.namespace, "name": svc.name}
+        info = {**ro, "strategy": "canary", "traffic_router": "GatewayAPI"}
+        phases = [
+            _series("rollout_info", {**info, "phase": "Healthy"}, "1x4 stale _x2 1x20"),
+            _series("rollout_info", {**info, "phase": "Progressing"}, "_x5 1x2 stale"),
+        ]
+        self.case("alerts", f"{svc.name} Rollout canary", phases, started, svc.name,
+                  [Check(6 * m, Expected(started, ro)), Check(6 * m, None, completed), Check(9 * m, None),
+                   Check(9 * m, Expected(completed, ro), completed), Check(20 * m, None),
+                   Check(20 * m, None, completed)])  # fmt: skip
 
     def backup_cases(self) -> None:
+        m = 60
+        velero = "velero_backup_last_successful_timestamp"
+        daily = {"schedule": "daily"}
+        self.case("alerts", "BackupCompleted Velero", [_series(velero, daily, "1000x9 1600x20")], "BackupCompleted", "velero",
+                  [Check(5 * m, None), Check(12 * m, Expected("BackupCompleted", daily)), Check(28 * m, None)])  # fmt: skip
         if not any(s.dependencies.postgres for s in self.target.services):
             return
         data_ns = self.target.namespaces.get("data", self.target.namespaces["apps"])
         labels = {"namespace": data_ns, "pod": "postgres-1"}
         metric = "cnpg_collector_last_available_backup_timestamp"
-        self.case("BackupCompleted unchanged", [_series(metric, labels, "1000x30")], "12m", "BackupCompleted", "postgresql", None)
-        self.case(
-            "BackupCompleted new backup",
-            [_series(metric, labels, "1000x9 1600x20")],
-            "12m",
-            "BackupCompleted",
-            "postgresql",
-            Expected("BackupCompleted", {"namespace": data_ns}),
-        )
+        self.case("alerts", "BackupCompleted unchanged", [_series(metric, labels, "1000x30")], "BackupCompleted",
+                  "postgresql", [Check(12 * m, None)])  # fmt: skip
+        self.case("alerts", "BackupCompleted new backup", [_series(metric, labels, "1000x9 1600x20")], "BackupCompleted",
+                  "postgresql", [Check(12 * m, Expected("BackupCompleted", {"namespace": data_ns}))])  # fmt: skip
+
+    # --- burn rates -------------------------------------------------------------------------
+    def availability_traffic(self, svc: Service, phases: Sequence[tuple[float, int]], step_minutes: int) -> list[dict[str, str]]:
+        """Requests of one pod: phases of (error share, minutes)."""
+        pod = {"namespace": svc.namespace, "service": svc.name, "pod": f"{svc.name}-0"}
+        n = REQUESTS_PER_MINUTE * step_minutes
+        errors = [(share * n, minutes // step_minutes) for share, minutes in phases]
+        ok = [(n - e, steps) for e, steps in errors]
+        return [
+            _series("http_requests_total", {**pod, "code": "500"}, counter(errors)),
+            _series("http_requests_total", {**pod, "code": "200"}, counter(ok)),
+        ]
 
     def slo_cases(self, svc: Service) -> None:
         base = {"namespace": svc.namespace, "service": svc.name}
         pod = {**base, "pod": f"{svc.name}-0"}
-        availability = R.slo_objectives(svc)[0]
+        availability, _, p99 = R.slo_objectives(svc)
         b = availability.budget
-        n = REQUESTS_PER_MINUTE
-
-        def traffic(error_share: float, minutes: int, then_zero_after: int | None = None) -> list[dict[str, str]]:
-            errors = error_share * n
-            if then_zero_after is None:
-                bad = _counter(errors, minutes)
-            else:  # errors stop: the counter stays flat
-                bad = f"0+{errors:g}x{then_zero_after} {errors * then_zero_after:g}x{minutes - then_zero_after}"
-            return [
-                _series("http_requests_total", {**pod, "code": "500"}, bad),
-                _series("http_requests_total", {**pod, "code": "200"}, _counter(n - errors, minutes)),
-            ]
-
+        h = FAST_BURN_HISTORY_MINUTES
+        switch = h * 60
+        page = 6 * b  # the lower page threshold (6h and 30m windows): needs 6 hours to show
         exp = Expected("SLOErrorBudgetBurnFast", {**base, "slo": "availability"})
-        page = 6 * b  # the lower page threshold (6h and 30m windows)
-        self.case(f"{svc.name} SLO fast burn 0.95x6", traffic(page * 0.95, 45), "40m", "SLOErrorBudgetBurnFast", svc.name, None)
-        self.case(f"{svc.name} SLO fast burn 1.05x6", traffic(page * 1.05, 45), "40m", "SLOErrorBudgetBurnFast", svc.name, exp)
+        fast = "SLOErrorBudgetBurnFast"
+        burn_hours = 6 * 60 + 10
+        under = self.availability_traffic(svc, [(0, h), (page * 0.95, burn_hours)], 1)
+        over = self.availability_traffic(svc, [(0, h), (page * 1.05, burn_hours)], 1)
+        never = [Check(switch + m * 60, None) for m in range(0, burn_hours, 30)]
+        self.case("slo-fast", f"{svc.name} SLO fast burn 0.95x6 never pages", under, fast, svc.name, never)
+        in_time = [Check(switch + 60 * 60, None), Check(switch + 6 * 3600, exp)]
+        self.case("slo-fast", f"{svc.name} SLO fast burn 1.05x6 pages within 6h", over, fast, svc.name, in_time)
         # Latency SLO (P99): the share of requests slower than the bound burns the 1% budget.
-        p99 = R.slo_objectives(svc)[2]
         bound = R.num(svc.slo.latency_p99_ms / 1000)  # the bucket label as Go clients print it
-        exp_latency = Expected("SLOErrorBudgetBurnFast", {**base, "slo": p99.kind})
+        exp_latency = Expected(fast, {**base, "slo": p99.kind})
+        n = REQUESTS_PER_MINUTE
         for factor, fired in ((0.95, None), (1.05, exp_latency)):
             slow = round(6 * p99.budget * factor * n)
             buckets = [
-                _series("http_request_duration_seconds_bucket", {**pod, "le": bound}, _counter(n - slow, 45)),
-                _series("http_request_duration_seconds_bucket", {**pod, "le": "+Inf"}, _counter(n, 45)),
-                _series("http_request_duration_seconds_count", pod, _counter(n, 45)),
+                _series("http_request_duration_seconds_bucket", {**pod, "le": bound}, counter([(n, h), (n - slow, burn_hours)])),
+                _series("http_request_duration_seconds_bucket", {**pod, "le": "+Inf"}, counter([(n, h + burn_hours)])),
+                _series("http_request_duration_seconds_count", pod, counter([(n, h + burn_hours)])),
             ]
-            self.case(f"{svc.name} SLO latency-p99 burn {factor}x6", buckets, "40m", "SLOErrorBudgetBurnFast", svc.name, fired)
-        # 40x burn for an hour, then healthy: at 95m the 1h window still burns >14.4x, but the 5m
-        # and 30m windows are clean, so nobody is paged for a problem that is over.
-        self.case(
-            f"{svc.name} SLO burn already stopped",
-            traffic(40 * b, 100, then_zero_after=60),
-            "95m",
-            "SLOErrorBudgetBurnFast",
-            svc.name,
-            None,
-        )
-        # Slow burn: ticket above 1x (3d and 6h windows), none below. 10-minute samples keep it small.
-        exp_slow = Expected("SLOErrorBudgetBurnSlow", {**base, "slo": "availability"})
-        steps = 7 * 6
-        for share, fires in ((0.9 * b, False), (1.1 * b, True)):
-            errors = share * n * 10
-            series = [
-                _series("http_requests_total", {**pod, "code": "500"}, _counter(errors, steps)),
-                _series("http_requests_total", {**pod, "code": "200"}, _counter(n * 10 - errors, steps)),
-            ]
-            self.case(
-                f"{svc.name} SLO slow burn {share / b:.1f}x",
-                series,
-                "6h40m",
-                "SLOErrorBudgetBurnSlow",
-                svc.name,
-                exp_slow if fires else None,
-                interval="10m",
-            )
+            self.case("slo-fast", f"{svc.name} SLO latency-p99 burn {factor}x6", buckets, fast, svc.name,
+                      [Check(switch + 60 * 60, None), Check(switch + 6 * 3600, fired)])  # fmt: skip
+        # 40x burn for an hour, then healthy: 35 minutes later the 1h window still burns >14.4x, but
+        # the 5m and 30m windows are clean, so nobody is paged for a problem that is over.
+        stopped = self.availability_traffic(svc, [(0, h), (40 * b, 60), (0, 40)], 1)
+        self.case("slo-fast", f"{svc.name} SLO burn already stopped", stopped, fast, svc.name, [Check(switch + 95 * 60, None)])
 
-    def cases(self) -> list[Case]:
-        for svc in self.target.services:
-            self.service_cases(svc)
+        # Slow burn after 3 days of healthy history: a ticket above 1x (3d and 6h windows), none below.
+        exp_slow = Expected("SLOErrorBudgetBurnSlow", {**base, "slo": "availability"})
+        hs = SLOW_BURN_HISTORY_MINUTES
+        burn = 3 * 24 * 60
+        for share, fired in ((0.9 * b, None), (1.1 * b, exp_slow)):
+            series = self.availability_traffic(svc, [(0, hs), (share, burn)], SLOW_STEP_MINUTES)
+            self.case("slo-slow", f"{svc.name} SLO slow burn {share / b:.1f}x", series, "SLOErrorBudgetBurnSlow", svc.name,
+                      [Check(hs * 60 + 24 * 3600, None), Check((hs + burn) * 60, fired)])  # fmt: skip
+
+    # --- reliability: synthetic incidents give known availability, MTTR and MTBF -------------
+    def reliability_cases(self) -> None:
+        """Six hours at the evaluation interval: a 10-minute P0 incident at 1h, a 25-minute incident
+        at 3h made of two overlapping alerts (ServiceDown, then a fast burn), plus a pending P1 and a
+        firing P2 that are not incidents. Every other service stays quiet. Resolved alerts end with
+        a stale marker, as Prometheus writes for ALERTS (else the 5-minute lookback stretches them)."""
+        step = self.evaluation
+        total = 6 * 3600 // step
+        hour = 3600 // step
+        at = {"1h": hour, "3h": 3 * hour, "3h05": 3 * hour + 300 // step}
+
+        def firing(start: int, samples: int) -> str:
+            return f"_x{start} 1x{samples - 1} stale _x{total - start - samples}"
+
+        first, *quiet = self.target.services
+        base = {"namespace": first.namespace, "service": first.name}
+        incidents = [
+            ("HighErrorRate", "firing", "P0", firing(at["1h"], 600 // step)),
+            ("ServiceDown", "firing", "P0", firing(at["3h"], 1200 // step)),
+            ("SLOErrorBudgetBurnFast", "firing", "P1", firing(at["3h05"], 1200 // step)),
+            ("HighLatencyP99", "pending", "P1", firing(2 * hour, 300 // step)),
+            ("HighCPUUsage", "firing", "P2", firing(4 * hour, 1800 // step)),
+        ]
+        series = [
+            _series("ALERTS", {**base, "alertname": name, "alertstate": state, "priority": priority}, values)
+            for name, state, priority, values in incidents
+        ]
+        for svc in (first, *quiet):
+            labels = {"namespace": svc.namespace, "service": svc.name}
+            errors = 0.001 if svc is first else 0.0
+            series += [
+                _series("up", {**labels, "pod": f"{svc.name}-0"}, gauge([(1, total)])),
+                _series("service:http_errors:ratio_rate5m", labels, gauge([(errors, total)])),
+                _series("service:http_requests:rate5m", labels, gauge([(100, total)])),
+            ]
+        incident_seconds = 600 + 1500  # 10 minutes, then 3h00-3h25
+        observed = (total + 1) * step
+        cluster_errors = 0.001 * 100 / (100 * (1 + len(quiet)))
+        expected = {
+            f'service:incidents:count30d{{service="{first.name}"}}': 2,
+            f'service:incident_seconds:sum30d{{service="{first.name}"}}': incident_seconds,
+            f'service:mttr_seconds:30d{{service="{first.name}"}}': incident_seconds / 2,
+            f'service:mtbf_seconds:30d{{service="{first.name}"}}': (observed - incident_seconds) / 2,
+            f'service:availability:ratio30d{{service="{first.name}"}}': 1 - 0.001,
+            "cluster:incidents:count30d": 2,
+            "cluster:mttr_seconds:30d": incident_seconds / 2,
+            "cluster:mtbf_seconds:30d": (observed - incident_seconds) / 2,
+            "cluster:availability:ratio30d": 1 - cluster_errors,
+        }
+        checks: list[dict[str, Any]] = [
+            {
+                "expr": expr,
+                "eval_time": "6h",
+                "exp_samples": [{"labels": _labels_of(expr, base if expr.startswith("service:") else None), "value": value}],
+            }
+            for expr, value in expected.items()
+        ]
+        # After the first incident only: one incident of 10 minutes.
+        checks.append({"expr": f'service:mttr_seconds:30d{{service="{first.name}"}}', "eval_time": "1h30m",
+                       "exp_samples": [{"labels": _labels_of(f'service:mttr_seconds:30d{{service="{first.name}"}}', base),
+                                        "value": 600}]})  # fmt: skip
+        for svc in quiet:  # no incident: a count of 0 and no MTTR at all (nothing to average)
+            checks += [
+                {"expr": f'service:incidents:count30d{{service="{svc.name}"}}', "eval_time": "6h",
+                 "exp_samples": [{"labels": _labels_of(f'service:incidents:count30d{{service="{svc.name}"}}',
+                                                       {"namespace": svc.namespace, "service": svc.name}), "value": 0}]},
+                {"expr": f'service:mttr_seconds:30d{{service="{svc.name}"}}', "eval_time": "6h", "exp_samples": []},
+            ]  # fmt: skip
+        self.tests["availability"].append(
+            {"name": "synthetic incidents", "interval": duration(step), "input_series": series, "promql_expr_test": checks}
+        )
+
+    def cases(self) -> dict[str, list[Case]]:
+        self.reliability_cases()
+        for svc in services_under_test(self.target, "paging"):
+            self.paging_cases(svc)
+        for svc in services_under_test(self.target, "alerts"):
+            self.warning_cases(svc)
+        self.deployment_cases(self.target.services[0])  # the same rule shape for every service
+        for svc in services_under_test(self.target, "slo-fast"):
+            self.slo_cases(svc)
         self.backup_cases()
         return self.tests
+
+
+def services_under_test(target: Target, suite: str) -> list[Service]:
+    """The first service of each distinct threshold set the suite's alerts read."""
+    keys: dict[object, Service] = {}
+    for svc in target.services:
+        if suite == "paging":
+            key: object = (svc.alerts.error_rate_percent, svc.alerts.latency_p99_seconds)
+        elif suite == "alerts":
+            key = (svc.alerts, svc.resources.cpu_limit, svc.resources.memory_limit, svc.dependencies.redis)
+        else:
+            key = svc.slo
+        keys.setdefault(key, svc)
+    return list(keys.values())
+
+
+def suite_fingerprint(target: Target, suite: str) -> str:
+    """What a suite's outcome depends on besides the cluster's name: targets with the same
+    fingerprint run the same cases against the same rule shapes, so one of them is enough."""
+    m = monitoring_settings(target.parameters)
+    if suite == "availability":
+        return repr((suite, [(s.name, s.namespace) for s in target.services], m.evaluation_interval))
+    if suite == "paging":
+        thresholds = [(s.name, s.namespace, s.alerts.error_rate_percent, s.alerts.latency_p99_seconds) for s in target.services]
+        inputs: object = (thresholds, m.scrape_interval, m.evaluation_interval, m.response_target, m.alertmanager.timings)
+    elif suite == "alerts":
+        inputs = [(s.name, s.namespace, s.alerts, s.resources.cpu_limit, s.resources.memory_limit, s.dependencies)
+                  for s in target.services]  # fmt: skip
+        inputs = (inputs, sorted(target.namespaces.items()))
+    else:
+        inputs = [(s.name, s.namespace, s.slo) for s in target.services]
+    return repr((suite, inputs))
+
+
+# SLOs each burn-rate suite exercises (the slow suite tests availability only).
+SUITE_SLOS: dict[str, frozenset[str]] = {
+    "slo-fast": frozenset({"availability", "latency-p99"}),
+    "slo-slow": frozenset({"availability"}),
+}
+
+
+def focused_rules(content: dict[str, Any], target: Target, suite: str) -> dict[str, Any]:
+    """A compiled rule file cut down to the rules a suite's cases can trigger.
+
+    promtool evaluates every loaded rule at every step: hours of history against every service's
+    SLO windows took minutes. Rules are kept unchanged; rules of services (and SLOs) the suite
+    does not test are left out. Rules without a `service` label (the shared RED recordings) stay.
+    """
+    wanted = {s.name for s in services_under_test(target, suite)}
+    if suite == "alerts":
+        wanted |= {target.services[0].name, "postgresql", "velero"}  # deployment and backup events
+    slos = SUITE_SLOS.get(suite)
+
+    def keep(rule: dict[str, Any]) -> bool:
+        labels = rule.get("labels", {})
+        if "service" in labels and labels["service"] not in wanted:
+            return False
+        return slos is None or labels.get("slo", next(iter(slos))) in slos
+
+    groups = [{**g, "rules": [r for r in g["rules"] if keep(r)]} for g in content["groups"]]
+    return {"groups": [g for g in groups if g["rules"]]}
 
 
 # --- histogram helpers -------------------------------------------------------------------------
@@ -379,31 +605,43 @@ def latency_cases(threshold: float) -> tuple[tuple[float, list[tuple[str, int]]]
     return below, above
 
 
-# Suite name -> (rule files it loads, evaluation interval). Each suite loads only the files its
-# cases need and slow burns are evaluated every 4 minutes: together that keeps a target's suites
-# to seconds instead of minutes (a 6-hour case evaluated every minute is the expensive part).
-SUITES: dict[str, tuple[tuple[str, ...], str]] = {
-    "alerts": (("mnops-recording", "mnops-alerts"), "1m"),
-    "slo-fast": (("mnops-slo", "mnops-alerts"), "1m"),
-    # At most 4m: an alert may read a recorded series one evaluation old, and instant queries
-    # look back only 5 minutes.
-    "slo-slow": (("mnops-slo", "mnops-alerts"), "4m"),
+# Suite name -> rule files it loads. Each suite loads only the files its cases need.
+SUITES: dict[str, tuple[str, ...]] = {
+    "paging": ("mnops-recording", "mnops-alerts"),
+    "alerts": ("mnops-recording", "mnops-alerts"),
+    "slo-fast": ("mnops-slo", "mnops-alerts"),
+    "slo-slow": ("mnops-slo", "mnops-alerts"),
+    "availability": ("mnops-availability",),
 }
-
-
-def _suite_of(case: Case) -> str:
-    alert = case["alert_rule_test"][0]["alertname"]
-    if alert == "SLOErrorBudgetBurnSlow":
-        return "slo-slow"
-    return "slo-fast" if alert == "SLOErrorBudgetBurnFast" else "alerts"
+# Sample step per suite (paging samples at the target's scrape interval).
+SUITE_STEP_SECONDS: dict[str, int] = {"alerts": 60, "slo-fast": 60, "slo-slow": SLOW_STEP_MINUTES * 60}
+# Evaluation interval per suite (paging evaluates at the target's evaluation interval). Slow burns
+# are evaluated every 10 minutes, like their samples: `group_eval_order` puts the recording
+# groups first, so an alert reads the recording of the same step. Days evaluated every minute
+# would take minutes.
+# Fast burns are evaluated every 2 minutes, their `for`: 12 hours of history and burn at 1m
+# steps was the most expensive suite.
+SUITE_EVALUATION: dict[str, str] = {"alerts": "1m", "slo-fast": "2m", "slo-slow": "10m"}
 
 
 def promtool_suites(target: Target, rules_dir: str) -> dict[str, dict[str, Any]]:
-    """Suite name -> content of a `promtool test rules` file reading the rule files in rules_dir."""
-    cases = SuiteBuilder(target).cases()
+    """Suite name -> content of a `promtool test rules` file.
+
+    Each suite reads `<rules_dir>/<suite>-<stem>.yaml`: write them with `focused_rules` from the
+    compiled rule files (see tests/test_observability_rules.py).
+    """
+    builder = SuiteBuilder(target)
+    cases = builder.cases()
+    evaluation = builder.monitoring.evaluation_interval
     suites = {}
-    for name, (stems, interval) in SUITES.items():
-        tests = [case for case in cases if _suite_of(case) == name]
-        files = [f"{rules_dir}/{stem}.yaml" for stem in stems]
-        suites[name] = {"rule_files": files, "evaluation_interval": interval, "tests": tests}
+    for name, stems in SUITES.items():
+        # Recording groups before the alerts that read them, whatever promtool's own order: a
+        # slow-burn alert evaluated first would read a recording one 10-minute step old.
+        order = [g["name"] for stem in stems for g in focused_rules(builder.rules[stem], target, name)["groups"]]
+        suites[name] = {
+            "rule_files": [f"{rules_dir}/{name}-{stem}.yaml" for stem in stems],
+            "evaluation_interval": SUITE_EVALUATION.get(name, evaluation),
+            "group_eval_order": order,
+            "tests": cases[name],
+        }
     return suites

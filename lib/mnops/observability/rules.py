@@ -18,12 +18,22 @@ from mnops import units
 from mnops.inventory.model import Service, Target
 from mnops.observability import contract
 from mnops.observability.alerts import runbook_url, spec
+from mnops.observability.reliability import reliability_groups
+from mnops.observability.settings import monitoring_settings
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
 
 # A down service is unambiguous: waiting `alerts.for` (5m) would use up the response target.
 SERVICE_DOWN_FOR = "1m"
+# Paging threshold alerts (HighErrorRate P0, HighLatencyP99 P1) read a 1-minute window and hold
+# for 2 minutes: a share just over the threshold fills the window in 1m and pages 2m later,
+# inside the 5-minute response target with scrape, evaluation and group_wait on top; a
+# 30-second blip leaves the 1-minute window after at most 1m30s, so it never lasts the 2m
+# `for`. (A 5m window with `for: 5m` took 346 s end to end.) The window needs at least four
+# samples: monitoring.scrape_interval is 15s. tests/test_observability_detection.py proves both.
+PAGE_WINDOW = "1m"
+PAGE_FOR = "2m"
 INFO_WINDOW = "10m"  # how long a deployment event stays visible
 BACKUP_WINDOW = "15m"
 SLO_PAGE_FOR = "2m"
@@ -66,11 +76,18 @@ def slo_objectives(svc: Service) -> tuple[SloObjective, ...]:
     )
 
 
+def _selector(svc: Service) -> str:
+    """The service's own series: its name in its namespace (another namespace may reuse the name,
+    e.g. a copy of the service in a test namespace scraped by the same Prometheus)."""
+    return f'{{namespace="{svc.namespace}",service="{svc.name}"}}'
+
+
 def _by(*labels: str) -> str:
     return f"by ({', '.join(labels)})"
 
 
 BY_SERVICE = _by("namespace", "service")
+BY_SERVICE_LE = _by("namespace", "service", "le")
 
 
 def _ratio(numerator: str, denominator: str) -> str:
@@ -84,16 +101,21 @@ def red_group(target: Target) -> Group:
     requests = f"http_requests_total{{{apps}}}"
     errors = f'http_requests_total{{{apps},code=~"5.."}}'
     total = f"sum {BY_SERVICE} (rate({requests}[5m]))"
+    page_total = f"sum {BY_SERVICE} (rate({requests}[{PAGE_WINDOW}]))"
     rules: list[Rule] = [
         {"record": "service:http_requests:rate5m", "expr": total},
         {"record": "service:http_errors:ratio_rate5m", "expr": _ratio(f"sum {BY_SERVICE} (rate({errors}[5m]))", total)},
+        {
+            "record": f"service:http_errors:ratio_rate{PAGE_WINDOW}",
+            "expr": _ratio(f"sum {BY_SERVICE} (rate({errors}[{PAGE_WINDOW}]))", page_total),
+        },
     ]
     buckets = f"http_request_duration_seconds_bucket{{{apps}}}"
-    for quantile in ("50", "95", "99"):
+    for quantile, window in (("50", "5m"), ("95", "5m"), ("99", "5m"), ("99", PAGE_WINDOW)):
         rules.append(
             {
-                "record": f"service:http_request_duration_seconds:p{quantile}_5m",
-                "expr": f"histogram_quantile(0.{quantile},\n  sum {_by('namespace', 'service', 'le')} (rate({buckets}[5m]))\n)",
+                "record": f"service:http_request_duration_seconds:p{quantile}_{window}",
+                "expr": f"histogram_quantile(0.{quantile},\n  sum {BY_SERVICE_LE} (rate({buckets}[{window}]))\n)",
             }
         )
     cache_all = f"mnops_cache_requests_total{{{apps}}}"
@@ -112,7 +134,7 @@ def saturation_group(target: Target) -> Group:
     for svc in target.services:
         cpu_cores = units.cpu_millicores(svc.resources.cpu_limit) / 1000
         memory = units.memory_bytes(svc.resources.memory_limit)
-        sel = f'{{service="{svc.name}"}}'
+        sel = _selector(svc)
         # The static label keeps each service's rule distinct (promtool rejects duplicates).
         labels = {"service": svc.name}
         rules += [
@@ -131,13 +153,13 @@ def saturation_group(target: Target) -> Group:
 
 
 def _slo_error_ratio(svc: Service, slo: SloObjective, window: str) -> str:
-    sel = f'service="{svc.name}"'
+    sel = _selector(svc)[1:-1]
     if slo.latency_seconds is None:
         total = f"sum {BY_SERVICE} (rate(http_requests_total{{{sel}}}[{window}]))"
         errors = f'sum {BY_SERVICE} (rate(http_requests_total{{{sel},code=~"5.."}}[{window}]))'
         return _ratio(errors, total)
     fast = f'http_request_duration_seconds_bucket{{{sel},le=~"{le_values(slo.latency_seconds)}"}}'
-    good = f"sum {BY_SERVICE} (rate({fast}[{window}]))"
+    good = f"sum {BY_SERVICE} (\n    rate({fast}[{window}])\n  )"
     count = f"sum {BY_SERVICE} (rate(http_request_duration_seconds_count{{{sel}}}[{window}]))"
     return f"1 - (\n  {good}\n/\n  {count}\n)"
 
@@ -151,7 +173,7 @@ def slo_group(target: Target, svc: Service) -> Group:
             {"record": f"service:slo_errors:ratio_rate{w}", "expr": _slo_error_ratio(svc, slo, w), "labels": labels}
             for w in contract.SLO_WINDOWS
         ]
-        sel = f'{{service="{svc.name}",slo="{slo.kind}"}}'
+        sel = f'{{namespace="{svc.namespace}",service="{svc.name}",slo="{slo.kind}"}}'
         rules += [
             {
                 "record": "service:slo_error_budget:remaining_ratio",
@@ -185,7 +207,7 @@ def _alert(  # noqa: PLR0917 - each call reads top to bottom like the rule it ma
 
 def service_alerts(target: Target, svc: Service) -> list[Rule]:
     a, env, repo = svc.alerts, target.cluster.environment, target.repo_url
-    s = f'{{service="{svc.name}"}}'
+    s = _selector(svc)
     where = f"in {target.cluster.name} ({env})"
     rules = [
         _alert(
@@ -199,20 +221,20 @@ def service_alerts(target: Target, svc: Service) -> list[Rule]:
         ),
         _alert(
             "HighErrorRate",
-            f"service:http_errors:ratio_rate5m{s} > {num(a.error_rate_percent / 100)}",
-            a.for_duration,
+            f"service:http_errors:ratio_rate{PAGE_WINDOW}{s} > {num(a.error_rate_percent / 100)}",
+            PAGE_FOR,
             svc.name,
             f"{svc.name} error rate above {num(a.error_rate_percent)}%",
-            f"More than {num(a.error_rate_percent)}% of {svc.name} requests failed with 5xx for {a.for_duration} {where}.",
+            f"More than {num(a.error_rate_percent)}% of {svc.name} requests failed with 5xx for {PAGE_FOR} {where}.",
             repo,
         ),
         _alert(
             "HighLatencyP99",
-            f"service:http_request_duration_seconds:p99_5m{s} > {num(a.latency_p99_seconds)}",
-            a.for_duration,
+            f"service:http_request_duration_seconds:p99_{PAGE_WINDOW}{s} > {num(a.latency_p99_seconds)}",
+            PAGE_FOR,
             svc.name,
             f"{svc.name} P99 latency above {num(a.latency_p99_seconds)}s",
-            f"The 99th percentile latency of {svc.name} stayed above {num(a.latency_p99_seconds)}s for {a.for_duration} {where}.",
+            f"The 99th percentile latency of {svc.name} stayed above {num(a.latency_p99_seconds)}s for {PAGE_FOR} {where}.",
             repo,
         ),
         _alert(
@@ -251,24 +273,49 @@ def service_alerts(target: Target, svc: Service) -> list[Rule]:
     return rules
 
 
-def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
-    sel = f'{{deployment="{svc.name}"}}'  # service names are unique; `by` keeps the namespace
+def _deployment_changes(svc: Service) -> tuple[str, str]:
+    """(started, completed) for a plain Deployment, from kube-state-metrics."""
+    sel = f'{{namespace="{svc.namespace}",deployment="{svc.name}"}}'
     by = _by("namespace", "deployment")
 
     def m(metric: str) -> str:
         return f"max {by} ({metric}{sel})"
 
-    changed = f"max {by} (changes({contract.DEPLOYMENT_GENERATION_METRIC}{sel}[{INFO_WINDOW}])) > 0"
+    changed = f"max {by} (\n  changes({contract.DEPLOYMENT_GENERATION_METRIC}{sel}[{INFO_WINDOW}])\n) > 0"
     done = (
         f"({m(contract.DEPLOYMENT_OBSERVED_METRIC)}\n  >= {m(contract.DEPLOYMENT_GENERATION_METRIC)})"
         f"\nand ({m('kube_deployment_status_replicas_updated')}\n  >= {m('kube_deployment_spec_replicas')})"
         f"\nand ({m('kube_deployment_status_replicas_available')}\n  >= {m('kube_deployment_spec_replicas')})"
     )
+    return f"({changed})\nunless\n({done})", f"({changed})\nand\n({done})"
+
+
+def _rollout_changes(svc: Service) -> tuple[str, str]:
+    """(started, completed) for an Argo Rollout, from the Rollouts controller's `rollout_info`.
+
+    The controller exports one series per Rollout whose `phase` label is the current phase
+    (Progressing, Paused, Healthy, Degraded): a rollout started when it is Progressing or Paused
+    and was Healthy within the window; it completed when it is Healthy and was not within the window.
+    """
+    sel = f'namespace="{svc.namespace}",name="{svc.name}"'
+    by = _by("namespace", "name")
+    moving = f'max {by} ({contract.ROLLOUT_INFO_METRIC}{{{sel},phase=~"Progressing|Paused"}})'
+    healthy = f'max {by} ({contract.ROLLOUT_INFO_METRIC}{{{sel},phase="Healthy"}})'
+    was_moving = f'max {by} (max_over_time({contract.ROLLOUT_INFO_METRIC}{{{sel},phase=~"Progressing|Paused"}}[{INFO_WINDOW}]))'
+    was_healthy = f'max {by} (max_over_time({contract.ROLLOUT_INFO_METRIC}{{{sel},phase="Healthy"}}[{INFO_WINDOW}]))'
+    return f"{moving}\nand\n{was_healthy}", f"{healthy}\nand\n{was_moving}"
+
+
+def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
+    """Info events for a new version of the service, whether it runs as a Deployment or an Argo
+    Rollout (staging and prod): each rule reads both sources, only one of which has series."""
+    deployment_started, deployment_completed = _deployment_changes(svc)
+    rollout_started, rollout_completed = _rollout_changes(svc)
     where = f"in {target.cluster.name} ({target.cluster.environment})"
     return [
         _alert(
             "DeploymentStarted",
-            f"({changed})\nunless\n({done})",
+            f"(\n{deployment_started}\n)\nor\n(\n{rollout_started}\n)",
             "0s",
             svc.name,
             f"{svc.name} rollout started",
@@ -277,7 +324,7 @@ def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
         ),
         _alert(
             "DeploymentCompleted",
-            f"({changed})\nand\n({done})",
+            f"(\n{deployment_completed}\n)\nor\n(\n{rollout_completed}\n)",
             "0s",
             svc.name,
             f"{svc.name} rollout completed",
@@ -288,25 +335,41 @@ def deployment_alerts(target: Target, svc: Service) -> list[Rule]:
 
 
 def backup_alerts(target: Target) -> list[Rule]:
-    if not any(s.dependencies.postgres for s in target.services):
-        return []
-    data_ns = target.namespaces.get("data", target.namespaces["apps"])
-    metric = f'{contract.BACKUP_COMPLETED_METRIC}{{namespace="{data_ns}"}}'
-    return [
+    """A new recovery point: CloudNativePG's newest base backup (services using PostgreSQL) and
+    each Velero schedule's last successful backup (every cluster backs up with Velero)."""
+    where = f"in {target.cluster.name} ({target.cluster.environment})"
+    rules = []
+    if any(s.dependencies.postgres for s in target.services):
+        data_ns = target.namespaces.get("data", target.namespaces["apps"])
+        metric = f'{contract.BACKUP_COMPLETED_METRIC}{{namespace="{data_ns}"}}'
+        rules.append(
+            _alert(
+                "BackupCompleted",
+                f"max {_by('namespace')} (changes({metric}[{BACKUP_WINDOW}])) > 0",
+                "0s",
+                "postgresql",
+                "PostgreSQL backup completed",
+                f"CloudNativePG finished a base backup in {data_ns} {where}.",
+                target.repo_url,
+            )
+        )
+    velero = f"max {_by('schedule')} (changes({contract.VELERO_BACKUP_COMPLETED_METRIC}[{BACKUP_WINDOW}])) > 0"
+    rules.append(
         _alert(
             "BackupCompleted",
-            f"max {_by('namespace')} (changes({metric}[{BACKUP_WINDOW}])) > 0",
+            velero,
             "0s",
-            "postgresql",
-            "PostgreSQL backup completed",
-            f"CloudNativePG finished a base backup in {data_ns} in {target.cluster.name} ({target.cluster.environment}).",
+            "velero",
+            "Velero backup completed",
+            f"Velero schedule {{{{ $labels.schedule }}}} finished a backup {where}.",
             target.repo_url,
-        ),
-    ]
+        )
+    )
+    return rules
 
 
 def _burn_expr(svc: Service, slo: SloObjective, burns: tuple[tuple[str, str, float], ...]) -> str:
-    sel = f'{{service="{svc.name}",slo="{slo.kind}"}}'
+    sel = f'{{namespace="{svc.namespace}",service="{svc.name}",slo="{slo.kind}"}}'
     parts = []
     for long, short, rate in burns:
         threshold = num(rate * slo.budget)
@@ -352,7 +415,8 @@ def slo_alerts(target: Target, svc: Service) -> list[Rule]:
 def rule_files(target: Target) -> dict[str, dict[str, list[Group]]]:
     """File stem -> rule file content. Recording groups come first (promtool evaluates in order).
 
-    Groups set no `interval`: the evaluation interval is global (kube-prometheus-stack values).
+    Groups set no `interval` (the evaluation interval is global, kube-prometheus-stack values),
+    except the 30-day reliability figures (mnops.observability.reliability).
     """
     alerts = [r for svc in target.services for r in service_alerts(target, svc)]
     info = [r for svc in target.services for r in deployment_alerts(target, svc)] + backup_alerts(target)
@@ -360,6 +424,8 @@ def rule_files(target: Target) -> dict[str, dict[str, list[Group]]]:
     return {
         "mnops-recording": {"groups": [red_group(target), saturation_group(target)]},
         "mnops-slo": {"groups": [slo_group(target, svc) for svc in target.services]},
+        # Reads ALERTS and the RED recordings: its own file, so its promtool suite loads nothing else.
+        "mnops-availability": {"groups": reliability_groups(target, monitoring_settings(target.parameters).evaluation_interval)},
         "mnops-alerts": {
             "groups": [
                 {"name": "mnops-service-alerts", "rules": alerts},

@@ -18,8 +18,8 @@ from mnops.observability.settings import Monitoring, monitoring_settings
 def _threshold(alert: str) -> Callable[[Service], str] | None:
     """How one service's inventory sets the alert's condition (None: same for every service)."""
     table: dict[str, Callable[[Service], str]] = {
-        "HighErrorRate": lambda s: f"> {R.num(s.alerts.error_rate_percent)}% 5xx for {s.alerts.for_duration}",
-        "HighLatencyP99": lambda s: f"P99 > {R.num(s.alerts.latency_p99_seconds)}s for {s.alerts.for_duration}",
+        "HighErrorRate": lambda s: f"> {R.num(s.alerts.error_rate_percent)}% 5xx over {R.PAGE_WINDOW} for {R.PAGE_FOR}",
+        "HighLatencyP99": lambda s: f"P99 over {R.PAGE_WINDOW} > {R.num(s.alerts.latency_p99_seconds)}s for {R.PAGE_FOR}",
         "HighCPUUsage": lambda s: f"> {s.alerts.cpu_percent}% of {s.resources.cpu_limit} CPU for {s.alerts.for_duration}",
         "HighMemoryUsage": lambda s: f"> {s.alerts.memory_percent}% of {s.resources.memory_limit} for {s.alerts.for_duration}",
         "LowCacheHitRate": lambda s: (
@@ -35,10 +35,16 @@ def _threshold(alert: str) -> Callable[[Service], str] | None:
     return table.get(alert)
 
 
+# Every runbook points at the plan that says who does what (severities, roles, templates).
+INCIDENT_RESPONSE_LINK = (
+    "Severity levels, roles, the first 15 minutes, communication templates and the post-mortem:"
+    " [incident response plan](../incident-response.md)."
+)
+
 FIXED_CONDITIONS = {
     "ServiceDown": f"no successful scrape for {R.SERVICE_DOWN_FOR}",
-    "DeploymentStarted": f"spec generation changed within {R.INFO_WINDOW}, rollout unfinished",
-    "DeploymentCompleted": f"spec generation changed within {R.INFO_WINDOW}, all replicas updated",
+    "DeploymentStarted": f"Deployment spec generation changed, or Rollout left Healthy, within {R.INFO_WINDOW}; unfinished",
+    "DeploymentCompleted": f"Deployment fully updated, or Rollout back to Healthy, within {R.INFO_WINDOW}",
     "BackupCompleted": f"newer backup timestamp within {R.BACKUP_WINDOW}",
 }
 
@@ -82,7 +88,7 @@ def runbook(entry: AlertSpec, targets: Sequence[Target]) -> str:
         lines += ["```promql", query.format(service="<service>", namespace="<namespace>"), "```", ""]
     lines += ["## Mitigation", ""]
     lines += [f"{i}. {step.format(service='<service>', namespace='<namespace>')}" for i, step in enumerate(entry.mitigation, 1)]
-    lines += ["", "## Escalation", "", entry.escalation, ""]
+    lines += ["", "## Escalation", "", entry.escalation, "", INCIDENT_RESPONSE_LINK, ""]
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from mnops.inventory.model import build_target
-from mnops.observability.rule_tests import SUITES, Case, SuiteBuilder, _suite_of
+from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
 from mnops.review.compiled import changed_clusters
 
@@ -86,31 +86,63 @@ def changed_alerts(base_rules: Path, head_rules: Path) -> set[tuple[str, str]] |
     return {(key[0], key[1]) for key in set(before) | set(after) if before.get(key) != after.get(key)}
 
 
-def relevant(case: Case, changed: set[tuple[str, str]] | None) -> bool:
-    """Whether a case probes a changed alert (case names start with the service they probe)."""
+@dataclass(frozen=True)
+class Probe:
+    """One generated case narrowed to one alert's checks, with the suite (rule files, evaluation) it runs in."""
+
+    suite: str
+    case: Case
+
+    @property
+    def name(self) -> str:
+        return str(self.case["name"])
+
+    @property
+    def alert(self) -> str:
+        return str(self.case["alert_rule_test"][0]["alertname"])
+
+
+def relevant(probe: Probe, changed: set[tuple[str, str]] | None) -> bool:
+    """Whether a probe checks a changed alert (case names start with the service they probe)."""
     if changed is None:
         return True
-    alert = case["alert_rule_test"][0]["alertname"]
-    return any(alert == name and (not service or case["name"].startswith(f"{service} ")) for name, service in changed)
+    return any(probe.alert == name and (not service or probe.name.startswith(f"{service} ")) for name, service in changed)
 
 
-def pooled_cases(*sides: Mapping[str, Any]) -> list[Case]:
-    """The cases both sides' thresholds generate, each once (names carry the numbers they probe)."""
-    pooled: dict[str, Case] = {}
+def _probes(suite: str, case: Case) -> list[Probe]:
+    """A case that checks several alerts becomes one probe per alert, named after both."""
+    alerts = sorted({check["alertname"] for check in case.get("alert_rule_test") or []})
+    probes = []
+    for alert in alerts:
+        checks = [check for check in case["alert_rule_test"] if check["alertname"] == alert]
+        name = case["name"] if len(alerts) == 1 else f"{case['name']} [{alert}]"
+        probes.append(Probe(suite, {**case, "name": name, "alert_rule_test": checks}))
+    return probes
+
+
+def pooled_cases(*sides: Mapping[str, Any]) -> list[Probe]:
+    """The threshold and burn-rate probes both sides' settings generate, each once (names carry the numbers)."""
+    pooled: dict[str, Probe] = {}
     for parameters in sides:
         if parameters:
-            for case in SuiteBuilder(build_target(parameters)).cases():
-                pooled.setdefault(case["name"], case)
+            for suite, cases in SuiteBuilder(build_target(parameters)).cases().items():
+                for case in cases:
+                    for probe in _probes(suite, case):
+                        pooled.setdefault(probe.name, probe)
     return [pooled[name] for name in sorted(pooled)]
 
 
 def _sweep(case: Case, interval: str) -> Case:
-    """The case with its check replaced by 'expect silence' at every evaluation up to its check time."""
-    check = case["alert_rule_test"][0]
-    step, end = seconds(interval), seconds(check["eval_time"])
+    """The case with its checks replaced by 'expect silence' at every evaluation up to its last check."""
+    checks = case["alert_rule_test"]
+    step, end = seconds(interval), max(seconds(check["eval_time"]) for check in checks)
     times = range(step, end + step, step)
-    tests = [{"eval_time": f"{t}s", "alertname": check["alertname"], "exp_alerts": []} for t in times]
+    tests = [{"eval_time": f"{t}s", "alertname": checks[0]["alertname"], "exp_alerts": []} for t in times]
     return {**case, "alert_rule_test": tests}
+
+
+def _check_seconds(case: Case) -> int:
+    return max(seconds(check["eval_time"]) for check in case["alert_rule_test"])
 
 
 @dataclass(frozen=True)
@@ -130,12 +162,16 @@ class Outcome:
         )
 
 
-def run_side(rules_dir: Path, cases: list[Case], work: Path) -> dict[str, Outcome]:
-    """One `promtool test rules` run over all cases against one side's rule files."""
+def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str = "30s") -> dict[str, Outcome]:
+    """One `promtool test rules` run over all probes against one side's rule files.
+
+    `evaluation` is the cluster's rule evaluation interval, used by suites that do not set their own.
+    """
     work.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
-    for suite, (stems, interval) in sorted(SUITES.items()):
-        tests = [_sweep(case, interval) for case in cases if _suite_of(case) == suite]
+    for suite, stems in sorted(SUITES.items()):
+        interval = SUITE_EVALUATION.get(suite, evaluation)
+        tests = [_sweep(probe.case, interval) for probe in probes if probe.suite == suite]
         if not tests:
             continue
         rule_files = [(rules_dir / f"{stem}.yaml").resolve() for stem in stems if (rules_dir / f"{stem}.yaml").exists()]
@@ -163,11 +199,9 @@ def run_side(rules_dir: Path, cases: list[Case], work: Path) -> dict[str, Outcom
     if result.returncode != 0 and not firing:
         raise PromtoolFailed(output.strip()[-2000:])
     outcomes = {}
-    for case in cases:
-        check = case["alert_rule_test"][0]
-        alert = check["alertname"]
-        times, at = firing.get((case["name"], alert), set()), seconds(check["eval_time"])
-        outcomes[case["name"]] = Outcome(alert, at, min(times) if times else None, at in times)
+    for probe in probes:
+        times, at = firing.get((probe.name, probe.alert), set()), _check_seconds(probe.case)
+        outcomes[probe.name] = Outcome(probe.alert, at, min(times) if times else None, at in times)
     return outcomes
 
 
@@ -191,12 +225,13 @@ def behaviour_changes(review: ReviewInput, cluster: str) -> list[Change]:
     head_params = review.head_parameters.get(cluster) or {}
     base_rules, head_rules = review.base_root / "compiled" / cluster / "rules", review.head_root / "compiled" / cluster / "rules"
     changed = changed_alerts(base_rules, head_rules)
-    cases = [case for case in pooled_cases(base_params, head_params) if relevant(case, changed)]
-    if not cases:
+    probes = [probe for probe in pooled_cases(base_params, head_params) if relevant(probe, changed)]
+    if not probes:
         return []
+    evaluation = str((head_params or base_params).get("monitoring", {}).get("evaluation_interval", "30s"))
     with tempfile.TemporaryDirectory(prefix="mnops-alerts-") as tmp, ThreadPoolExecutor(max_workers=2) as pool:
-        base_job = pool.submit(run_side, base_rules, cases, Path(tmp) / "base")
-        head_job = pool.submit(run_side, head_rules, cases, Path(tmp) / "head")
+        base_job = pool.submit(run_side, base_rules, probes, Path(tmp) / "base", evaluation)
+        head_job = pool.submit(run_side, head_rules, probes, Path(tmp) / "head", evaluation)
         before, after = base_job.result(), head_job.result()
     return [
         Change(name, before[name], after[name])
