@@ -19,6 +19,7 @@ from mnops.inventory.model import Service
 from mnops.k8s.monitoring import pod_monitor, prometheus_rule, static_label
 from mnops.observability.alertmanager import alertmanager_config
 from mnops.observability.helm_values import kube_prometheus_stack_values
+from mnops.observability.rule_sizing import pack_groups, split_groups
 from mnops.observability.rules import rule_files
 from mnops.observability.settings import Monitoring, monitoring_settings
 
@@ -66,9 +67,15 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
     # Cluster, and PgBouncer by the one the operator makes for the Pooler: a second monitor here
     # would count every cnpg_* series twice.
     ident = identity(target, "mnops-rules", "monitoring")
-    for stem, content in rule_files(target).items():
-        objects.append(prometheus_rule(stem, ns, ident, content["groups"]))
+    for stem, content in sized_rule_files(target).items():
+        for name, groups in pack_groups(stem, content["groups"]).items():
+            objects.append(prometheus_rule(name, ns, ident, groups))
     return objects
+
+
+def sized_rule_files(target: Target) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The rule files with alert groups cut to a size Prometheus evaluates in one interval."""
+    return {stem: {"groups": split_groups(content["groups"])} for stem, content in rule_files(target).items()}
 
 
 def main(input_params: dict[str, Any]) -> Any:
@@ -79,7 +86,7 @@ def main(input_params: dict[str, Any]) -> Any:
         return output({APP: monitoring_objects(target, monitoring)})
     result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     if kind == "rules":
-        for stem, content in rule_files(target).items():
+        for stem, content in sized_rule_files(target).items():
             result[stem] = content
     elif kind == "alertmanager":
         result["alertmanager"] = alertmanager_config(monitoring.alertmanager)
