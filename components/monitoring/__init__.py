@@ -19,6 +19,7 @@ from mnops.inventory.model import Service
 from mnops.k8s.monitoring import pod_monitor, prometheus_rule, static_label
 from mnops.observability.alertmanager import alertmanager_config
 from mnops.observability.helm_values import kube_prometheus_stack_values
+from mnops.observability.platform_alerts import platform_groups
 from mnops.observability.rule_sizing import pack_groups, split_groups
 from mnops.observability.rules import rule_files
 from mnops.observability.settings import Monitoring, monitoring_settings
@@ -75,7 +76,11 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
 
 def sized_rule_files(target: Target) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """The rule files with alert groups cut to a size Prometheus evaluates in one interval."""
-    return {stem: {"groups": split_groups(content["groups"])} for stem, content in rule_files(target).items()}
+    files = rule_files(target)
+    # The platform components' alerts ride in the alerts file (their own group), so every tool
+    # that loads the alert rules (promtool, the preview, Prometheus) loads them too.
+    files["mnops-alerts"] = {"groups": [*files["mnops-alerts"]["groups"], *platform_groups(target)]}
+    return {stem: {"groups": split_groups(content["groups"])} for stem, content in files.items()}
 
 
 def main(input_params: dict[str, Any]) -> Any:
