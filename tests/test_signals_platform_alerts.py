@@ -144,3 +144,21 @@ def test_platform_alerts_read_only_listed_component_metrics() -> None:
                 "min",
             }
             assert names and names <= known, (rule["alert"], names - known)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.cluster.name)
+def test_gateway_proxies_are_scraped_where_the_gateway_alerts_look(target: Target) -> None:
+    """The gateway alerts read Envoy's stats: a PodMonitor must select the proxies the Envoy Gateway
+    controller creates (inventory network.gateway_proxy) on their `metrics` port."""
+    if not any(a.component == "envoy-gateway" for a in platform_alerts(target)):
+        return
+    proxy = target.parameters["network"]["gateway_proxy"]
+    monitors = yaml.safe_load_all((COMPILED / target.cluster.name / "manifests" / "monitoring" / "podmonitor.yaml").read_text())
+    found = [
+        m
+        for m in monitors
+        if m["spec"]["namespaceSelector"]["matchNames"] == [proxy["namespace"]]
+        and m["spec"]["selector"]["matchLabels"] == proxy["pod_labels"]
+    ]
+    assert len(found) == 1, "exactly one monitor on the gateway proxies"
+    assert found[0]["spec"]["podMetricsEndpoints"] == [{"path": "/stats/prometheus", "port": "metrics"}]

@@ -47,6 +47,23 @@ def service_pod_monitor(target: Target, svc: Service, namespace: str) -> dict[st
     )
 
 
+def gateway_proxy_monitor(target: Target, namespace: str) -> dict[str, Any] | None:
+    """Envoy Gateway's proxies (the data plane the controller creates) publish Envoy's stats on
+    their `metrics` port (19001) at /stats/prometheus; the gateway alerts read them."""
+    proxy = target.parameters.get("network", {}).get("gateway_proxy")
+    if "gateway" not in target.parameters or not proxy:
+        return None
+    return pod_monitor(
+        "envoy-gateway-proxy",
+        namespace,
+        identity(target, "envoy-gateway", "monitoring"),
+        target_namespace=proxy["namespace"],
+        match_labels=proxy["pod_labels"],
+        port_name="metrics",
+        path="/stats/prometheus",
+    )
+
+
 def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str, Any]]:
     ns = monitoring.namespace
     objects: list[dict[str, Any]] = []
@@ -64,6 +81,9 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
                 port_number=monitoring.redis_exporter_port,
             )
         )
+    proxy = gateway_proxy_monitor(target, ns)
+    if proxy is not None:
+        objects.append(proxy)
     # PostgreSQL's instances are scraped by the PodMonitor components/postgres ships beside its
     # Cluster, and PgBouncer by the one the operator makes for the Pooler: a second monitor here
     # would count every cnpg_* series twice.
