@@ -84,8 +84,13 @@ def test_analysis_thresholds_equal_the_alert_thresholds(inventory: Mapping[str, 
             continue
         alerts = effective_service(inventory[target], name)["alerts"]
         (template,) = docs(COMPILED / target / "manifests" / name / "analysistemplate.yaml")
-        conditions = {m["name"]: m["failureCondition"] for m in template["spec"]["metrics"]}
-        found = {metric: float(re.fullmatch(r"result\[0\] > ([0-9.]+)", c).group(1)) for metric, c in conditions.items()}  # type: ignore[union-attr]
+        conditions = {m["name"]: (m["successCondition"], m["failureCondition"]) for m in template["spec"]["metrics"]}
+        found = {}
+        for metric, (success, failure) in conditions.items():
+            passed = re.fullmatch(r"len\(result\) == 1 && result\[0\] <= ([0-9.]+)", success)
+            failed = re.fullmatch(r"len\(result\) == 1 && result\[0\] > ([0-9.]+)", failure)
+            assert passed and failed and passed.group(1) == failed.group(1), (success, failure)
+            found[metric] = float(failed.group(1))
         assert found == {
             "error-rate-percent": float(alerts["error_rate_percent"]),
             "latency-p99-seconds": float(alerts["latency_p99_seconds"]),
@@ -100,7 +105,10 @@ def test_analysis_follows_a_changed_alert_threshold(inventory: Mapping[str, Mapp
     params["services"]["memory-service"]["alerts"] = {"error_rate_percent": 2.5, "latency_p99_seconds": 0.75}
     svc = build_target(params).service("memory-service")
     checks = {c.name: c.failure_condition for c in release_checks(svc, 120)}
-    assert checks == {"error-rate-percent": "result[0] > 2.5", "latency-p99-seconds": "result[0] > 0.75"}
+    assert checks == {
+        "error-rate-percent": "len(result) == 1 && result[0] > 2.5",
+        "latency-p99-seconds": "len(result) == 1 && result[0] > 0.75",
+    }
 
 
 def test_analysis_queries_use_only_contract_metrics() -> None:
@@ -206,7 +214,7 @@ def test_blue_green_builder_rejects_one_service_for_both_roles() -> None:
 
 
 def test_analysis_template_rejects_a_query_that_ignores_the_new_pods() -> None:
-    metric = PrometheusMetric("errors", "sum(rate(http_requests_total[1m]))", "result[0] > 5", 60, 1)
+    metric = PrometheusMetric("errors", "sum(rate(http_requests_total[1m]))", "result[0] <= 5", "result[0] > 5", 60, 1)
     with pytest.raises(BuildError, match="ignores argument"):
         analysis_template("demo", "ns", IDENTITY, prometheus_address="http://prom:9090", args=[HASH_ARG], metrics=[metric])
 
@@ -249,18 +257,26 @@ def promtool_case(tmp_path: Path, promtool: str, series: list[dict[str, str]], e
 
 
 def requests(pod: str, per_minute: dict[str, int]) -> list[dict[str, str]]:
-    labels = 'service="memory-service",namespace="machine-native-ops",pod="{pod}",code="{code}"'
+    labels = (
+        'service="memory-service",namespace="machine-native-ops",pod="{pod}",rollouts_pod_template_hash="{hash}",code="{code}"'
+    )
     return [
-        {"series": "http_requests_total{" + labels.format(pod=pod, code=code) + "}", "values": f"0+{n}x20"}
+        {
+            "series": "http_requests_total{" + labels.format(pod=pod, hash=pod.split("-")[-2], code=code) + "}",
+            "values": f"0+{n}x20",
+        }
         for code, n in per_minute.items()
     ]
 
 
 def latency(pod: str, per_minute: dict[str, int]) -> list[dict[str, str]]:
     """Cumulative bucket counts per minute, keyed by the bucket's upper bound."""
-    labels = 'service="memory-service",namespace="machine-native-ops",pod="{pod}",le="{le}"'
+    labels = 'service="memory-service",namespace="machine-native-ops",pod="{pod}",rollouts_pod_template_hash="{hash}",le="{le}"'
     return [
-        {"series": "http_request_duration_seconds_bucket{" + labels.format(pod=pod, le=le) + "}", "values": f"0+{n}x20"}
+        {
+            "series": "http_request_duration_seconds_bucket{" + labels.format(pod=pod, hash=pod.split("-")[-2], le=le) + "}",
+            "values": f"0+{n}x20",
+        }
         for le, n in per_minute.items()
     ]
 
@@ -326,6 +342,7 @@ def test_analysis_aborts_exactly_where_the_compiled_alerts_fire(inventory: Mappi
             continue
         (template,) = docs(COMPILED / target / "manifests" / name / "analysistemplate.yaml")
         analysis = {m["name"]: float(m["failureCondition"].rsplit(" ", 1)[1]) for m in template["spec"]["metrics"]}
+        assert all("or vector(0)" not in m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"])
         # The error alert compares a 0-1 ratio, the analysis a percentage.
         assert analysis["error-rate-percent"] == pytest.approx(alerts[(name, "HighErrorRate")] * 100), f"{target}/{name}"
         assert analysis["latency-p99-seconds"] == pytest.approx(alerts[(name, "HighLatencyP99")]), f"{target}/{name}"

@@ -13,6 +13,7 @@ from observability_support import ROOT, TARGETS, all_rules, ensure_tools, metric
 from mnops.inventory.model import Target
 from mnops.observability import contract
 from mnops.observability.alerts import CATALOGUE
+from mnops.observability.platform_alerts import PLATFORM_CATALOGUE
 from mnops.observability.rule_tests import (
     SUITES,
     focused_rules,
@@ -137,7 +138,7 @@ def test_every_alert_has_labels_annotations_and_a_runbook() -> None:
 
 
 def test_alert_labels_match_the_catalogue() -> None:
-    catalogue = {e.name: (e.severity, e.priority) for e in CATALOGUE}
+    catalogue = {e.name: (e.severity, e.priority) for e in CATALOGUE + PLATFORM_CATALOGUE}
     for rule in all_rules("prod"):
         if "alert" in rule:
             assert (rule["labels"]["severity"], rule["labels"]["priority"]) == catalogue[rule["alert"]]

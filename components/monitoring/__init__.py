@@ -1,8 +1,8 @@
 """Metrics and alerting for one target, from the inventory (classes/platform/monitoring.yml).
 
 One component, four Kapitan compile entries (input_params.output):
-  manifests     manifests/monitoring/: ServiceMonitor per service, PodMonitors for Redis and
-                PostgreSQL, PrometheusRules (recording, SLO, alerts)
+  manifests     manifests/monitoring/: a PodMonitor per service and one for Redis (PostgreSQL's
+                comes with its Cluster), PrometheusRules (recording, SLO, alerts)
   rules         rules/<file>.yaml: the same rule groups as raw files for promtool
   alertmanager  alertmanager/alertmanager.yaml: the route tree and receivers
   helm-values   helm-values/kube-prometheus-stack.yaml: the chart's values (embeds the above config)
@@ -13,35 +13,62 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.component import current_target, identity, output
+from mnops.delivery.analysis import POD_HASH_LABELS
 from mnops.inventory import Target
-from mnops.k8s.monitoring import pod_monitor, prometheus_rule, service_monitor
+from mnops.inventory.model import Service
+from mnops.k8s.monitoring import pod_monitor, prometheus_rule, service_monitor, static_label
 from mnops.observability.alertmanager import alertmanager_config
 from mnops.observability.helm_values import kube_prometheus_stack_values
+from mnops.observability.platform_alerts import platform_groups
+from mnops.observability.rule_sizing import pack_groups, split_groups
 from mnops.observability.rules import rule_files
 from mnops.observability.settings import Monitoring, monitoring_settings
 
 APP = "monitoring"
 
 
+def service_pod_monitor(target: Target, svc: Service, namespace: str) -> dict[str, Any]:
+    """Every pod of the service, scraped once, whichever Service (stable, canary, preview) it is
+    behind at the moment: a ServiceMonitor on the stable Service never sees a canary's pods, and
+    one on each Service scrapes every pod twice once the release completes. The pod-template hash
+    stays on each series so that analysis can tell the new pods from the old."""
+    port = "http" if svc.metrics_port == svc.port else "metrics"  # the container port names services/ uses
+    return pod_monitor(
+        svc.name,
+        namespace,
+        identity(target, svc.name, "monitoring"),
+        target_namespace=svc.namespace,
+        match_labels=identity(target, svc.name, "api").selector(),
+        port_name=port,
+        path=svc.metrics_path,
+        pod_target_labels=POD_HASH_LABELS,
+        # The metric contract's `service` label, which a ServiceMonitor would take from the Service name.
+        relabelings=[static_label("service", svc.name)],
+    )
+
+
+def gateway_proxy_monitor(target: Target, namespace: str) -> dict[str, Any] | None:
+    """Envoy Gateway's proxies (the data plane the controller creates) publish Envoy's stats on
+    their `metrics` port (19001) at /stats/prometheus; the gateway alerts read them."""
+    proxy = target.parameters.get("network", {}).get("gateway_proxy")
+    if "gateway" not in target.parameters or not proxy:
+        return None
+    return pod_monitor(
+        "envoy-gateway-proxy",
+        namespace,
+        identity(target, "envoy-gateway", "monitoring"),
+        target_namespace=proxy["namespace"],
+        match_labels=proxy["pod_labels"],
+        port_name="metrics",
+        path="/stats/prometheus",
+    )
+
+
 def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str, Any]]:
     ns = monitoring.namespace
     objects: list[dict[str, Any]] = []
     for svc in target.services:
-        ident = identity(target, svc.name, "monitoring")
-        port = "http" if svc.metrics_port == svc.port else "metrics"  # the Service port names services/ uses
-        objects.append(
-            service_monitor(
-                svc.name,
-                ns,
-                ident,
-                # component=api: only the service's own Service, not the canary/preview Service that
-                # Argo Rollouts adds (same pods), which would scrape every pod twice.
-                selector={"app.kubernetes.io/name": svc.name, "app.kubernetes.io/component": "api"},
-                target_namespace=svc.namespace,
-                port=port,
-                path=svc.metrics_path,
-            )
-        )
+        objects.append(service_pod_monitor(target, svc, ns))
     data_ns = target.namespaces.get("data")
     if data_ns and any(s.dependencies.redis for s in target.services):
         objects.append(
@@ -54,18 +81,12 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
                 port_number=monitoring.redis_exporter_port,
             )
         )
-    if data_ns and any(s.dependencies.postgres for s in target.services):
-        objects.append(
-            pod_monitor(
-                "postgresql",
-                ns,
-                identity(target, "postgresql", "monitoring"),
-                target_namespace=data_ns,
-                match_expressions=[{"key": "cnpg.io/cluster", "operator": "Exists"}],
-                port_name=monitoring.postgres_port_name,
-                pod_target_labels=["cnpg.io/cluster"],
-            )
-        )
+    proxy = gateway_proxy_monitor(target, ns)
+    if proxy is not None:
+        objects.append(proxy)
+    # PostgreSQL's instances are scraped by the PodMonitor components/postgres ships beside its
+    # Cluster, and PgBouncer by the one the operator makes for the Pooler: a second monitor here
+    # would count every cnpg_* series twice.
     rollouts = target.parameters["charts"].get("argo-rollouts", {})
     if rollouts.get("enabled"):
         # The controller's rollout_info drives DeploymentStarted/Completed for Rollouts; its
@@ -83,9 +104,19 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
             )
         )
     ident = identity(target, "mnops-rules", "monitoring")
-    for stem, content in rule_files(target).items():
-        objects.append(prometheus_rule(stem, ns, ident, content["groups"]))
+    for stem, content in sized_rule_files(target).items():
+        for name, groups in pack_groups(stem, content["groups"]).items():
+            objects.append(prometheus_rule(name, ns, ident, groups))
     return objects
+
+
+def sized_rule_files(target: Target) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The rule files with alert groups cut to a size Prometheus evaluates in one interval."""
+    files = rule_files(target)
+    # The platform components' alerts ride in the alerts file (their own group), so every tool
+    # that loads the alert rules (promtool, the preview, Prometheus) loads them too.
+    files["mnops-alerts"] = {"groups": [*files["mnops-alerts"]["groups"], *platform_groups(target)]}
+    return {stem: {"groups": split_groups(content["groups"])} for stem, content in files.items()}
 
 
 def main(input_params: dict[str, Any]) -> Any:
@@ -96,7 +127,7 @@ def main(input_params: dict[str, Any]) -> Any:
         return output({APP: monitoring_objects(target, monitoring)})
     result: dict[str, Any] = {}  # file path -> content; Kapitan writes each
     if kind == "rules":
-        for stem, content in rule_files(target).items():
+        for stem, content in sized_rule_files(target).items():
             result[stem] = content
     elif kind == "alertmanager":
         result["alertmanager"] = alertmanager_config(monitoring.alertmanager)

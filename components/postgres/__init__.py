@@ -97,7 +97,10 @@ def postgres_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]
                 parameters=pg.pooler_parameters,
             )
         )
-    objects.append(pod_monitor(pg.cluster_name, ns, ident, selector={"cnpg.io/cluster": pg.cluster_name}, port="metrics"))
+    # Instances only: PgBouncer pods carry cnpg.io/cluster too, and the operator scrapes them
+    # through the Pooler's own PodMonitor (enablePodMonitor).
+    instances = {"cnpg.io/cluster": pg.cluster_name, "cnpg.io/podRole": "instance"}
+    objects.append(pod_monitor(pg.cluster_name, ns, ident, selector=instances, port="metrics"))
     return objects
 
 

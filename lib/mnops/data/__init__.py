@@ -95,6 +95,7 @@ class RedisSettings:
     appendonly: bool
     appendfsync: str
     rdb_save: tuple[str, ...]
+    maxmemory_percent: int
     maxmemory_policy: str
     password_secret: str
     password_key: str
@@ -111,8 +112,14 @@ class RedisSettings:
             f"appendfsync {self.appendfsync}",
             "aof-use-rdb-preamble yes",
             "save " + " ".join(self.rdb_save) if self.rdb_save else 'save ""',
+            f"maxmemory {self.maxmemory_bytes}",
             f"maxmemory-policy {self.maxmemory_policy}",
         ]
+
+    @property
+    def maxmemory_bytes(self) -> int:
+        """The memory limit's `maxmemory_percent`, in bytes (Redis reads a plain byte count)."""
+        return units.memory_bytes(self.resources.memory_limit) * self.maxmemory_percent // 100
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,7 @@ def data_settings(target: Target) -> DataSettings:
         appendonly=rd["persistence"]["appendonly"],
         appendfsync=rd["persistence"]["appendfsync"],
         rdb_save=tuple(rd["persistence"]["rdb_save"]),
+        maxmemory_percent=rd["maxmemory_percent"],
         maxmemory_policy=rd["maxmemory_policy"],
         password_secret=rd["password"]["secret"],
         password_key=rd["password"]["key"],

@@ -1,10 +1,18 @@
 """The PromQL that decides whether a new version may go on: error rate and P99 latency.
 
-Both queries look only at the new version's pods (the pod name carries the ReplicaSet's
-pod-template-hash, which Argo Rollouts passes in as an argument) and fail a measurement
-exactly where the service's alert would fire: `error_rate_percent` and `latency_p99_seconds`
-from the inventory, the same values the alert rules use. Metric names come from the metric
-contract (mnops.observability.contract); a test checks every name used here is listed there.
+Both queries look only at the new version's pods. Every service pod is scraped once by a
+PodMonitor that copies the pod's `rollouts-pod-template-hash` label onto its series (Argo
+Rollouts labels each ReplicaSet's pods with it); the Rollout passes the new ReplicaSet's hash as
+the `pod-template-hash` argument (`podTemplateHashValue: Latest`). A measurement fails exactly
+where the service's alert fires: `error_rate_percent` and `latency_p99_seconds` from the
+inventory, the same values the alert rules use.
+
+No data is never a pass. The queries have no `or vector(0)`: when the new pods are not scraped,
+or had no requests in the window, Prometheus returns no sample (or NaN), so neither condition
+holds and Argo Rollouts records the measurement as Inconclusive, which pauses the rollout for a
+person (mnops.delivery.conditions evaluates the conditions as Argo Rollouts does; tests run the
+compiled queries on a real Prometheus). Metric names come from the metric contract
+(mnops.observability.contract).
 """
 
 from __future__ import annotations
@@ -12,26 +20,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnops.inventory.model import Service
+from mnops.k8s.monitoring import prometheus_label_name
 from mnops.observability.contract import metric_names
 
 HASH_ARG = "pod-template-hash"
+# The pod label Argo Rollouts puts on each ReplicaSet's pods; the service PodMonitors keep it.
+ROLLOUTS_HASH_LABEL = "rollouts-pod-template-hash"
+POD_HASH_LABELS = (ROLLOUTS_HASH_LABEL,)
 REQUESTS = "http_requests_total"
 LATENCY_BUCKETS = "http_request_duration_seconds_bucket"
 
 
 @dataclass(frozen=True)
 class Check:
-    """One analysis metric: a query whose single value fails the measurement above `threshold`."""
+    """One analysis metric: a query whose single value passes at or below `threshold`, fails above."""
 
     name: str
     query: str
     threshold: float
 
     @property
+    def success_condition(self) -> str:
+        # `len(result) == 1` first: expr-lang stops at a false `&&`, so an empty result (canary not
+        # scraped) never reaches `result[0]`, and the measurement is Inconclusive instead of Error.
+        return f"len(result) == 1 && result[0] <= {number(self.threshold)}"
+
+    @property
     def failure_condition(self) -> str:
-        # `result[0]` is the query's one sample; `or vector(0)` in the query makes sure there is one
-        # even when the new pods have had no traffic yet (no traffic is not a failure).
-        return f"result[0] > {number(self.threshold)}"
+        return f"len(result) == 1 && result[0] > {number(self.threshold)}"
 
 
 def number(value: float) -> str:
@@ -41,8 +57,11 @@ def number(value: float) -> str:
 
 def selector(svc: Service, extra: str = "") -> str:
     """The new version's series; one label per line keeps the compiled YAML readable."""
-    pods = f"{svc.name}-{{{{args.{HASH_ARG}}}}}-.*"
-    labels = [f'service="{svc.name}"', f'namespace="{svc.namespace}"', f'pod=~"{pods}"']
+    labels = [
+        f'service="{svc.name}"',
+        f'namespace="{svc.namespace}"',
+        f'{prometheus_label_name(ROLLOUTS_HASH_LABEL)}="{{{{args.{HASH_ARG}}}}}"',
+    ]
     if extra:
         labels.append(extra)
     return "{\n  " + ",\n  ".join(labels) + "\n}"
@@ -53,13 +72,15 @@ def error_rate_check(svc: Service, window_seconds: int) -> Check:
     server_errors = selector(svc, 'code=~"5.."')
     errors = f"sum(rate({REQUESTS}{server_errors}[{window}]))"
     total = f"sum(rate({REQUESTS}{selector(svc)}[{window}]))"
-    query = f"(\n100 * ({errors} or vector(0))\n/\n{total}\n) or vector(0)\n"
+    # No 5xx series yet is 0% errors, but only when the new pods have traffic: `0 * total` is empty
+    # exactly when `total` is, so a missing canary still gives an empty result.
+    query = f"100 * (\n{errors}\nor\n0 * {total}\n)\n/\n{total}\n"
     return Check("error-rate-percent", query, svc.alerts.error_rate_percent)
 
 
 def latency_p99_check(svc: Service, window_seconds: int) -> Check:
     window = f"{window_seconds}s"
-    query = f"histogram_quantile(0.99, sum by (le) (rate({LATENCY_BUCKETS}{selector(svc)}[{window}])))\nor vector(0)\n"
+    query = f"histogram_quantile(0.99, sum by (le) (rate({LATENCY_BUCKETS}{selector(svc)}[{window}])))\n"
     return Check("latency-p99-seconds", query, svc.alerts.latency_p99_seconds)
 
 

@@ -47,10 +47,12 @@ def release_analysis(svc: Service, plan: Delivery, identity: Identity) -> dict[s
         PrometheusMetric(
             name=check.name,
             query=check.query,
+            success_condition=check.success_condition,
             failure_condition=check.failure_condition,
             interval_seconds=plan.analysis.interval_seconds,
             failure_limit=plan.analysis.failure_limit,
             count=count,
+            initial_delay_seconds=plan.analysis.window_seconds,
         )
         for check in release_checks(svc, plan.analysis.window_seconds)
     ]

@@ -46,6 +46,11 @@ def service_monitor(
     )
 
 
+def static_label(name: str, value: str) -> dict[str, str]:
+    """A relabeling that sets `name` to a fixed `value` on every target of a monitor."""
+    return {"action": "replace", "targetLabel": name, "replacement": value}
+
+
 def pod_monitor(
     name: str,
     namespace: str,
@@ -56,14 +61,23 @@ def pod_monitor(
     match_expressions: Sequence[Mapping[str, Any]] = (),
     port_name: str | None = None,
     port_number: int | None = None,
+    path: str = "/metrics",
     pod_target_labels: Sequence[str] = (),
+    relabelings: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
-    """Scrapes pods directly (exporter sidecars and operators that publish no Service port)."""
+    """Scrapes pods directly: exporter sidecars, operators that publish no Service port, and
+    services whose pods change Service during a release (Argo Rollouts' stable/canary Services).
+
+    `pod_target_labels` copies pod labels onto every series; Prometheus label names cannot hold
+    `-` or `.`, so the operator writes `rollouts-pod-template-hash` as `rollouts_pod_template_hash`.
+    """
     if (port_name is None) == (port_number is None):
         raise BuildError(f"pod monitor {name}: give exactly one of port_name or port_number")
     if not match_labels and not match_expressions:
         raise BuildError(f"pod monitor {name} needs a selector, otherwise it scrapes every pod")
-    endpoint = {"port": port_name, "portNumber": port_number, "path": "/metrics"}
+    if not path.startswith("/"):
+        raise BuildError(f"pod monitor {name}: path {path!r} must start with /")
+    endpoint = {"port": port_name, "portNumber": port_number, "path": path, "relabelings": [dict(r) for r in relabelings]}
     selector = {
         "matchLabels": dict(sorted((match_labels or {}).items())),
         "matchExpressions": [dict(e) for e in match_expressions],
@@ -79,6 +93,12 @@ def pod_monitor(
             "podMetricsEndpoints": [endpoint],
         },
     )
+
+
+def prometheus_label_name(pod_label: str) -> str:
+    """The label name prometheus-operator gives a pod label in `podTargetLabels` (invalid characters
+    become `_`, as Prometheus' `labelmap` of `__meta_kubernetes_pod_label_*` does)."""
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in pod_label)
 
 
 def prometheus_rule(name: str, namespace: str, identity: Identity, groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -127,10 +127,13 @@ def rollout(
 class PrometheusMetric:
     name: str
     query: str
+    success_condition: str
     failure_condition: str
     interval_seconds: int
     failure_limit: int
-    count: int | None = None  # None: runs until the rollout finishes (canary background analysis)
+    count: int | None = None
+    # Seconds before the first measurement, so that the query's rate window holds only new pods' data.
+    initial_delay_seconds: int | None = None  # None: runs until the rollout finishes (canary background analysis)
 
 
 def analysis_template(
@@ -144,6 +147,10 @@ def analysis_template(
 ) -> dict[str, Any]:
     if not metrics:
         raise BuildError(f"analysis template {name} needs at least one metric")
+    for metric in metrics:
+        # With one condition only, Argo Rollouts reads "not failed" as a pass, so no data would pass.
+        if not metric.success_condition or not metric.failure_condition:
+            raise BuildError(f"analysis template {name}: metric {metric.name} needs both a success and a failure condition")
     if not prometheus_address.startswith(("http://", "https://")):
         raise BuildError(f"analysis template {name}: Prometheus address {prometheus_address!r} is not an http(s) URL")
     for metric in metrics:
@@ -160,9 +167,11 @@ def analysis_template(
                 drop_empty_fields(
                     {
                         "name": m.name,
+                        "initialDelay": f"{m.initial_delay_seconds}s" if m.initial_delay_seconds else None,
                         "interval": f"{m.interval_seconds}s",
                         "count": m.count,
                         "failureLimit": m.failure_limit,
+                        "successCondition": m.success_condition,
                         "failureCondition": m.failure_condition,
                         "provider": {"prometheus": {"address": prometheus_address, "query": m.query}},
                     }

@@ -96,6 +96,36 @@ PLATFORM_METRICS: tuple[Metric, ...] = (
     ),
 )
 
+# Platform components' own metrics, at the pinned chart versions; the platform alerts
+# (mnops.observability.platform_alerts) read only these.
+COMPONENT_METRICS: tuple[Metric, ...] = (
+    Metric("argocd_app_info", "gauge", ("name", "project", "sync_status", "health_status"), "One series per Argo CD app."),
+    Metric("argocd_app_sync_total", "counter", ("name", "project", "phase"), "Argo CD sync operations by result phase."),
+    Metric("envoy_cluster_upstream_rq_total", "counter", ("envoy_cluster_name",), "Requests Envoy sent to a backend."),
+    Metric(
+        "envoy_cluster_upstream_rq_xx",
+        "counter",
+        ("envoy_cluster_name", "envoy_response_code_class"),
+        "Backend responses by class.",
+    ),
+    Metric("envoy_cluster_upstream_rq_rx_reset", "counter", ("envoy_cluster_name",), "Requests the backend reset."),
+    Metric("envoy_cluster_upstream_rq_tx_reset", "counter", ("envoy_cluster_name",), "Requests Envoy reset."),
+    Metric("loki_discarded_samples_total", "counter", ("reason", "tenant"), "Log lines Loki rejected, by reason."),
+    Metric("loki_request_duration_seconds", "histogram", ("route", "status_code"), "Loki HTTP requests."),
+    Metric("otelcol_exporter_send_failed_spans_total", "counter", ("exporter",), "Spans the collector failed to send."),
+    Metric("otelcol_receiver_refused_spans_total", "counter", ("receiver",), "Spans the collector refused."),
+    Metric("otelcol_exporter_enqueue_failed_spans_total", "counter", ("exporter",), "Spans the sending queue had no room for."),
+    Metric("externalsecret_sync_calls_error", "counter", ("name", "namespace"), "ExternalSecret syncs that failed."),
+    Metric(
+        "externalsecret_status_condition", "gauge", ("name", "namespace", "condition", "status"), "ExternalSecret conditions."
+    ),
+    Metric("cnpg_pg_stat_database_deadlocks", "counter", ("datname",), "Deadlocks detected (CloudNativePG)."),
+    Metric("redis_memory_used_bytes", "gauge", ("namespace", "pod"), "Memory Redis has allocated."),
+    Metric("redis_memory_max_bytes", "gauge", ("namespace", "pod"), "Redis' maxmemory (0 = unlimited)."),
+    Metric("redis_evicted_keys_total", "counter", ("namespace", "pod"), "Keys evicted because of maxmemory."),
+    Metric("redis_rejected_connections_total", "counter", ("namespace", "pod"), "Connections refused (maxclients)."),
+)
+
 # What each info alert watches, written down once (the rule generator and the runbooks read it).
 # A rollout started: the Deployment's spec generation changed within the window and the rollout
 # is not finished; completed: it changed and every replica now runs the new template.
@@ -167,7 +197,7 @@ def alerts_for_service(uses_redis: bool) -> tuple[str, ...]:
 def metric_names() -> set[str]:
     """Every name a query may use, histogram series included."""
     names = set(RECORDING_RULES)
-    for metric in SERVICE_METRICS + BUSINESS_METRICS + PLATFORM_METRICS:
+    for metric in SERVICE_METRICS + BUSINESS_METRICS + PLATFORM_METRICS + COMPONENT_METRICS:
         names.add(metric.name)
         if metric.type == "histogram":
             names.update({f"{metric.name}_bucket", f"{metric.name}_sum", f"{metric.name}_count"})

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from mnops.inventory.model import Service, Target
-from mnops.observability.grafana import JAEGER_UID, LOKI_UID, Dashboard, Link, Panel, Query, Row
+from mnops.observability.grafana import JAEGER_UID, LOKI_UID, Dashboard, Link, Panel, Query, Row, Variable
 from mnops.observability.logs import error_lines_selector, service_selector
 from mnops.observability.reliability import reliability_panels
 
 TAGS = ("machine-native-ops", "generated")
+SERVICE_TAG = "service-dashboard"  # every per-service dashboard carries it; the overview lists them by it
 SLO_WINDOW = "30d"  # the error budget period
 
 
@@ -93,7 +94,8 @@ def overview(target: Target, settings: DashboardSettings) -> Dashboard:
             width=24,
         ),
     ]
-    links = tuple(Link(f"{s.name} dashboard", f"/d/{service_uid(s.name)}") for s in target.services)
+    # One drop-down of every service dashboard (they carry SERVICE_TAG), not a link per service.
+    links = (Link("Services", tags=(SERVICE_TAG,)),)
     return Dashboard(
         "mnops-overview",
         f"Platform overview ({target.cluster.name})",
@@ -225,7 +227,7 @@ def service_dashboard(target: Target, svc: Service, settings: DashboardSettings)
     return Dashboard(
         service_uid(s),
         f"{s} ({target.cluster.name})",
-        (*TAGS, s),
+        (*TAGS, SERVICE_TAG, s),
         tuple(items),
         svc.description,
         settings.refresh,
@@ -234,60 +236,83 @@ def service_dashboard(target: Target, svc: Service, settings: DashboardSettings)
     )
 
 
+SERVICE_VARIABLE = Variable("service", "Service", "service:slo_objective:ratio")
+CLUSTER_VARIABLE = Variable("cluster", "Cluster", "service:slo_objective:ratio")
+
+
+def _chosen(slo: str = "", extra: str = "") -> str:
+    """The services and clusters picked in the dashboard's variables (and one SLO kind)."""
+    labels = ['service=~"$service"', 'cluster=~"$cluster"'] + ([f'slo="{slo}"'] if slo else []) + ([extra] if extra else [])
+    return "{" + ", ".join(labels) + "}"
+
+
+def _budget(slo: str) -> str:
+    """The allowed error ratio of the chosen service's SLO, from its recorded objective."""
+    return f"(1 - max(service:slo_objective:ratio{_chosen(slo)}))"
+
+
+def _p95_errors() -> str:
+    return f"service:slo_errors:ratio_rate5m{_chosen('latency-p95')}"
+
+
+def _chosen_error_ratio(window: str) -> str:
+    errors, total = _chosen(extra=FIVE_XX), _chosen()
+    return f"sum(rate(http_requests_total{errors}[{window}])) / sum(rate(http_requests_total{total}[{window}]))"
+
+
 def slo_dashboard(target: Target, settings: DashboardSettings) -> Dashboard:
-    items: list[Panel | Row] = []
-    for svc in target.services:
-        s, slo = svc.name, svc.slo
-        fast = _sel(s, f'le="{_seconds(slo.latency_p95_ms)}"')
-        budget = round(1 - slo.availability_percent / 100, 6)  # allowed error ratio, e.g. 0.001
-        items += [
-            Row(f"{s}: availability {slo.availability_percent:g}%, p95 < {slo.latency_p95_ms} ms, p99 < {slo.latency_p99_ms} ms"),
-            Panel(
-                f"Availability ({SLO_WINDOW})",
-                (Query(f"1 - ({_error_ratio(s, SLO_WINDOW)})", "availability"),),
-                kind="stat",
-                unit="percentunit",
-                width=6,
-                height=5,
-                thresholds=((slo.availability_percent / 100, "green"),),
-            ),
-            Panel(
-                f"Error budget left ({SLO_WINDOW})",
-                (Query(f"1 - (({_error_ratio(s, SLO_WINDOW)}) / {budget:g})", "budget left"),),
-                kind="stat",
-                unit="percentunit",
-                width=6,
-                height=5,
-                thresholds=((0.25, "orange"), (0.5, "green")),
-            ),
-            Panel(
-                f"Requests under {slo.latency_p95_ms} ms ({SLO_WINDOW})",
-                (
-                    Query(
-                        f"sum(rate(http_request_duration_seconds_bucket{fast}[{SLO_WINDOW}]))"
-                        f" / sum(rate(http_request_duration_seconds_count{_sel(s)}[{SLO_WINDOW}]))",
-                        "fast requests",
-                    ),
+    """One row per service, repeated by Grafana over $service: the JSON is the same size for four
+    services or a thousand. Per-service objectives come from the recorded
+    `service:slo_objective:ratio` series (mnops.observability.rules), not from constants here."""
+    lowest = min((svc.slo.availability_percent for svc in target.services), default=99.9)
+    items: list[Panel | Row] = [
+        Row("$service", repeat=SERVICE_VARIABLE.name),
+        Panel(
+            f"Availability ({SLO_WINDOW})",
+            (Query(f"1 - ({_chosen_error_ratio(SLO_WINDOW)})", "availability"),),
+            kind="stat",
+            unit="percentunit",
+            width=6,
+            height=5,
+            thresholds=((lowest / 100, "green"),),
+            description="Share of non-5xx responses; green from the lowest availability objective of this cluster's services.",
+        ),
+        Panel(
+            f"Error budget left ({SLO_WINDOW})",
+            (Query(f"1 - (({_chosen_error_ratio(SLO_WINDOW)}) / {_budget('availability')})", "budget left"),),
+            kind="stat",
+            unit="percentunit",
+            width=6,
+            height=5,
+            thresholds=((0.25, "orange"), (0.5, "green")),
+        ),
+        Panel(
+            f"Requests within the p95 latency objective ({SLO_WINDOW})",
+            (
+                Query(
+                    f"1 - max(avg_over_time(service:slo_errors:ratio_rate5m{_chosen('latency-p95')}[{SLO_WINDOW}]))",
+                    "fast requests",
                 ),
-                kind="stat",
-                unit="percentunit",
-                width=6,
-                height=5,
-                description="Needs a histogram bucket at exactly the SLO threshold.",
             ),
-            Panel(
-                "Burn rate (1 = budget lasts the window)",
-                (
-                    Query(f"({_error_ratio(s, '1h')}) / {budget:g}", "1h"),
-                    Query(f"({_error_ratio(s, '6h')}) / {budget:g}", "6h"),
-                    Query(f"({_error_ratio(s, '3d')}) / {budget:g}", "3d"),
-                ),
-                width=6,
-                height=5,
-                thresholds=((6, "orange"), (14.4, "red")),
-                description="Google SRE workbook: page at 14.4 (1h) and 6 (6h), ticket at 1 (3d).",
+            kind="stat",
+            unit="percentunit",
+            width=6,
+            height=5,
+            thresholds=((0.95, "green"),),
+            description="The objective is 95%: requests faster than the service's p95 threshold (inventory slo.latency_p95_ms).",
+        ),
+        Panel(
+            "Burn rate (1 = budget lasts the window)",
+            tuple(
+                Query(f"max(service:slo_errors:ratio_rate{window}{_chosen('availability')}) / {_budget('availability')}", window)
+                for window in ("1h", "6h", "3d")
             ),
-        ]
+            width=6,
+            height=5,
+            thresholds=((6, "orange"), (14.4, "red")),
+            description="Google SRE workbook: page at 14.4 (1h) and 6 (6h), ticket at 1 (3d).",
+        ),
+    ]
     items += reliability_panels()
     return Dashboard(
         "mnops-slo",
@@ -297,6 +322,7 @@ def slo_dashboard(target: Target, settings: DashboardSettings) -> Dashboard:
         f"Availability and latency objectives per service over {SLO_WINDOW}, from the inventory.",
         settings.refresh,
         "now-7d",
+        variables=(CLUSTER_VARIABLE, SERVICE_VARIABLE),
     )
 
 

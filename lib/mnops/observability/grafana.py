@@ -51,15 +51,56 @@ class Panel:
 
 @dataclass(frozen=True)
 class Row:
-    """A collapsible section title; the panels after it belong to it."""
+    """A collapsible section title; the panels after it belong to it. `repeat` names a template
+    variable: Grafana draws the row and its panels once per selected value, so the dashboard JSON
+    stays the same size however many values (services) there are."""
 
     title: str
+    repeat: str | None = None
 
 
 @dataclass(frozen=True)
 class Link:
+    """A link to `url`; or, with `tags`, Grafana's drop-down of every dashboard carrying those tags
+    (one entry in the JSON however many dashboards match)."""
+
     title: str
-    url: str
+    url: str = ""
+    tags: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        if self.tags:
+            return {"title": self.title, "type": "dashboards", "tags": list(self.tags), "asDropdown": True}
+        return {"title": self.title, "url": self.url, "type": "link", "targetBlank": True}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A template variable whose values are a Prometheus label's values, e.g. $service or $cluster.
+    All selects everything, also series without the label (a per-cluster Prometheus has no
+    `cluster` label on its series; it is an external label)."""
+
+    name: str
+    label: str
+    metric: str  # a series that carries the label for every value worth offering
+
+    def as_json(self) -> dict[str, Any]:
+        definition = f"label_values({self.metric}, {self.name})"
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": "query",
+            "datasource": _datasource(PROMETHEUS_UID),
+            "definition": definition,
+            "query": {"query": definition, "refId": f"{self.name}-values"},
+            "refresh": 2,  # on time-range change: new services appear without a reload
+            "includeAll": True,
+            "allValue": ".*",
+            "multi": True,
+            "sort": 1,
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "hide": 0,
+        }
 
 
 @dataclass(frozen=True)
@@ -72,6 +113,7 @@ class Dashboard:
     refresh: str = "1m"
     time_from: str = "now-6h"
     links: tuple[Link, ...] = field(default_factory=tuple)
+    variables: tuple[Variable, ...] = field(default_factory=tuple)
 
 
 def _datasource(uid: str) -> dict[str, str]:
@@ -149,8 +191,13 @@ def dashboard(spec: Dashboard) -> dict[str, Any]:
     for number, item in enumerate(spec.items, start=1):
         if isinstance(item, Row):
             y, x, row_height = y + row_height, 0, 0
-            panels.append({"id": number, "type": "row", "title": item.title, "collapsed": False, "panels": [],
-                           "gridPos": {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}})  # fmt: skip
+            row = {"id": number, "type": "row", "title": item.title, "collapsed": False, "panels": [],
+                   "gridPos": {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}}  # fmt: skip
+            if item.repeat is not None:
+                if item.repeat not in {v.name for v in spec.variables}:
+                    raise BuildError(f"dashboard {spec.uid}: row {item.title!r} repeats unknown variable ${item.repeat}")
+                row["repeat"] = item.repeat
+            panels.append(row)
             y += 1
             continue
         if x + item.width > GRID_COLUMNS:
@@ -170,9 +217,9 @@ def dashboard(spec: Dashboard) -> dict[str, Any]:
         "time": {"from": spec.time_from, "to": "now"},
         "schemaVersion": SCHEMA_VERSION,
         "version": 1,
-        "templating": {"list": []},
+        "templating": {"list": [variable.as_json() for variable in spec.variables]},
         "annotations": {"list": []},
-        "links": [{"title": link.title, "url": link.url, "type": "link", "targetBlank": True} for link in spec.links],
+        "links": [link.as_json() for link in spec.links],
         "panels": panels,
     }
 
