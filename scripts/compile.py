@@ -31,6 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops.charts.compile_check import chart_values_problems  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.gitops.finish import BOOTSTRAP, GUIDE, finish_delivery  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
@@ -131,6 +132,12 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
         run_kapitan(inventory_path, Path(work), parallelism)
         tree = Path(work) / "compiled"
         finish_tree(tree, parameters)
+        # A values key the chart does not know would be ignored by Helm: stop before anything is replaced.
+        chart_problems = chart_values_problems(tree, parameters, ROOT)
+        if chart_problems:
+            print("chart values error:\n  " + "\n  ".join(chart_problems), file=sys.stderr)
+            print(f"{len(chart_problems)} problem(s); nothing was written to compiled/.", file=sys.stderr)
+            return 1
         finish_delivery(Path(work), parameters)
         # Each rename is atomic; all are prepared before the first one happens.
         swap_into_place(tree, output)
