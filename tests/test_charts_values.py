@@ -54,7 +54,7 @@ def test_a_misspelt_top_level_key_is_reported_with_the_closest_known_key() -> No
 
 
 def test_an_unknown_key_below_a_chart_section_is_reported_with_its_path() -> None:
-    target, key = _first_enabled("loki")
+    target, _ = _first_enabled("loki")
     values = yaml.safe_load((ROOT / "compiled" / target / "helm-values" / "loki.yaml").read_text())
     values["write"]["persistence"]["enabled"] = True  # the write target only knows volumeClaimsEnabled
     found = unknown_keys(values, _chart_tree("loki"))
