@@ -49,8 +49,7 @@ def test_a_custom_resource_in_a_wave_before_its_crd_is_reported() -> None:
     target = sorted(_clusters())[0]
     apps = _apps(target)
     # Take a custom resource from a folder Application and put it in a wave before its CRD's chart.
-    providers = {(o["spec"]["group"], o["spec"]["names"]["kind"]): a for a in apps if not a.installed_before_sync
-                 for o in a.objects if o.get("kind") == "CustomResourceDefinition"}  # fmt: skip
+    providers = {provided: a for a in apps if not a.installed_before_sync for provided in a.provided()}
     victim, obj = next(
         (a, o) for a in apps for o in a.objects if group_kind(o) in providers and providers[group_kind(o)] is not a
     )

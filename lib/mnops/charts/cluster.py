@@ -8,14 +8,14 @@ as Argo CD does once they exist, so charts switch on what they gate on `.Capabil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mnops.charts.fetch import fetch
 from mnops.charts.lock import ChartLockError, LockedChart
-from mnops.charts.render import RenderJob, documents, provided_apis, render_many
+from mnops.charts.render import CRD_KIND, RenderJob, documents, kind_of, provided_apis, render_many, split_documents
 from mnops.gitops.plan import delivery_plan
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -48,6 +48,16 @@ class RenderedChart:
     @property
     def objects(self) -> list[dict[str, Any]]:
         return documents(self.text)
+
+    def objects_of_kind(self, kinds: Collection[str] | None = None, *, without_crds: bool = False) -> list[dict[str, Any]]:
+        """Only the documents of these kinds parsed (CRDs are most of the bytes and most checks skip them)."""
+        chunks = split_documents(self.text)
+        wanted = [c for c in chunks if (kinds is None or kind_of(c) in kinds) and not (without_crds and kind_of(c) == CRD_KIND)]
+        return documents("\n---\n".join(wanted))
+
+    def crd_group_kinds(self) -> set[tuple[str, str]]:
+        """(group, kind) of every CRD the render installs, from the render's cached API list."""
+        return {(api.split("/")[0], api.split("/")[2]) for api in provided_apis(self.rendered) if api.count("/") == 2}
 
 
 def kube_version(parameters: Mapping[str, Any]) -> str:

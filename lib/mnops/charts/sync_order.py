@@ -33,6 +33,11 @@ class AppObjects:
     wave: int
     objects: tuple[Mapping[str, Any], ...]
     installed_before_sync: bool = False  # Argo CD itself: its CRDs exist before the first sync
+    provides: frozenset[tuple[str, str]] = frozenset()  # (group, kind) of the CRDs it installs
+
+    def provided(self) -> set[tuple[str, str]]:
+        crds = {_crd_group_kind(o) for o in self.objects if o.get("kind") == "CustomResourceDefinition"}
+        return crds | set(self.provides)
 
 
 def group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -52,8 +57,9 @@ def cluster_apps(parameters: Mapping[str, Any], compiled: Path, rendered: Sequen
     apps: list[AppObjects] = []
     for app in plan.applications:
         if app.chart is not None:
-            objects = tuple(charts[app.chart.key].objects)
-            apps.append(AppObjects(app.name, app.wave, objects, installed_before_sync=app.chart.chart == "argo-cd"))
+            chart = charts[app.chart.key]
+            objects = tuple(chart.objects_of_kind(without_crds=True))
+            apps.append(AppObjects(app.name, app.wave, objects, app.chart.chart == "argo-cd", frozenset(chart.crd_group_kinds())))
         elif app.folder is not None:
             folder = compiled / plan.name / "manifests" / app.folder
             docs = [d for p in sorted(folder.rglob("*.yaml")) for d in yaml.load_all(p.read_text(), Loader=yaml.CSafeLoader)]
@@ -64,9 +70,8 @@ def cluster_apps(parameters: Mapping[str, Any], compiled: Path, rendered: Sequen
 def first_sync_problems(cluster: str, apps: Sequence[AppObjects], kube_versions: Sequence[str]) -> list[str]:
     providers: dict[tuple[str, str], AppObjects] = {}
     for app in sorted(apps, key=lambda a: (not a.installed_before_sync, a.wave, a.name)):
-        for obj in app.objects:
-            if obj.get("kind") == "CustomResourceDefinition":
-                providers.setdefault(_crd_group_kind(obj), app)
+        for provided in sorted(app.provided()):
+            providers.setdefault(provided, app)
     problems: list[str] = []
     for app in apps:
         for obj in app.objects:
