@@ -8,6 +8,9 @@ export HELM := $(CURDIR)/$(HELM)
 # On this machine the offline mirror beside the repository, as for CRD_SCHEMA_LOCATION.
 CHART_MIRROR ?= $(if $(wildcard ../shared/charts/index.yaml),$(abspath ../shared/charts))
 export CHART_MIRROR
+# Chart packages, their values trees and renders, keyed by content: shared by every compile make starts.
+CHART_CACHE ?= $(CURDIR)/.cache
+export CHART_CACHE
 
 $(HELM_STAMP): tools/helm-layer.sha256 scripts/install-helm
 	@scripts/install-helm $(TOOLS)

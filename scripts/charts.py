@@ -4,7 +4,7 @@
 Usage (normally through make):
     .venv/bin/python scripts/charts.py lock                  # make chart-lock: charts.lock from the catalog
     .venv/bin/python scripts/charts.py check                 # make charts: verify, render, validate
-    .venv/bin/python scripts/charts.py render --output DIR   # DIR/<cluster>/<chart>.yaml (make diff)
+    .venv/bin/python scripts/charts.py render --output DIR [--summarise-crds]  # DIR/<cluster>/<chart>.yaml (make diff)
 
 Charts come from CHART_MIRROR (a Helm repository folder with index.yaml) when it is set, else
 from their repositories; packages are cached in .cache/charts by digest, renders in
@@ -25,12 +25,14 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.charts.checks import check_rendered  # noqa: E402
 from mnops.charts.cluster import RenderedChart, Setup, render_clusters  # noqa: E402
+from mnops.charts.compile_check import cache_root  # noqa: E402
 from mnops.charts.fetch import download  # noqa: E402
 from mnops.charts.lock import LOCK_FILE, ChartLockError, LockedChart, chart_catalog, read_lock, render_lock, stale_entries  # noqa: E402
 from mnops.charts.render import ChartRenderError  # noqa: E402
+from mnops.charts.review import write_for_review  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 
-CACHE = ROOT / ".cache"
+CACHE = cache_root(ROOT)
 
 
 def setup(compiled: Path) -> Setup:
@@ -56,7 +58,7 @@ def lock(args: argparse.Namespace) -> int:
 
 def render_all(args: argparse.Namespace) -> tuple[dict[str, object], list[RenderedChart]]:
     parameters = render_inventory(args.inventory)
-    locked = read_lock(ROOT / LOCK_FILE)
+    locked = read_lock(args.lock)
     stale = stale_entries(chart_catalog(parameters), locked)
     if stale:
         raise ChartLockError("\n".join(stale))
@@ -79,10 +81,7 @@ def check(args: argparse.Namespace) -> int:
 
 def render(args: argparse.Namespace) -> int:
     _, rendered = render_all(args)
-    for chart in rendered:
-        path = args.output / chart.target / f"{chart.key}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(chart.text, encoding="utf-8")
+    write_for_review(rendered, args.output, args.summarise_crds)
     print(f"rendered {len(rendered)} chart releases into {args.output}")
     return 0
 
@@ -91,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
     parser.add_argument("--compiled", type=Path, default=ROOT / "compiled", help="compiled tree holding helm-values/")
+    parser.add_argument("--lock", type=Path, default=ROOT / LOCK_FILE, help="the chart lock to render from")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("lock", help="write charts.lock from the catalog").set_defaults(run=lock)
     commands.add_parser("check", help="render every chart per cluster and validate it").set_defaults(run=check)
     render_parser = commands.add_parser("render", help="write every render into a folder")
     render_parser.add_argument("--output", type=Path, required=True)
+    render_parser.add_argument("--summarise-crds", action="store_true", help="CRD schemas as sha256 and field count")
     render_parser.set_defaults(run=render)
     args = parser.parse_args(argv)
     try:

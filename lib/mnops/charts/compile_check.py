@@ -30,6 +30,12 @@ def chart_mirror(root: Path) -> Path | None:
     return beside.resolve() if (beside / "index.yaml").exists() else None
 
 
+def cache_root(root: Path) -> Path:
+    """CHART_CACHE (make exports the worktree's .cache, so compiles of other checkouts such as make
+    diff's reuse it: every entry is keyed by content), else root/.cache."""
+    return Path(os.environ.get("CHART_CACHE") or root / ".cache")
+
+
 def helm_binary(root: Path) -> str:
     return os.environ.get("HELM") or str(root / ".tools" / "helm" / "helm")
 
@@ -53,10 +59,10 @@ def chart_values_problems(tree: Path, parameters_by_target: Mapping[str, Mapping
                 ).append(target)
                 continue
             try:
-                package = fetch(locked, root / ".cache" / "charts", chart_mirror(root), helm_binary(root))
+                package = fetch(locked, cache_root(root) / "charts", chart_mirror(root), helm_binary(root))
             except ChartLockError as error:
                 return [str(error)]
-            tree_of_chart = chart_values(package, root / ".cache" / "chart-values")
+            tree_of_chart = chart_values(package, cache_root(root) / "chart-values")
             values = yaml.load((tree / target / values_file).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
             for unknown in unknown_keys(values, tree_of_chart):
                 message = f"{unknown.render().replace('this chart', f'chart {chart.chart} {chart.version}')}"

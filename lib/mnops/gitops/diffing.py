@@ -20,7 +20,7 @@ import yaml
 
 from mnops import yamlio
 
-TREES = ("compiled", "argocd")
+TREES = ("compiled", "argocd", "rendered")  # rendered/: the charts' objects (scripts/charts.py render)
 STATEFUL_KINDS = {
     "StatefulSet", "PersistentVolumeClaim", "PersistentVolume", "Namespace", "Cluster", "Redis", "RedisReplication",
     "RedisCluster", "RedisSentinel", "Backup", "ScheduledBackup", "Schedule", "BackupStorageLocation",
