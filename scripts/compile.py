@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.api_limits import oversized_objects  # noqa: E402
+from mnops.charts.compile_check import chart_values_problems  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.gitops.rules import fleet_problems  # noqa: E402
@@ -162,6 +163,12 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
             refused = oversized_objects(stage.new / "compiled")
             if refused:
                 say("\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]))
+                return 1
+            # A values key the chart does not know would be ignored by Helm: stop before anything is replaced.
+            chart_problems = chart_values_problems(stage.new / "compiled", parameters, ROOT)
+            if chart_problems:
+                say("\n".join(["chart values error:", *(f"  {p}" for p in chart_problems),
+                                f"{len(chart_problems)} problem(s); nothing was written to compiled/."]))  # fmt: skip
                 return 1
             stage.commit({staged: to for staged, to in destinations.items() if (stage.new / staged).exists()})
         finally:

@@ -74,7 +74,7 @@ def resolve_base(repo: Path, base: str) -> str | None:
 
 
 # What a compile reads: if none of it differs from the base, neither can the output.
-COMPILE_INPUTS = ("inventory", "components", "lib", "scripts", "docs/templates", "requirements.txt")
+COMPILE_INPUTS = ("inventory", "components", "lib", "scripts", "docs/templates", "requirements.txt", "charts.lock")
 
 
 def inputs_unchanged(repo: Path, base: str) -> bool:
@@ -96,7 +96,20 @@ def compile_tree(source: Path, output_root: Path, parallelism: int = 1) -> subpr
     env = {**os.environ, "PYTHONPATH": str(source / "lib")}
     command = [sys.executable, str(source / "scripts" / "compile.py"), "--inventory", str(source / "inventory"),
                "--output", str(output_root / "compiled"), "--parallelism", str(parallelism)]  # fmt: skip
-    return subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
+    compiled = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
+    return render_charts_into(source, output_root) if compiled.returncode == 0 else compiled
+
+
+def render_charts_into(source: Path, output_root: Path) -> subprocess.CompletedProcess[str]:
+    """Hook for the third-party charts: output_root/rendered/<cluster>/<chart>.yaml from `source`'s
+    lock and compiled values (scripts/charts.py), so chart bumps and values changes show as objects."""
+    lock = source / "charts.lock"
+    command = [sys.executable, str(ROOT / "scripts" / "charts.py"), "--inventory", str(source / "inventory"),
+               "--compiled", str(output_root / "compiled"), "--lock", str(lock), "render", "--summarise-crds",
+               "--output", str(output_root / "rendered")]  # fmt: skip
+    if not lock.exists():  # a base from before charts were locked: nothing to render
+        return subprocess.CompletedProcess(command, 0, "", "")
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def render_parameters(source: Path) -> Parameters:

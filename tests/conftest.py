@@ -22,6 +22,11 @@ sys.path.insert(0, str(ROOT / "lib"))
 PYTHON = sys.executable
 # Where the CRD schemas are: CRD_SCHEMA_LOCATION as make and CI set it, else the offline mirror beside the repo.
 CRD_SCHEMAS = os.environ.get("CRD_SCHEMA_LOCATION") or str(ROOT.parent / "shared" / "crd-schemas")
+# Charts come from CHART_MIRROR as make and CI set it, else from the offline mirror beside the repo:
+# compiles of copied repositories (make diff tests) must find them too.
+if not os.environ.get("CHART_MIRROR") and (ROOT.parent / "shared" / "charts" / "index.yaml").exists():
+    os.environ["CHART_MIRROR"] = str(ROOT.parent / "shared" / "charts")
+os.environ.setdefault("CHART_CACHE", str(ROOT / ".cache"))
 
 
 # Fixtures that start real servers or run real server tools: a test using one is marked `servers`,

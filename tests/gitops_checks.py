@@ -314,7 +314,7 @@ def bootstrap_matches(cluster: Cluster) -> list[str]:
 
 # --- fixture repositories for make diff / make promote ---------------------------------------------
 
-PROJECT_PARTS = ("inventory", "components", "lib", "scripts", "docs/templates", "pyproject.toml")
+PROJECT_PARTS = ("inventory", "components", "lib", "scripts", "docs/templates", "pyproject.toml", "charts.lock")
 
 
 def copy_project(destination: Path) -> Path:

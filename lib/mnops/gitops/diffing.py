@@ -24,7 +24,7 @@ from typing import Any
 
 from mnops import units, yamlio
 
-TREES = ("compiled", "argocd")
+TREES = ("compiled", "argocd", "rendered")  # rendered/: the charts' objects (scripts/charts.py render)
 STATEFUL_KINDS = {
     "StatefulSet", "PersistentVolumeClaim", "PersistentVolume", "Namespace", "Cluster", "Redis", "RedisReplication",
     "RedisCluster", "RedisSentinel", "Backup", "ScheduledBackup", "Schedule", "BackupStorageLocation",

@@ -123,6 +123,10 @@ def error_log_rules(cfg: Logging, target: LogTarget) -> dict[str, Any]:
     return {"groups": [{"name": "mnops-error-logs", "interval": "1m", "rules": rules}]}
 
 
+def _write_persistence(persistence: dict[str, Any]) -> dict[str, Any]:
+    return {"volumeClaimsEnabled": persistence["enabled"], **{k: v for k, v in persistence.items() if k != "enabled"}}
+
+
 def loki_values(cfg: Logging, target: LogTarget) -> dict[str, Any]:
     """Values for the grafana-community `loki` chart."""
     scalable = cfg.loki.mode == "simple-scalable"
@@ -168,7 +172,8 @@ def loki_values(cfg: Logging, target: LogTarget) -> dict[str, Any]:
         "loki": loki,
         "serviceAccount": {"annotations": dict(target.service_account_annotations)},
         "singleBinary": {"replicas": 0 if scalable else cfg.loki.replicas, "persistence": persistence},
-        "write": {"replicas": cfg.loki.replicas if scalable else 0, "persistence": persistence},
+        # The write target's StatefulSet switches its claims with `volumeClaimsEnabled`; it has no `enabled`.
+        "write": {"replicas": cfg.loki.replicas if scalable else 0, "persistence": _write_persistence(persistence)},
         "read": {"replicas": cfg.loki.replicas if scalable else 0},
         "backend": {"replicas": cfg.loki.replicas if scalable else 0, "persistence": persistence},
         "ruler": {

@@ -184,22 +184,22 @@ def istio_base(target: Target, settings: Settings) -> dict[str, Any]:
 
 
 def istio_cni(target: Target, settings: Settings) -> dict[str, Any]:
-    values: dict[str, Any] = {"cni": {"resources": _resources(settings)}}
+    # Since Istio 1.2x the cni chart's values are top-level (no `cni:` wrapper: Helm ignored it).
+    values: dict[str, Any] = {"resources": _resources(settings)}
     if settings.mesh.mode == "ambient":
         values["profile"] = "ambient"
     return values
 
 
 def istiod(target: Target, settings: Settings) -> dict[str, Any]:
+    # The istiod chart's values are top-level (the old `pilot:` wrapper is ignored by Helm).
     values: dict[str, Any] = {
-        "pilot": {
-            "autoscaleMin": settings.controller_replicas,
-            "replicaCount": settings.controller_replicas,
-            "resources": _resources(settings),
-            # istio-cni sets up the pod network, so sidecars need no privileged init container
-            # and the pods pass Pod Security "restricted".
-            "cni": {"enabled": True},
-        },
+        "autoscaleMin": settings.controller_replicas,
+        "replicaCount": settings.controller_replicas,
+        "resources": _resources(settings),
+        # istio-cni sets up the pod network, so sidecars need no privileged init container
+        # and the pods pass Pod Security "restricted".
+        "cni": {"enabled": True},
         "global": {
             "logAsJson": True,
             "proxy": {

@@ -1,0 +1,97 @@
+"""Every enabled chart of every cluster rendered with that cluster's compiled values.
+
+Two passes, both cached: the first renders each chart with only Kubernetes' own APIs to learn
+which CRDs the cluster's charts install; the second renders again with those CRDs' API versions,
+as Argo CD does once they exist, so charts switch on what they gate on `.Capabilities`
+(ServiceMonitors, PodMonitors, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mnops.charts.fetch import fetch
+from mnops.charts.lock import ChartLockError, LockedChart
+from mnops.charts.render import CRD_KIND, RenderJob, documents, kind_of, provided_apis, render_many, split_documents
+from mnops.gitops.plan import delivery_plan
+from mnops.kapitan_inventory import compiles_manifests
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Where things are: the compiled tree, caches, Helm and the mirror."""
+
+    compiled: Path
+    chart_cache: Path
+    render_cache: Path
+    helm: str
+    mirror: Path | None
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    target: str
+    key: str
+    namespace: str
+    wave: int
+    values_file: Path
+    rendered: Path  # the cached `helm template` output
+    cache_key: str
+
+    @property
+    def text(self) -> str:
+        return self.rendered.read_text(encoding="utf-8")
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return documents(self.text)
+
+    def objects_of_kind(self, kinds: Collection[str] | None = None, *, without_crds: bool = False) -> list[dict[str, Any]]:
+        """Only the documents of these kinds parsed (CRDs are most of the bytes and most checks skip them)."""
+        chunks = split_documents(self.text)
+        wanted = [c for c in chunks if (kinds is None or kind_of(c) in kinds) and not (without_crds and kind_of(c) == CRD_KIND)]
+        return documents("\n---\n".join(wanted))
+
+    def crd_group_kinds(self) -> set[tuple[str, str]]:
+        """(group, kind) of every CRD the render installs, from the render's cached API list."""
+        return {(api.split("/")[0], api.split("/")[2]) for api in provided_apis(self.rendered) if api.count("/") == 2}
+
+
+def kube_version(parameters: Mapping[str, Any]) -> str:
+    """The oldest supported minor: what a chart's kubeVersion constraints and version gates must accept."""
+    return f"{parameters['kubernetes']['supported_versions'][0]}.0"
+
+
+def first_pass_jobs(parameters_by_target: Mapping[str, Mapping[str, Any]], lock: Mapping[str, LockedChart],
+                    setup: Setup) -> list[tuple[RenderJob, int]]:  # fmt: skip
+    jobs: list[tuple[RenderJob, int]] = []
+    for target, parameters in sorted(parameters_by_target.items()):
+        if not compiles_manifests(parameters):
+            continue
+        for chart in delivery_plan(parameters).enabled_charts:
+            if chart.key not in lock:
+                raise ChartLockError(f"charts.lock: {chart.key}: not locked (run `make chart-lock`)")
+            locked = lock[chart.key]
+            package = fetch(locked, setup.chart_cache, setup.mirror, setup.helm)
+            values = setup.compiled / target / "helm-values" / f"{chart.key}.yaml"
+            if not values.exists():
+                raise ChartLockError(f"{values}: missing; cluster {target} enables chart {chart.key} (run `make compile`)")
+            job = RenderJob(target, chart.key, chart.namespace, package, locked.digest, values, kube_version(parameters))
+            jobs.append((job, chart.wave))
+    return jobs
+
+
+def render_clusters(parameters_by_target: Mapping[str, Mapping[str, Any]], lock: Mapping[str, LockedChart],
+                    setup: Setup) -> list[RenderedChart]:  # fmt: skip
+    planned = first_pass_jobs(parameters_by_target, lock, setup)
+    first = render_many([job for job, _ in planned], setup.helm, setup.render_cache)
+    apis: dict[str, set[str]] = {}
+    for job, path in first.items():
+        apis.setdefault(job.target, set()).update(provided_apis(path))
+    second = [(replace(job, api_versions=tuple(sorted(apis[job.target]))), wave) for job, wave in planned]
+    final = render_many([job for job, _ in second], setup.helm, setup.render_cache)
+    return [RenderedChart(job.target, job.release, job.namespace, wave, job.values_file, final[job], final[job].stem)
+            for job, wave in second]  # fmt: skip

@@ -1,0 +1,154 @@
+"""`helm template` for one chart on one cluster, cached by everything that decides the output.
+
+Argo CD renders a chart Application the same way (`helm template --include-crds` with the
+release name, namespace, values files, Kubernetes version and API versions), so what we render
+here is what it applies, provided those inputs match: the cache key is exactly those inputs plus
+the chart digest and the Helm version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CRD_KIND = "CustomResourceDefinition"
+
+
+class ChartRenderError(Exception):
+    """Helm refused to render a chart with our values (one line per failure, naming the values file)."""
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One chart on one cluster: the inputs Argo CD hands to Helm."""
+
+    target: str
+    release: str  # the catalog key: Argo CD's helm.releaseName
+    namespace: str
+    package: Path
+    digest: str
+    values_file: Path
+    kube_version: str
+    api_versions: tuple[str, ...] = ()
+
+    def arguments(self) -> list[str]:
+        args = ["template", self.release, str(self.package), "--namespace", self.namespace, "--include-crds",
+                "--values", str(self.values_file), "--kube-version", self.kube_version]  # fmt: skip
+        for api in self.api_versions:
+            args += ["--api-versions", api]
+        return args
+
+    def cache_key(self, helm_version: str) -> str:
+        digest = hashlib.sha256()
+        # Paths are left out (the package's digest and the values' content stand in for them), so
+        # the same inputs hit the cache from any compiled tree, make diff's temporary ones included.
+        values = self.values_file.read_text(encoding="utf-8")
+        for part in (helm_version, self.digest, self.release, self.namespace, values, self.kube_version, *self.api_versions):
+            digest.update(part.encode() + b"\0")
+        return digest.hexdigest()
+
+
+@cache
+def helm_version(helm: str) -> str:
+    return subprocess.run([helm, "version", "--short"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def render(job: RenderJob, helm: str, cache_dir: Path) -> Path:
+    """The cached file holding the chart's rendered YAML; Helm runs only for inputs not seen before.
+
+    Beside it, `<key>.apis` lists the API versions its CRDs serve, so a warm run learns what a
+    cluster's charts install without parsing megabytes of CRDs again.
+    """
+    key = job.cache_key(helm_version(helm))
+    cached = cache_dir / f"{key}.yaml"
+    if cached.exists() and cached.with_suffix(".apis").exists():
+        return cached
+    proc = subprocess.run([helm, *job.arguments()], capture_output=True, text=True, check=False, timeout=300)
+    if proc.returncode != 0:
+        reason = " ".join(proc.stderr.strip().splitlines()[-3:])
+        raise ChartRenderError(f"{job.values_file}: helm template {job.release} failed for cluster {job.target}: {reason}")
+    apis = crd_api_versions(documents("\n---\n".join(c for c in split_documents(proc.stdout) if kind_of(c) == CRD_KIND)))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(cached, proc.stdout)
+    _write_atomically(cached.with_suffix(".apis"), "".join(f"{api}\n" for api in sorted(apis)))
+    return cached
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
+def provided_apis(rendered: Path) -> set[str]:
+    """The API versions a cached render's CRDs serve (written by render())."""
+    return set(rendered.with_suffix(".apis").read_text(encoding="utf-8").split())
+
+
+_SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
+
+
+def split_documents(text: str) -> list[str]:
+    """Helm's output cut at its `---` lines, without parsing: documents that carry only comments dropped."""
+    return [chunk for chunk in _SEPARATOR.split(text) if _TOP_LEVEL_KIND.search(chunk)]
+
+
+def kind_of(chunk: str) -> str:
+    """The top-level kind of one document's text (Helm writes top-level keys at column 0)."""
+    found = _TOP_LEVEL_KIND.search(chunk)
+    return found.group(1) if found else ""
+
+
+def render_many(jobs: Sequence[RenderJob], helm: str, cache_dir: Path, workers: int | None = None) -> dict[RenderJob, Path]:
+    """Render jobs in parallel (Helm runs as separate processes); every failure is reported, not the first."""
+    workers = workers or min(8, (os.cpu_count() or 1) * 2)
+    results: dict[RenderJob, Path] = {}
+    errors: list[str] = []
+
+    def one(job: RenderJob) -> tuple[RenderJob, Path | None, str | None]:
+        try:
+            return job, render(job, helm, cache_dir), None
+        except ChartRenderError as error:
+            return job, None, str(error)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for job, path, error in pool.map(one, jobs):
+            if error:
+                errors.append(error)
+            elif path is not None:
+                results[job] = path
+    if errors:
+        raise ChartRenderError("\n".join(sorted(errors)))
+    return results
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    """The Kubernetes objects of a render (Helm's empty documents and comments dropped)."""
+    return [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if isinstance(d, dict) and d]
+
+
+def crd_api_versions(objects: Iterable[Mapping[str, Any]]) -> set[str]:
+    """`group/version` and `group/version/Kind` for every served version of every CRD, as Helm's
+    --api-versions (and .Capabilities.APIVersions.Has) spell them."""
+    found: set[str] = set()
+    for obj in objects:
+        if obj.get("kind") != CRD_KIND:
+            continue
+        spec = obj.get("spec") or {}
+        group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+        for version in spec.get("versions") or []:
+            if version.get("served", True):
+                found |= {f"{group}/{version['name']}", f"{group}/{version['name']}/{kind}"}
+    return found

@@ -1,0 +1,100 @@
+"""Every enabled chart rendered per cluster with its compiled values, and what that render must pass.
+
+Renders come from the cache in .cache/renders (keyed by chart digest, values, Kubernetes and API
+versions): the first run renders everything, later ones only what changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+from conftest import CRD_SCHEMAS, ROOT, real_parameters
+
+from mnops.charts.checks import check_rendered
+from mnops.charts.cluster import RenderedChart, Setup, render_clusters
+from mnops.charts.compile_check import chart_mirror, helm_binary
+from mnops.charts.lock import LOCK_FILE, read_lock
+from mnops.charts.render import RenderJob, render, split_documents
+from mnops.gitops.plan import delivery_plan
+from mnops.kapitan_inventory import compiles_manifests
+
+pytestmark = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="helm is not installed (make helm)")
+
+
+def _setup(render_cache: Path | None = None) -> Setup:
+    cache_root = ROOT / ".cache"
+    return Setup(
+        ROOT / "compiled", cache_root / "charts", render_cache or cache_root / "renders", helm_binary(ROOT), chart_mirror(ROOT)
+    )
+
+
+def _clusters() -> dict[str, dict]:
+    return {name: p for name, p in real_parameters().items() if compiles_manifests(p)}
+
+
+@cache
+def _rendered() -> tuple[RenderedChart, ...]:
+    return tuple(render_clusters(_clusters(), read_lock(ROOT / LOCK_FILE), _setup()))
+
+
+def test_every_enabled_chart_renders_for_every_cluster() -> None:
+    expected = {(t, c.key) for t, p in _clusters().items() for c in delivery_plan(p).enabled_charts}
+    rendered = _rendered()
+    assert {(r.target, r.key) for r in rendered} == expected
+    assert all(split_documents(r.text) for r in rendered), "a chart rendered no objects"
+
+
+def test_every_rendered_document_is_strictly_valid(tmp_path: Path) -> None:
+    report = check_rendered(_clusters(), _rendered(), CRD_SCHEMAS, ROOT / ".cache" / "checks")
+    assert report.documents > 0
+    assert report.problems == []
+
+
+def test_an_invalid_rendered_document_is_reported_with_cluster_chart_and_path(tmp_path: Path) -> None:
+    good = _rendered()[0]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "---\n# Source: x/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\n"
+        "spec:\n  replicas: two\n  selector: {}\n  template: {spec: {containers: []}}\n"
+    )
+    broken = dataclasses.replace(good, rendered=bad, cache_key="test-invalid-" + good.cache_key)
+    report = check_rendered(_clusters(), [broken], CRD_SCHEMAS, tmp_path / "checks")
+    assert report.documents == 1
+    assert any(p.startswith(f"{good.target}: chart {good.key} rendered with") and "Deployment/broken: $.spec.replicas" in p
+               for p in report.problems), report.problems  # fmt: skip
+
+
+def test_charts_that_can_generate_secrets_render_the_same_bytes_twice(tmp_path: Path) -> None:
+    """Helm functions such as genCA or randAlphaNum make a render differ each time; our values
+    must switch such templates off (existing secrets, cert-manager certificates)."""
+    generating = ("genCA", "genSignedCert", "genSelfSignedCert", "randAlphaNum", "randAlpha", "randBytes", "uuidv4")
+    checked = 0
+    for chart in _rendered():
+        if chart.target != min(r.target for r in _rendered()):
+            continue
+        job = RenderJob(chart.target, chart.key, chart.namespace, _package(chart.key), _digest(chart.key), chart.values_file,
+                        f"{_clusters()[chart.target]['kubernetes']['supported_versions'][0]}.0")  # fmt: skip
+        if not _package_uses(job.package, generating):
+            continue
+        first = render(job, helm_binary(ROOT), tmp_path / "one").read_bytes()
+        second = render(job, helm_binary(ROOT), tmp_path / "two").read_bytes()
+        assert first == second, f"{chart.key} renders differently each time"
+        checked += 1
+    assert checked, "no enabled chart uses a generating function: this test would prove nothing"
+
+
+def _digest(key: str) -> str:
+    return read_lock(ROOT / LOCK_FILE)[key].digest
+
+
+def _package(key: str) -> Path:
+    return ROOT / ".cache" / "charts" / f"{_digest(key)}.tgz"
+
+
+def _package_uses(package: Path, functions: tuple[str, ...]) -> bool:
+    listing = subprocess.run(["tar", "-xzOf", str(package)], capture_output=True, check=True).stdout
+    return any(f.encode() in listing for f in functions)
