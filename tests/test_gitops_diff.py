@@ -76,7 +76,7 @@ def test_diff_reports_exactly_the_changed_objects(diff_run):
     # The local target runs the dev settings: only its README (replica column) changes.
     assert headers == ["== dev ==", "== local =="]
     assert objects == sorted(f"~ {w}" for w in WORKLOADS)
-    assert "0 added, 0 removed, 4 changed objects" in result.stdout
+    assert f"0 added, 0 removed, {len(WORKLOADS)} changed objects" in result.stdout
     assert "-  replicas: 1" in result.stdout and "+  replicas: 2" in result.stdout
     assert seconds < 60, f"make diff took {seconds:.0f}s: too slow to run on every PR"
 
@@ -86,8 +86,8 @@ def test_diff_flags_a_replica_change_as_risky(diff_run):
     risky = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ! ")]
     assert sorted(risky) == [f"! dev: {w}: replicas: spec.replicas 1 -> 2" for w in WORKLOADS]
     assert "### :warning: Risky changes" in markdown
-    assert markdown.count("replicas: spec.replicas 1 -> 2") == 4
-    assert markdown.count("```diff") == 6  # four workloads and the READMEs of dev and local
+    assert markdown.count("replicas: spec.replicas 1 -> 2") == len(WORKLOADS)
+    assert markdown.count("```diff") == len(WORKLOADS) + 2  # every workload and the READMEs of dev and local
 
 
 def test_diff_without_changes_says_so(two_commit_repo):
