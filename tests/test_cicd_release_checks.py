@@ -178,7 +178,8 @@ def test_record_adds_one_row_per_revision(prod: Any, tmp_path: Path) -> None:
 def test_k6_thresholds_come_from_the_slo(prod: Any) -> None:
     env = dict(line.split("=", 1) for line in checks.k6_env(prod))
     assert env["P95_MS"] == "100" and env["P99_MS"] == "500"  # the seed's P95 < 100 ms, P99 < 500 ms
-    assert env["K6_PATHS"].split(",")[0] == "/api/config/readyz"
+    public = [s for s in prod.services if s.public_path]
+    assert env["K6_PATHS"].split(",") == [f"{s.public_path}{s.probes.readiness_path}" for s in public] != []
 
 
 DIGEST = "sha256:" + "b" * 64

@@ -135,8 +135,21 @@ def render_many(jobs: Sequence[RenderJob], helm: str, cache_dir: Path, workers: 
 
 
 def documents(text: str) -> list[dict[str, Any]]:
-    """The Kubernetes objects of a render (Helm's empty documents and comments dropped)."""
-    return [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if isinstance(d, dict) and d]
+    """The Kubernetes objects of a render (Helm's empty documents and comments dropped).
+
+    A `v1 List` is unwrapped into its items, as Argo CD and kubectl apply do: the API server has no
+    List resource, only the objects inside it (aws-load-balancer-controller renders its IngressClass
+    and IngressClassParams as one List).
+    """
+    found: list[dict[str, Any]] = []
+    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
+        if not isinstance(doc, dict) or not doc:
+            continue
+        if doc.get("apiVersion") == "v1" and doc.get("kind") == "List":
+            found += [item for item in doc.get("items") or [] if isinstance(item, dict) and item]
+        else:
+            found.append(doc)
+    return found
 
 
 def crd_api_versions(objects: Iterable[Mapping[str, Any]]) -> set[str]:
