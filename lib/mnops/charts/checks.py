@@ -22,8 +22,9 @@ from typing import Any
 import yaml
 
 from mnops import manifest_validation
+from mnops.charts import render
 from mnops.charts.cluster import RenderedChart
-from mnops.charts.render import split_documents
+from mnops.charts.render import split_documents, unwrap_list
 from mnops.manifest_validation import validate_document
 
 
@@ -41,14 +42,17 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256(Path(manifest_validation.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
+    digest.update(Path(render.__file__).read_bytes())
     digest.update(str(getattr(kubernetes_validate, "__version__", "")).encode())
     return digest.hexdigest()
 
 
 def _validate_chunk(chunk: str, versions: tuple[str, ...], crd_location: str) -> list[str]:
     """Findings for one document's text, as `kind/ns/name: $.path: message` (no file: the caller knows it)."""
-    doc = yaml.load(chunk, Loader=yaml.CSafeLoader)
-    return [f"{f.document}: {f.where}: {f.message}" for f in validate_document(doc, "", versions, crd_location)]
+    objects = unwrap_list(yaml.load(chunk, Loader=yaml.CSafeLoader))
+    return [
+        f"{f.document}: {f.where}: {f.message}" for obj in objects for f in validate_document(obj, "", versions, crd_location)
+    ]
 
 
 def _validate_batch(batch: list[tuple[str, tuple[str, ...], str]]) -> list[list[str]]:

@@ -141,15 +141,16 @@ def documents(text: str) -> list[dict[str, Any]]:
     List resource, only the objects inside it (aws-load-balancer-controller renders its IngressClass
     and IngressClassParams as one List).
     """
-    found: list[dict[str, Any]] = []
-    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
-        if not isinstance(doc, dict) or not doc:
-            continue
-        if doc.get("apiVersion") == "v1" and doc.get("kind") == "List":
-            found += [item for item in doc.get("items") or [] if isinstance(item, dict) and item]
-        else:
-            found.append(doc)
-    return found
+    return [obj for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) for obj in unwrap_list(doc)]
+
+
+def unwrap_list(doc: object) -> list[dict[str, Any]]:
+    """The objects one YAML document stands for: itself, the items of a `v1 List`, or none."""
+    if not isinstance(doc, dict) or not doc:
+        return []
+    if doc.get("apiVersion") == "v1" and doc.get("kind") == "List":
+        return [item for item in doc.get("items") or [] if isinstance(item, dict) and item]
+    return [doc]
 
 
 def crd_api_versions(objects: Iterable[Mapping[str, Any]]) -> set[str]:
