@@ -35,9 +35,7 @@ def redis_targets() -> list[str]:
 
 def info_field(server: RedisServer, section: str, name: str) -> str:
     with server.connect() as conn:
-        text = str(conn.command("INFO", section))
-    (value,) = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith(f"{name}:")]
-    return value
+        return str(conn.info(section)[name])
 
 
 @pytest.fixture
@@ -76,7 +74,7 @@ def test_writes_past_maxmemory_evict_under_the_compiled_policy(redis: StartRedis
     server = redis([*lines, "maxmemory 2mb", "appendonly no", 'save ""'])
     with server.connect() as conn:
         for index in range(400):
-            conn.command("SET", f"key-{index}", "x" * 10_000, "EX", 3600)
+            conn.set(f"key-{index}", "x" * 10_000, ex=3600)
     assert int(info_field(server, "stats", "evicted_keys")) > 0
 
 

@@ -58,11 +58,14 @@ def test_the_slo_dashboard_is_the_same_size_for_four_services_or_many(generated:
         small = json.loads(real.read_text())
         assert len(json.dumps(big)) == len(json.dumps(small)), target_dir.name
         assert [v["name"] for v in big["templating"]["list"]] == ["cluster", "service"]
-        assert [p.get("repeat") for p in big["panels"] if p["type"] == "row"] == ["service"]
+        # One row repeated over $service; the reliability row (per cluster) is not repeated.
+        assert [p["repeat"] for p in big["panels"] if p["type"] == "row" and p.get("repeat")] == ["service"]
 
 
 def test_every_service_keeps_its_own_dashboard(generated: Path) -> None:
     for target_dir in sorted(generated.iterdir()):
+        if not (ROOT / "compiled" / target_dir.name / "dashboards").is_dir():
+            continue  # a cluster without application services (the management cluster) has no dashboards
         uids = {p.stem for p in (target_dir / "dashboards").glob("mnops-svc-*.json")}
         assert uids == {f"mnops-svc-{name}" for name in service_names(SERVICES)}, target_dir.name
 

@@ -86,6 +86,21 @@ EXCEPTIONS: tuple[Exception_, ...] = (
     ),
     Exception_("argo-rollouts", "resources", ("argo-rollouts",), "Not sized yet: the argo-rollouts values set no resources."),
     Exception_(
+        "aws-ebs-csi-driver",
+        "resources",
+        ("csi-attacher", "csi-provisioner", "csi-resizer", "ebs-plugin", "liveness-probe", "node-driver-registrar"),
+        "The EBS CSI controller and node plugins have requests and memory limits, no CPU limit: a throttled "
+        "node plugin delays every volume attach and mount on its node, which is exactly when pods are being "
+        "rescheduled.",
+    ),
+    Exception_(
+        "aws-load-balancer-controller",
+        "resources",
+        ("aws-load-balancer-controller",),
+        "The controller has requests and a memory limit, no CPU limit, so reconciling load balancer targets "
+        "during a rollout or a node loss is not throttled.",
+    ),
+    Exception_(
         "cloudnative-pg",
         "resources",
         ("manager",),
@@ -99,11 +114,25 @@ EXCEPTIONS: tuple[Exception_, ...] = (
         "offers no resources value for it.",
     ),
     Exception_(
+        "external-dns",
+        "resources",
+        ("external-dns",),
+        "external-dns has requests and a memory limit, no CPU limit: its work is a periodic sync whose bursts"
+        " should not be throttled.",
+    ),
+    Exception_(
         "jaeger",
         "resources",
         ("jaeger", "jaeger-es-index-cleaner"),
         "Jaeger has requests and a memory limit, no CPU limit (query bursts); the chart renders its Elasticsearch index"
         " cleaner CronJob without a resources value.",
+    ),
+    Exception_(
+        "karpenter",
+        "resources",
+        ("controller",),
+        "Karpenter has requests and a memory limit, no CPU limit, so node provisioning under a scale-up burst"
+        " is not throttled (upstream's recommendation).",
     ),
     Exception_(
         "kube-prometheus-stack",
@@ -128,6 +157,12 @@ EXCEPTIONS: tuple[Exception_, ...] = (
         ("backend", "canary", "exporter", "loki", "loki-sc-rules", "memcached", "nginx", "read", "write"),
         "Not sized yet: the loki values size replicas and storage but set no resources for any Loki target, the gateway"
         " (nginx), canary, rules sidecar or cache exporters; memcached has no CPU limit.",
+    ),
+    Exception_(
+        "metrics-server",
+        "resources",
+        ("metrics-server",),
+        "metrics-server has requests and a memory limit, no CPU limit: when it is throttled every HPA in the cluster goes blind.",
     ),
     Exception_(
         "opentelemetry-collector",

@@ -65,6 +65,9 @@ def load_balancer_controller(target: Target) -> Values:
         "replicaCount": _replicas(target),
         "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
         "resources": _resources("50m", "256Mi"),
+        # The webhook's serving certificate from cert-manager: without it the chart generates a CA at
+        # template time (genCA), so every render, and every Argo CD sync, differs.
+        "enableCertManager": True,
     }
 
 
