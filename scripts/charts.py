@@ -58,6 +58,8 @@ def lock(args: argparse.Namespace) -> int:
 
 def render_all(args: argparse.Namespace) -> tuple[dict[str, object], list[RenderedChart]]:
     parameters = render_inventory(args.inventory)
+    if getattr(args, "targets", None):  # `render --target`: only these clusters
+        parameters = {name: params for name, params in parameters.items() if name in args.targets}
     locked = read_lock(args.lock)
     stale = stale_entries(chart_catalog(parameters), locked)
     if stale:
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     render_parser = commands.add_parser("render", help="write every render into a folder")
     render_parser.add_argument("--output", type=Path, required=True)
     render_parser.add_argument("--summarise-crds", action="store_true", help="CRD schemas as sha256 and field count")
+    render_parser.add_argument("--target", dest="targets", action="append", help="render only this cluster (repeatable)")
     render_parser.set_defaults(run=render)
     args = parser.parse_args(argv)
     try:

@@ -37,7 +37,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -91,25 +91,62 @@ def export_revision(repo: Path, revision: str, destination: Path) -> None:
         tar.extractall(destination, filter="data")
 
 
-def compile_tree(source: Path, output_root: Path, parallelism: int = 1) -> subprocess.CompletedProcess[str]:
-    """Compile the checkout at `source` into output_root/compiled (+ argocd/, docs/)."""
+def compile_tree(source: Path, output_root: Path, parallelism: int = 1, render: bool = True) -> subprocess.CompletedProcess[str]:
+    """Compile the checkout at `source` into output_root/compiled (+ argocd/, docs/), and render its
+    charts unless `render` is False (the head renders after the base is known: render_head_charts)."""
     env = {**os.environ, "PYTHONPATH": str(source / "lib")}
     command = [sys.executable, str(source / "scripts" / "compile.py"), "--inventory", str(source / "inventory"),
                "--output", str(output_root / "compiled"), "--parallelism", str(parallelism)]  # fmt: skip
     compiled = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
-    return render_charts_into(source, output_root) if compiled.returncode == 0 else compiled
+    return render_charts_into(source, output_root) if compiled.returncode == 0 and render else compiled
 
 
-def render_charts_into(source: Path, output_root: Path) -> subprocess.CompletedProcess[str]:
+def render_charts_into(source: Path, output_root: Path, clusters: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     """Hook for the third-party charts: output_root/rendered/<cluster>/<chart>.yaml from `source`'s
-    lock and compiled values (scripts/charts.py), so chart bumps and values changes show as objects."""
+    lock and compiled values (scripts/charts.py), so chart bumps and values changes show as objects.
+    With `clusters`, only those clusters are rendered."""
     lock = source / "charts.lock"
     command = [sys.executable, str(ROOT / "scripts" / "charts.py"), "--inventory", str(source / "inventory"),
                "--compiled", str(output_root / "compiled"), "--lock", str(lock), "render", "--summarise-crds",
-               "--output", str(output_root / "rendered")]  # fmt: skip
+               "--output", str(output_root / "rendered"), *(f"--target={name}" for name in clusters)]  # fmt: skip
     if not lock.exists():  # a base from before charts were locked: nothing to render
         return subprocess.CompletedProcess(command, 0, "", "")
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def render_head_charts(  # noqa: PLR0917 - both sides' checkouts, roots and parameters
+    source: Path, head_root: Path, base_source: Path, base_root: Path, base: Parameters, head: Parameters
+) -> subprocess.CompletedProcess[str]:
+    """Render the head's charts, reusing the base's renders of every cluster whose chart inputs are
+    unchanged (same lock, same helm-values files, same chart catalog and Kubernetes versions): on a
+    one-value change that leaves one cluster or none to render instead of every chart of every cluster."""
+    same_lock = (
+        (base_source / "charts.lock").is_file()
+        and (source / "charts.lock").is_file()
+        and ((base_source / "charts.lock").read_bytes() == (source / "charts.lock").read_bytes())
+    )
+    to_render = []
+    for values in sorted((head_root / "compiled").glob("*/helm-values")):
+        cluster = values.parent.name
+        before, after = base.get(cluster) or {}, head.get(cluster) or {}
+        reusable = (
+            same_lock
+            and (base_root / "rendered" / cluster).is_dir()
+            and before.get("charts") == after.get("charts")
+            and before.get("kubernetes") == after.get("kubernetes")
+            and _files(base_root / "compiled" / cluster / "helm-values") == _files(values)
+        )
+        if reusable:
+            shutil.copytree(base_root / "rendered" / cluster, head_root / "rendered" / cluster)
+        else:
+            to_render.append(cluster)
+    if not to_render:
+        return subprocess.CompletedProcess([], 0, "", "")
+    return render_charts_into(source, head_root, to_render)
 
 
 def render_parameters(source: Path) -> Parameters:
@@ -172,7 +209,7 @@ def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Paramet
         if hit is None:
             base_job = pool.submit(compile_tree, work / "base-src", work / "base")
         # With the base cached, the head compile has both cores.
-        head_job = pool.submit(compile_tree, repo, work / "head", 1 if hit is None else 2)
+        head_job = pool.submit(compile_tree, repo, work / "head", 1 if hit is None else 2, False)
         head_parameters = render_parameters(repo)
         base_parameters = hit[1] if hit else render_parameters(work / "base-src")
         results = {"working tree": head_job.result()}
@@ -181,6 +218,10 @@ def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Paramet
     for side, result in results.items():
         if result.returncode != 0:
             return f"compiling the {side} failed:\n{result.stderr.strip()}"
+    base_root = work / "base" if hit is None else hit[0]
+    rendered = render_head_charts(repo, work / "head", work / "base-src", base_root, base_parameters, head_parameters)
+    if rendered.returncode != 0:
+        return f"rendering the working tree's charts failed:\n{rendered.stderr.strip()}"
     if hit is None:
         store_base(repo, key, work / "base", base_parameters)
         return work / "base", work / "head", base_parameters, head_parameters
