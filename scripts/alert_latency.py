@@ -22,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops.doc_sections import replace_section  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
-from mnops.observability.alert_latency import late_pages, measure, render, replace_section  # noqa: E402
+from mnops.observability.alert_latency import BEGIN, END, late_pages, measure, render  # noqa: E402
 from mnops.observability.settings import monitoring_settings  # noqa: E402
 
 DOC = ROOT / "docs" / "observability.md"
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results, args.target, monitoring, time.strftime("%Y-%m-%d", time.gmtime()))
     print(section)
     if not args.no_write:
-        DOC.write_text(replace_section(DOC.read_text(), section))
+        DOC.write_text(replace_section(DOC.read_text(), section, BEGIN, END))
         print(f"wrote the alert-latency section of {DOC.relative_to(ROOT)}")
     late = late_pages(results, monitoring)
     for r in late:

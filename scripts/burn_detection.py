@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops.doc_sections import replace_section  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 from mnops.observability import rules as R  # noqa: E402
-from mnops.observability.alert_latency import replace_section  # noqa: E402
 from mnops.observability.burn_detection import BEGIN, END, measure, render  # noqa: E402
 from mnops.observability.rule_tests import services_under_test  # noqa: E402
 

@@ -49,6 +49,7 @@ from mnops.gitops.diff_render import render_markdown, render_text  # noqa: E402
 from mnops.gitops.diffing import diff_trees  # noqa: E402
 from mnops.review import ReviewInput  # noqa: E402
 from mnops.review.registry import review  # noqa: E402
+from mnops.transaction import recover  # noqa: E402
 
 DEFAULT_BASE = "origin/main"
 CACHE_FORMAT = "diff-cache-1"  # bump when what is cached changes shape
@@ -230,11 +231,7 @@ def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Paramet
 
 def recover_outputs(repo: Path) -> None:
     """Finish or discard what a killed `make compile` left in the checkout, as every reader of the
-    outputs does first (mnops.transaction, the transactional compile; absent before it is merged)."""
-    try:
-        from mnops.transaction import recover  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return
+    outputs does first (mnops.transaction)."""
     note = recover(repo)
     if note:
         print(f"diff: {note}", file=sys.stderr)

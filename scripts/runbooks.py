@@ -19,9 +19,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops.doc_sections import replace_section  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import compiles_manifests, render_inventory  # noqa: E402
-from mnops.observability.alert_latency import replace_section  # noqa: E402
 from mnops.observability.alertmanager import MATRIX_BEGIN, MATRIX_END, inhibition_matrix  # noqa: E402
 from mnops.observability.incident_response import incident_response_doc  # noqa: E402
 from mnops.observability.runbooks import runbook_pages  # noqa: E402

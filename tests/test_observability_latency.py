@@ -11,6 +11,7 @@ import pytest
 from observability_support import ROOT, ensure_tools, run, target
 
 from mnops import units
+from mnops.doc_sections import replace_section
 from mnops.observability.alert_latency import (
     BEGIN,
     END,
@@ -20,7 +21,6 @@ from mnops.observability.alert_latency import (
     late_pages,
     p99_with_slow_share,
     render,
-    replace_section,
 )
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
 from mnops.observability.fake_service import FAST_SECONDS, SLOW_SECONDS
@@ -72,9 +72,9 @@ def test_the_section_is_replaced_in_place() -> None:
     m = monitoring_settings(target("prod").parameters)
     section = render([measurement("HighErrorRate", "P0", 200.0)], "prod", m, "today")
     document = f"# T\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"
-    once = replace_section(document, section)
+    once = replace_section(document, section, BEGIN, END)
     assert "old" not in once and "| HighErrorRate | P0 |" in once and once.endswith("\n\nafter\n")
-    assert replace_section(once, section) == once
+    assert replace_section(once, section, BEGIN, END) == once
 
 
 def test_committed_figures_show_every_page_within_the_response_target() -> None:

@@ -22,12 +22,12 @@ from typing import Any
 
 from mnops.cicd.seed_steps import markdown_table, seed_mapping
 from mnops.data import data_settings
+from mnops.doc_sections import replace_section as replace_marked_section
 from mnops.gitops.bootstrap import write_bootstrap
 from mnops.gitops.guide import render_guide
 from mnops.gitops.plan import delivery_plan
 from mnops.inventory.model import build_target
 from mnops.kapitan_inventory import compiles_manifests
-from mnops.observability.alert_latency import replace_section as replace_marked_section
 from mnops.observability.alertmanager import MATRIX_BEGIN, MATRIX_END, inhibition_matrix
 from mnops.observability.coverage import Expected, coverage, replace_section
 from mnops.observability.incident_response import incident_response_doc

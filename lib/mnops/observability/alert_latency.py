@@ -269,14 +269,6 @@ def render(results: Sequence[Measurement], cluster: str, m: Monitoring, measured
     return "\n".join(lines)
 
 
-def replace_section(document: str, section: str, begin: str = BEGIN, end: str = END) -> str:
-    """The document with one generated section (between `begin` and `end`) replaced, or appended."""
-    if begin in document and end in document:
-        head, rest = document.split(begin, 1)
-        return head + section + rest.split(end, 1)[1]
-    return document.rstrip("\n") + "\n\n" + section + "\n"
-
-
 def late_pages(results: Sequence[Measurement], m: Monitoring) -> list[Measurement]:
     """P0/P1 alerts not notified within the response target (muted ones are covered by their source)."""
     limit = units.duration_seconds(m.response_target)
