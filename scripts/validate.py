@@ -7,16 +7,19 @@ Usage (normally through `make validate`):
 
 Each target's documents are checked against the strict Kubernetes schemas of every version its
 inventory declares (kubernetes.supported_versions); custom resources against the CRD schemas
-at CRD_SCHEMA_LOCATION (a folder or URL in kubeconform's catalog layout). Every file under a
-manifests/ folder must hold only Kubernetes objects. Exit 1 on any finding.
+at CRD_SCHEMA_LOCATION (a folder or URL in kubeconform's catalog layout) and their CEL rules;
+the CEL rules that cannot be evaluated offline (transition rules) are listed, once per rule.
+Every file under a manifests/ folder must hold only Kubernetes objects. Exit 1 on any finding.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -46,6 +49,15 @@ def target_of(path: Path, roots: list[Path]) -> str:
     raise ValueError(path)
 
 
+def report_not_evaluated(skipped: list[Finding]) -> None:
+    """One line per distinct rule (kind, place, rule) with how often it was not evaluated."""
+    rules = Counter((f.document.split("/")[0], re.sub(r"\[\d+\]", "[*]", f.where), f.message) for f in skipped)
+    if rules:
+        print(f"CRD CEL rules not evaluated offline ({len(rules)} rules, at {len(skipped)} places):")
+    for (kind, where, message), count in sorted(rules.items()):
+        print(f"  {kind} {where}: {message} ({count}x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("trees", nargs="+", type=Path, help="folders holding one sub-folder per target")
@@ -70,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for doc in kubernetes_objects(path):
                 documents += 1
-                findings.extend(validate_document(doc, os.path.relpath(path), versions[target], location))
+                findings.extend(validate_document(doc, os.path.relpath(path), versions[target], location, True))
+    not_evaluated = [f for f in findings if f.not_evaluated]
+    findings = [f for f in findings if not f.not_evaluated]
     for finding in findings:
         print(finding.render(), file=sys.stderr)
+    report_not_evaluated(not_evaluated)
     seconds = time.monotonic() - started
     all_versions = sorted({v for vs in versions.values() for v in vs})
     status = f"{len(findings)} problem(s)" if findings else "all valid"

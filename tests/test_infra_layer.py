@@ -19,10 +19,10 @@ import pytest
 import yaml
 from conftest import CRD_SCHEMAS, ROOT, real_parameters
 
-from mnops.crd_cel import cel_failures, escape_property
+from mnops.crd_cel import escape_property, evaluate_rules
 from mnops.infra.protection import is_protected, may_delete, replacement_fields
 from mnops.kapitan_inventory import compiles_manifests
-from mnops.manifest_validation import crd_validator
+from mnops.manifest_validation import crd_validator, validate_document
 
 COMPILED = ROOT / "compiled"
 
@@ -83,10 +83,10 @@ def schema_of(obj: dict[str, Any]) -> dict[str, Any]:
 def test_cel_rules_reject_a_managed_resource_without_a_required_parameter() -> None:
     association = next(iter(by_kind(CLUSTERS[0], "PodIdentityAssociation").values()))
     schema = schema_of(association)
-    assert cel_failures(schema, association) == []
+    assert evaluate_rules(schema, association).failures == []
     broken = copy.deepcopy(association)
     del broken["spec"]["forProvider"]["namespace"]  # `namespace` is escaped as __namespace__ in the rule
-    failures = cel_failures(schema, broken)
+    failures = evaluate_rules(schema, broken).failures
     assert [f.message for f in failures] == ["spec.forProvider.namespace is a required parameter"]
 
 
@@ -96,9 +96,28 @@ def test_cel_rules_apply_the_schema_default_management_policies() -> None:
     broken = copy.deepcopy(cluster)
     del broken["spec"]["managementPolicies"]
     del broken["spec"]["forProvider"]["vpcConfig"]
-    assert [f.message for f in cel_failures(schema_of(cluster), broken)] == ["spec.forProvider.vpcConfig is a required parameter"]
+    failures = evaluate_rules(schema_of(cluster), broken).failures
+    assert [f.message for f in failures] == ["spec.forProvider.vpcConfig is a required parameter"]
     broken["spec"]["managementPolicies"] = ["Observe"]  # observe-only imports need no parameters
-    assert cel_failures(schema_of(cluster), broken) == []
+    assert evaluate_rules(schema_of(cluster), broken).failures == []
+
+
+def test_validation_reports_a_broken_managed_resource_and_a_rule_it_cannot_evaluate(tmp_path: Path) -> None:
+    """Through validate_document (make validate's path): a broken rule fails; so does a rule cel-python
+    cannot evaluate (a Kubernetes CEL library function it lacks), never a silent pass."""
+    association = next(iter(by_kind(CLUSTERS[0], "PodIdentityAssociation").values()))
+    broken = copy.deepcopy(association)
+    del broken["spec"]["forProvider"]["namespace"]
+    assert [f.message for f in validate_document(broken, "test", ("1.33",), CRD_SCHEMAS)] == [
+        "spec.forProvider.namespace is a required parameter (CRD CEL rule)"
+    ]
+    group, _, version = association["apiVersion"].rpartition("/")
+    schema = {**schema_of(association), "x-kubernetes-validations": [{"rule": "isURL(self.spec.forProvider.region)"}]}
+    (tmp_path / group).mkdir()
+    (tmp_path / group / f"{association['kind'].lower()}_{version}.json").write_text(json.dumps(schema))
+    assert [f.message.split(":")[0] for f in validate_document(association, "test", ("1.33",), str(tmp_path))] == [
+        "rule could not be evaluated"
+    ]
 
 
 def test_cel_property_escaping_follows_kubernetes() -> None:
@@ -313,8 +332,8 @@ def test_cel_kubernetes_string_functions_evaluate_karpenter_rules() -> None:
     cluster = CLUSTERS[0]
     node_class = load_all(COMPILED / cluster / "manifests" / "capacity" / "ec2nodeclass.yaml")[0]
     schema = schema_of(node_class)
-    assert cel_failures(schema, node_class) == []
+    assert evaluate_rules(schema, node_class).failures == []
     node_class["spec"]["amiFamily"] = "AL2"  # contradicts the al2023 alias
-    assert [f.message for f in cel_failures(schema, node_class)] == [
+    assert [f.message for f in evaluate_rules(schema, node_class).failures] == [
         "if set, amiFamily must be 'AL2023' or 'Custom' when using an AL2023 alias"
     ]

@@ -3,26 +3,36 @@
 JSON Schema ignores these rules, yet CRDs state real requirements in them (a Crossplane managed
 resource says which parameters it needs to be created). The API server evaluates each rule with
 `self` bound to the value at the rule's place in the schema, after applying the schema's defaults,
-and rejects the object when a rule is false. This module does the same with cel-python:
+and rejects the object when a rule is false. This module does the same with cel-python, and is
+the only CEL evaluator for CRD rules here (`make validate`, the chart-installed CRDs' check):
 
-    for failure in cel_failures(schema, document):
+    report = evaluate_rules(schema, document)
+    for failure in report.failures:
         print(failure.where, failure.message)
 
 Reusable for any CRD schema in kubeconform's catalog layout (openAPIV3Schema as JSON Schema).
-Transition rules (those that read `oldSelf`) are skipped: there is no previous object offline.
+
+Rules it cannot evaluate, and what happens to each (never a silent pass):
+- transition rules (they read `oldSelf`): they compare an update with the stored object, which
+  does not exist offline; the API server does not evaluate them on create either. They are
+  returned in `report.not_evaluated`, for the caller to report (`make validate` lists them).
+- a rule cel-python cannot parse or evaluate (a Kubernetes CEL library function missing from
+  KUBERNETES_FUNCTIONS, a field read without has(), a result that is not a boolean): a failure
+  saying "rule could not be evaluated", as the API server rejects an object when a rule errors.
+  A missing library function is mended by adding it to KUBERNETES_FUNCTIONS.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import celpy
-from celpy import celtypes, evaluation
+from celpy import celparser, celtypes, evaluation
 
 Schema = Mapping[str, Any]
 
@@ -139,41 +149,60 @@ def cel_view(schema: Schema, value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class CelReport:
+    failures: list[CelFailure]  # rules the document breaks, or that could not be evaluated
+    not_evaluated: list[CelFailure]  # transition rules; message says why they were not evaluated
+
+
+NOT_EVALUATED_TRANSITION = "transition rule, needs the stored object"
+
+
+def is_transition_rule(rule: str) -> bool:
+    return re.search(r"\boldSelf\b", rule) is not None
+
+
 def _evaluate(rule: Mapping[str, Any], value: Any, where: str) -> CelFailure | None:
     text = str(rule["rule"])
-    if "oldSelf" in text:
-        return None
     try:
         result = _program(text).evaluate({"self": celpy.adapter.json_to_cel(value)})
-    except evaluation.CELEvalError as error:
+    except (celparser.CELParseError, evaluation.CELEvalError) as error:
         # The API server reports an evaluation error (a missing field read without has()) as a failure.
         return CelFailure(where, text, f"rule could not be evaluated: {error}")
     if isinstance(result, evaluation.CELEvalError):
         return CelFailure(where, text, f"rule could not be evaluated: {result}")
+    if not isinstance(result, celtypes.BoolType):
+        return CelFailure(where, text, f"rule could not be evaluated: it returned {type(result).__name__}, not a boolean")
     if bool(result):
         return None
     return CelFailure(where, text, str(rule.get("message") or f"failed rule: {text}"))
 
 
-def _walk(schema: Schema, value: Any, where: str) -> Iterator[CelFailure]:
+def _walk(schema: Schema, value: Any, where: str, report: CelReport) -> None:
     rules = schema.get("x-kubernetes-validations", [])
     view = cel_view(schema, value) if rules else None
     for rule in rules:
+        if is_transition_rule(str(rule["rule"])):
+            report.not_evaluated.append(CelFailure(where, str(rule["rule"]), NOT_EVALUATED_TRANSITION))
+            continue
         failure = _evaluate(rule, view, where)
         if failure:
-            yield failure
+            report.failures.append(failure)
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         additional = schema.get("additionalProperties")
         for key in sorted(value):
             sub = properties.get(key, additional if isinstance(additional, Mapping) else None)
             if sub is not None:
-                yield from _walk(sub, value[key], f"{where}.{key}")
+                _walk(sub, value[key], f"{where}.{key}", report)
     elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for index, item in enumerate(value):
-            yield from _walk(schema["items"], item, f"{where}[{index}]")
+            _walk(schema["items"], item, f"{where}[{index}]", report)
 
 
-def cel_failures(schema: Schema, document: Mapping[str, Any]) -> list[CelFailure]:
-    """Every CEL rule of the schema that the document (defaults applied) does not satisfy."""
-    return list(_walk(schema, with_defaults(schema, dict(document)), "$"))
+def evaluate_rules(schema: Schema, document: Mapping[str, Any]) -> CelReport:
+    """Every CEL rule of the schema that the document (defaults applied) does not satisfy, and the
+    rules that were not evaluated (see the module docstring for which and why)."""
+    report = CelReport([], [])
+    _walk(schema, with_defaults(schema, dict(document)), "$", report)
+    return report

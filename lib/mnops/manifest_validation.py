@@ -23,7 +23,7 @@ import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
-from mnops.crd_cel import cel_failures
+from mnops.crd_cel import evaluate_rules
 
 K8S_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
@@ -34,6 +34,8 @@ class Finding:
     document: str  # kind/namespace/name
     where: str  # JSON path inside the document
     message: str
+    # A CRD CEL rule that could not be evaluated offline (a transition rule): reported, not a problem.
+    not_evaluated: bool = False
 
     def render(self) -> str:
         return f"{self.file}: {self.document}: {self.where}: {self.message}"
@@ -99,7 +101,10 @@ def _describe(doc: dict[str, Any]) -> str:
     return f"{doc.get('kind', '?')}/{ns}{meta.get('name', '?')}"
 
 
-def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_location: str) -> Iterator[Finding]:
+def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_location: str,
+                      with_not_evaluated: bool = False) -> Iterator[Finding]:  # fmt: skip
+    """Every problem of the document; with_not_evaluated also yields the CRD CEL rules that could not be
+    evaluated offline (Finding.not_evaluated), for a caller that reports them (make validate does)."""
     if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
         yield Finding(file, "?", "$", "not a Kubernetes object (needs apiVersion and kind)")
         return
@@ -120,5 +125,8 @@ def validate_document(doc: Any, file: str, versions: tuple[str, ...], crd_locati
             yield Finding(file, _describe(doc), where, f"{error.message} ({label})")
         if label == "CRD schema":
             # The CRD's own CEL rules, which the API server enforces and JSON Schema cannot express.
-            for failure in cel_failures(validator.schema, doc):
+            cel = evaluate_rules(validator.schema, doc)
+            for failure in cel.failures:
                 yield Finding(file, _describe(doc), failure.where, f"{failure.message} (CRD CEL rule)")
+            for skipped in cel.not_evaluated if with_not_evaluated else []:
+                yield Finding(file, _describe(doc), skipped.where, f"{skipped.message}: {skipped.rule}", not_evaluated=True)

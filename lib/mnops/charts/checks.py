@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from mnops import manifest_validation
+from mnops import crd_cel, manifest_validation
 from mnops.charts import render
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.render import split_documents, unwrap_list
@@ -41,6 +41,7 @@ def _fingerprint() -> str:
     import kubernetes_validate
 
     digest = hashlib.sha256(Path(manifest_validation.__file__).read_bytes())
+    digest.update(Path(crd_cel.__file__).read_bytes())  # the CEL rules' evaluator
     digest.update(Path(__file__).read_bytes())
     digest.update(Path(render.__file__).read_bytes())
     digest.update(str(getattr(kubernetes_validate, "__version__", "")).encode())

@@ -3,21 +3,18 @@
 The shared CRD catalog (CRD_SCHEMA_LOCATION) holds some version of each CRD; the charts we lock
 install a specific one. `write_catalog` converts every CRD the rendered charts install into a
 strict JSON schema in kubeconform's catalog layout ({group}/{kind}_{version}.json: objects that
-list their properties reject others, unless the CRD preserves unknown fields), and
-`cel_violations` evaluates each CRD's `x-kubernetes-validations` rules (CEL, with cel-python) on
-an object, the way the API server does at admission.
+list their properties reject others, unless the CRD preserves unknown fields). That folder is a
+CRD_SCHEMA_LOCATION like any other: `manifest_validation.validate_document` checks an object
+against it, its `x-kubernetes-validations` CEL rules included (`mnops.crd_cel`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import celpy
-from celpy.adapter import json_to_cel
 
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.render import CRD_KIND
@@ -71,47 +68,6 @@ def write_catalog(crds: Mapping[tuple[str, str, str], Json], folder: Path) -> in
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(object_schema(schema), sort_keys=True), encoding="utf-8")
     return len(crds)
-
-
-def _rules_at(schema: Json, value: Any, path: str) -> Iterator[tuple[str, Json, Any]]:
-    """(JSON path, rule, value) for every x-kubernetes-validations rule whose node the object has."""
-    for rule in schema.get("x-kubernetes-validations") or []:
-        yield path, rule, value
-    if isinstance(value, dict):
-        for key, sub in (schema.get("properties") or {}).items():
-            if key in value:
-                yield from _rules_at(sub, value[key], f"{path}.{key}")
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            for key, item in value.items():
-                if key not in (schema.get("properties") or {}):
-                    yield from _rules_at(extra, item, f"{path}.{key}")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(value):
-            yield from _rules_at(schema["items"], item, f"{path}[{index}]")
-
-
-def cel_violations(schema: Json, obj: Mapping[str, Any]) -> tuple[list[str], int]:
-    """Messages of the rules the object breaks, and how many rules could not be evaluated here
-    (transition rules need the old object; some Kubernetes CEL library functions are not in cel-python)."""
-    env = celpy.Environment()
-    broken: list[str] = []
-    skipped = 0
-    for path, rule, value in _rules_at(schema, dict(obj), "$"):
-        expression = str(rule.get("rule", ""))
-        if "oldSelf" in expression:
-            skipped += 1
-            continue
-        try:
-            result = env.program(env.compile(expression)).evaluate({"self": json_to_cel(value)})
-        except Exception:
-            skipped += 1
-            continue
-        if not isinstance(result, celpy.celtypes.BoolType):  # an evaluation error or a non-boolean rule
-            skipped += 1
-        elif not bool(result):
-            broken.append(f"{path}: {rule.get('message') or expression}")
-    return broken, skipped
 
 
 def chart_crd_catalog(rendered: Sequence[RenderedChart], cache_dir: Path) -> Path:
