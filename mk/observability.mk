@@ -4,8 +4,8 @@ TARGET ?= dev
 OBSERVABILITY_DEBS := promtool=prometheus amtool=prometheus-alertmanager
 
 .PHONY: runbooks
-runbooks: $(VENV_STAMP) ## Regenerate docs/runbooks/ and docs/incident-response.md from the alert catalogue and the inventory
-	@$(PY) scripts/runbooks.py
+# The runbooks are entries of the compile's registry (lib/mnops/generated.py): one generator, one transaction.
+runbooks: compile ## Regenerate docs/runbooks/ and docs/incident-response.md (with everything else make compile generates)
 
 .PHONY: monitoring-preview
 monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0.0.1 with compiled/$(TARGET) rules and routes (Ctrl-C stops)

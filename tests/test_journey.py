@@ -97,6 +97,7 @@ def test_the_gate_fails_on_a_stale_generated_doc(added: Path, tmp_path: Path) ->
     original = page.read_text()
     page.write_text(original.replace(NEW_SERVICE, "some-other-service"))
     try:
-        assert "runbooks" in journey.gate(added, CRD_SCHEMAS)
+        failures = journey.gate(added, CRD_SCHEMAS)
+        assert f"stale: docs/runbooks/{page.name}" in failures.get("check", ""), failures
     finally:
         page.write_text(original)

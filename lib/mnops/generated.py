@@ -66,7 +66,7 @@ class Generated:
     path: str  # relative to the repository root; replaced as one unit
     folder: bool  # a folder is replaced whole: files the writer no longer writes disappear
     write: Callable[[Build], None]  # may write nothing when its input is not in the checkout
-    make_target: str  # the older, narrower target that regenerates only this
+    make_target: str  # the make target its header names (`make runbooks` is `make compile` itself)
 
 
 def _compiled(build: Build) -> None:

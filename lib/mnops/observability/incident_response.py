@@ -5,7 +5,7 @@
 The fixed parts (roles, the first 15 minutes, templates, the post-mortem) are written here once;
 the parts that change with the inventory come from it: which alerts carry each priority, where
 each priority is sent in each cluster, how fast, the thresholds per cluster and service, and the
-reliability targets. `make runbooks` writes it; a test fails when the committed file differs.
+reliability targets. `make compile` writes it (`make runbooks` is the same); `make check` fails when the committed file differs.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     pages = runbook_pages(targets)   # {"HighErrorRate.md": "...", ...}
 
-scripts/runbooks.py writes them; a test fails when the committed files differ (drift gate).
+`make compile` writes them (the registry, lib/mnops/generated.py); `make check` fails when the committed files differ.
 """
 
 from __future__ import annotations
