@@ -314,13 +314,8 @@ def test_object_access_names_the_cluster_own_buckets(cluster: str) -> None:
     assert checked
 
 
-def test_infrastructure_doc_is_what_the_inventory_generates() -> None:
-    import subprocess
-    import sys
-
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "infra_docs.py"), "--check", "docs/infrastructure.md"],
-                         capture_output=True, text=True, check=False)  # fmt: skip
-    assert run.returncode == 0, run.stderr
+def test_infrastructure_doc_lists_every_managed_cluster() -> None:
+    """Whether the committed doc is what the inventory generates is make check's (the registry's) job."""
     text = (ROOT / "docs" / "infrastructure.md").read_text()
     assert text.startswith("<!-- generated")
     for cluster in CLUSTERS:
