@@ -14,7 +14,6 @@ monitoring.response_target.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -22,37 +21,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from mnops.doc_sections import replace_section  # noqa: E402
-from mnops.inventory import load_target  # noqa: E402
-from mnops.kapitan_inventory import render_inventory  # noqa: E402
+from mnops.inventory import Target  # noqa: E402
 from mnops.observability.alert_latency import BEGIN, END, late_pages, measure, render  # noqa: E402
+from mnops.observability.measurement_cli import Measured, run  # noqa: E402
 from mnops.observability.settings import monitoring_settings  # noqa: E402
 
-DOC = ROOT / "docs" / "observability.md"
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="prod", help="target name (folder under compiled/)")
-    parser.add_argument("--no-write", action="store_true", help="print the table only")
-    args = parser.parse_args(argv)
-    parameters = render_inventory(ROOT / "inventory")
-    if args.target not in parameters:
-        print(f"unknown target {args.target!r}; targets: {', '.join(sorted(parameters))}", file=sys.stderr)
-        return 2
-    target = load_target(args.target, parameters[args.target])
+def measure_target(name: str, target: Target, compiled: Path) -> Measured:
     monitoring = monitoring_settings(target.parameters)
-    results = measure(ROOT / "compiled" / args.target, target)
-    section = render(results, args.target, monitoring, time.strftime("%Y-%m-%d", time.gmtime()))
-    print(section)
-    if not args.no_write:
-        DOC.write_text(replace_section(DOC.read_text(), section, BEGIN, END))
-        print(f"wrote the alert-latency section of {DOC.relative_to(ROOT)}")
-    late = late_pages(results, monitoring)
-    for r in late:
-        print(f"{r.alert} ({r.service}) not notified within {monitoring.response_target}", file=sys.stderr)
-    return 1 if late else 0
+    results = measure(compiled, target)
+    late = [f"{r.alert} ({r.service}) not notified within {monitoring.response_target}" for r in late_pages(results, monitoring)]
+    return Measured(render(results, name, monitoring, time.strftime("%Y-%m-%d", time.gmtime())), tuple(late))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(None, doc=__doc__, name="alert-latency", markers=(BEGIN, END), measure=measure_target, root=ROOT))
