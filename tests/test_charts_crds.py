@@ -7,32 +7,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import ROOT, real_parameters
+from charts_support import NEEDS_HELM
+from charts_support import clusters as _clusters
+from charts_support import rendered as _rendered
+from conftest import ROOT
 
-from mnops.charts.cluster import RenderedChart, Setup, render_clusters
-from mnops.charts.compile_check import chart_mirror, helm_binary
 from mnops.charts.crd_schemas import chart_crd_catalog, load_schema, object_schema, write_catalog
-from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.crd_cel import evaluate_rules
-from mnops.kapitan_inventory import compiles_manifests
 from mnops.manifest_validation import builtin_validator, validate_document
 from mnops.security.policy import load_documents
 
-pytestmark = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="helm is not installed (make helm)")
-
-
-@cache
-def _clusters() -> dict[str, dict]:
-    return {name: p for name, p in real_parameters().items() if compiles_manifests(p)}
+pytestmark = NEEDS_HELM
 
 
 @cache
 def _catalog() -> Path:
-    cache_root = ROOT / ".cache"
-    setup = Setup(ROOT / "compiled", cache_root / "charts", cache_root / "renders", helm_binary(ROOT), chart_mirror(ROOT))
-    rendered: list[RenderedChart] = render_clusters(_clusters(), read_lock(ROOT / LOCK_FILE), setup)
-    return chart_crd_catalog(rendered, cache_root / "crd-catalog")
+    return chart_crd_catalog(list(_rendered()), ROOT / ".cache" / "crd-catalog")
 
 
 def _custom_resources() -> list[tuple[str, tuple[str, ...], dict[str, Any]]]:

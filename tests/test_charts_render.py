@@ -8,37 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from functools import cache
 from pathlib import Path
 
-import pytest
-from conftest import CRD_SCHEMAS, ROOT, real_parameters
+from charts_support import NEEDS_HELM
+from charts_support import clusters as _clusters
+from charts_support import rendered as _rendered
+from conftest import CRD_SCHEMAS, ROOT
 
 from mnops.charts.checks import check_rendered
-from mnops.charts.cluster import RenderedChart, Setup, render_clusters
-from mnops.charts.compile_check import chart_mirror, helm_binary
+from mnops.charts.compile_check import helm_binary
 from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.charts.render import RenderJob, render, split_documents
 from mnops.gitops.plan import delivery_plan
-from mnops.kapitan_inventory import compiles_manifests
 
-pytestmark = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="helm is not installed (make helm)")
-
-
-def _setup(render_cache: Path | None = None) -> Setup:
-    cache_root = ROOT / ".cache"
-    return Setup(
-        ROOT / "compiled", cache_root / "charts", render_cache or cache_root / "renders", helm_binary(ROOT), chart_mirror(ROOT)
-    )
-
-
-def _clusters() -> dict[str, dict]:
-    return {name: p for name, p in real_parameters().items() if compiles_manifests(p)}
-
-
-@cache
-def _rendered() -> tuple[RenderedChart, ...]:
-    return tuple(render_clusters(_clusters(), read_lock(ROOT / LOCK_FILE), _setup()))
+pytestmark = NEEDS_HELM
 
 
 def test_every_enabled_chart_renders_for_every_cluster() -> None:

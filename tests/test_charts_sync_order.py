@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, real_parameters
+from charts_support import NEEDS_HELM
+from charts_support import clusters as _clusters
+from charts_support import rendered as _rendered
+from conftest import ROOT
 
-from mnops.charts.cluster import RenderedChart, Setup, render_clusters
-from mnops.charts.compile_check import chart_mirror, helm_binary
-from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.charts.sync_order import AppObjects, cluster_apps, first_sync_problems, group_kind
-from mnops.kapitan_inventory import compiles_manifests
 
-pytestmark = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="helm is not installed (make helm)")
-
-
-@cache
-def _clusters() -> dict[str, dict]:
-    return {name: p for name, p in real_parameters().items() if compiles_manifests(p)}
-
-
-@cache
-def _rendered() -> tuple[RenderedChart, ...]:
-    cache_root = ROOT / ".cache"
-    setup = Setup(ROOT / "compiled", cache_root / "charts", cache_root / "renders", helm_binary(ROOT), chart_mirror(ROOT))
-    return tuple(render_clusters(_clusters(), read_lock(ROOT / LOCK_FILE), setup))
+pytestmark = NEEDS_HELM
 
 
 def _apps(target: str) -> list[AppObjects]:

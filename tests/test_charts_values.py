@@ -7,21 +7,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, real_parameters
+from charts_support import clusters as _clusters
+from conftest import ROOT
 
 from mnops.charts.compile_check import chart_mirror, chart_values_problems, helm_binary
 from mnops.charts.fetch import fetch
 from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.charts.values_check import chart_values, unknown_keys
 from mnops.gitops.plan import delivery_plan
-from mnops.kapitan_inventory import compiles_manifests
 
 pytestmark = pytest.mark.skipif(chart_mirror(ROOT) is None and not (ROOT / ".cache" / "charts").exists(),
                                 reason="no CHART_MIRROR and no chart cache")  # fmt: skip
-
-
-def _clusters() -> dict[str, dict]:
-    return {name: p for name, p in real_parameters().items() if compiles_manifests(p)}
 
 
 def _chart_tree(key: str) -> dict:
