@@ -1,5 +1,5 @@
-"""Builders the data layer needs besides its operators' kinds: PodMonitor, PrometheusRule,
-ExternalSecret and CronJob."""
+"""Builders the data layer needs besides its operators' kinds: PodMonitor, PrometheusRule (typed
+alerts; the object itself comes from mnops.k8s.monitoring), ExternalSecret and CronJob."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnops.errors import BuildError
+from mnops.k8s import monitoring
 from mnops.k8s.meta import Identity, drop_empty_fields, k8s_object, metadata
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 from mnops.units import check_cron
@@ -69,16 +70,8 @@ def prometheus_rule(name: str, namespace: str, identity: Identity, *, groups: Ma
             if alert.name in seen:
                 raise BuildError(f"prometheus rule {name}: alert {alert.name} is defined twice")
             seen.add(alert.name)
-    return k8s_object(
-        "monitoring.coreos.com/v1",
-        "PrometheusRule",
-        metadata(name, identity, namespace),
-        spec={
-            "groups": [
-                {"name": group, "rules": [a.as_rule() for a in alerts]} for group, alerts in sorted(groups.items()) if alerts
-            ]
-        },
-    )
+    rule_groups = [{"name": group, "rules": [a.as_rule() for a in alerts]} for group, alerts in sorted(groups.items()) if alerts]
+    return monitoring.prometheus_rule(name, namespace, identity, rule_groups)
 
 
 def external_secret(

@@ -8,6 +8,7 @@ from typing import Any
 
 from mnops.errors import BuildError
 from mnops.k8s.meta import Identity, k8s_object, metadata
+from mnops.k8s.monitoring import prometheus_rule
 
 CERT_MANAGER_API = "cert-manager.io/v1"
 
@@ -143,20 +144,9 @@ def certificate_expiry_rule(
             "runbook_url": runbook_url,
         },
     }
-    return k8s_object(
-        "monitoring.coreos.com/v1",
-        "PrometheusRule",
-        metadata(name, identity, namespace),
-        spec={
-            "groups": [
-                {
-                    "name": "certificates",
-                    "rules": [
-                        alert("CertificateExpiringSoon", warning_seconds, "warning", "P2"),
-                        alert("CertificateExpiryCritical", critical_seconds, "critical", "P1"),
-                        not_ready,
-                    ],
-                }
-            ]
-        },
-    )
+    rules = [
+        alert("CertificateExpiringSoon", warning_seconds, "warning", "P2"),
+        alert("CertificateExpiryCritical", critical_seconds, "critical", "P1"),
+        not_ready,
+    ]
+    return prometheus_rule(name, namespace, identity, [{"name": "certificates", "rules": rules}])
