@@ -4,7 +4,9 @@ figures in docs/observability.md show every P0/P1 notified within the response t
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from mnops.observability.alert_latency import (
     BEGIN,
     END,
     Measurement,
+    Webhook,
     faults,
     history,
     late_pages,
@@ -87,3 +90,20 @@ def test_committed_figures_show_every_page_within_the_response_target() -> None:
     for alert, priority, _, _, notified, _ in rows:
         if priority.strip() in {"P0", "P1"} and "muted by" not in notified:
             assert int(notified.strip().removesuffix(" s")) <= limit, alert
+
+
+def test_the_webhook_records_when_an_alert_first_arrived_firing_and_every_receiver() -> None:
+    def notify(url: str, receiver: str, status: str) -> None:
+        alert = {"status": status, "labels": {"alertname": "ServiceDown", "service": "a"}}
+        body = json.dumps({"receiver": receiver, "alerts": [alert]}).encode()
+        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - 127.0.0.1 only
+        urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - 127.0.0.1 only
+
+    with Webhook() as hook:
+        notify(hook.url, "chat", "resolved")
+        assert hook.first(("ServiceDown", None), "a") is None
+        notify(hook.url, "pager", "firing")
+        notify(hook.url, "chat", "firing")
+        first = hook.first(("ServiceDown", None), "a")
+    assert first is not None and first[1] == ("chat", "pager")
+    assert first[0] == min(at for at, payload in hook.received if payload["alerts"][0]["status"] == "firing")

@@ -17,13 +17,10 @@ faults, they run in several rounds.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from mnops import units
@@ -31,6 +28,7 @@ from mnops.inventory.model import Service, Target
 from mnops.observability.alerts import spec
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
 from mnops.observability.fake_service import FAST_SECONDS, REQUESTS_PER_SECOND, SLOW_SECONDS, FakeServices
+from mnops.observability.local_http import LocalServer, QuietHandler
 from mnops.observability.preview import Preview
 from mnops.observability.settings import Monitoring, monitoring_settings
 
@@ -123,7 +121,7 @@ def history(  # noqa: PLR0917 - what the scrape stores: services, namespace, ins
     return "\n".join(lines) + "\n"
 
 
-class Webhook:
+class Webhook(LocalServer):
     """A local Alertmanager webhook receiver recording (seconds since `start`, payload)."""
 
     def __init__(self) -> None:
@@ -131,31 +129,18 @@ class Webhook:
         self.start = time.monotonic()
         hook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 hook.received.append((time.monotonic(), json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/alerts"
-
-    def __enter__(self) -> Webhook:
-        self.thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"http://{self.address}/alerts"
 
     def first(self, key: AlertKey, service: str) -> tuple[float, tuple[str, ...]] | None:
         """When the alert first arrived firing, and every receiver it reached."""

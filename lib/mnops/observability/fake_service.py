@@ -15,11 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import parse_qs, urlparse
 
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
+from mnops.observability.local_http import LocalServer, QuietHandler
 
 REQUESTS_PER_SECOND = 100.0
 IDLE_CPU_CORES = 0.05
@@ -28,7 +27,7 @@ FAST_SECONDS = 0.02  # every healthy request: well inside every latency threshol
 SLOW_SECONDS = 2.5  # a slow request: lands in the 2.5 s bucket, above the 1 s P99 alert
 
 
-class FakeServices:
+class FakeServices(LocalServer):
     def __init__(self, services: Sequence[str], host: str = "127.0.0.1") -> None:
         self.services = tuple(services)
         self.started = time.monotonic()
@@ -42,7 +41,7 @@ class FakeServices:
         self._last = self.started
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 if url.path != "/metrics":
@@ -59,25 +58,7 @@ class FakeServices:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                return  # scrapes every second would drown the preview's output
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host!s}:{port}"
-
-    def __enter__(self) -> FakeServices:
-        self.thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler, host)
 
     def _advance(self) -> float:
         """Accumulate errors at the current share; returns seconds since start."""
