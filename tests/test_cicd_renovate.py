@@ -90,3 +90,17 @@ def test_rollouts_plugin_release_is_found() -> None:
     text = (ROOT / "inventory" / "classes" / "platform" / "progressive-delivery.yml").read_text()
     (found,) = matches(manager("The Argo Rollouts Gateway API plugin"), text)
     assert found == {"depName": "argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi", "currentValue": "v0.15.0"}
+
+
+def test_opentofu_and_the_bootstrap_provider_pins_are_found() -> None:
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    tofu = manager("The OpenTofu release")
+    (found,) = matches(tofu, ci)
+    assert found["currentValue"] == yaml.safe_load(ci)["env"]["OPENTOFU_VERSION"]
+    assert file_pattern_matches(tofu, ".github/workflows/ci.yml")
+    provider = manager("The AWS provider the bootstrap module pins")
+    (pin,) = matches(provider, (ROOT / "lib" / "mnops" / "infra" / "bootstrap.py").read_text())
+    modules = sorted((ROOT / "compiled").glob("*/bootstrap/versions.tf.json"))
+    assert modules
+    for versions in modules:
+        assert pin["currentValue"] == json.loads(versions.read_text())["terraform"]["required_providers"]["aws"]["version"]

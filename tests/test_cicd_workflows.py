@@ -3,6 +3,7 @@ step of the seed's CI and CD pipelines - derived from the workflow files, not fr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -204,3 +205,51 @@ def test_kubeconform_script_checks_every_supported_version_strictly_and_only_man
         assert folders and all(f.endswith("/manifests") for f in folders) and "compiled/local/manifests" not in folders
     fake.write_text("#!/bin/sh\nexit 1\n")
     assert subprocess.run([script, "compiled"], cwd=ROOT, env=env, capture_output=True, check=False).returncode != 0
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_tofu_validate_job_pins_opentofu_at_least_the_bootstrap_modules_required_version() -> None:
+    workflow = load_workflow(WORKFLOWS / "ci.yml")
+    pinned = workflow["env"]["OPENTOFU_VERSION"]
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", pinned), "an exact release, not a range or 'latest'"
+    setup = next(s for s in workflow["jobs"]["tofu-validate"]["steps"] if "setup-opentofu" in s.get("uses", ""))
+    assert setup["with"]["tofu_version"] == "${{ env.OPENTOFU_VERSION }}"
+    modules = sorted((ROOT / "compiled").glob("*/bootstrap/versions.tf.json"))
+    assert modules, "no compiled bootstrap module: the job would validate nothing"
+    for versions in modules:
+        required = json.loads(versions.read_text())["terraform"]["required_version"]
+        operator, minimum = required.split()
+        assert operator == ">=" and _version(pinned) >= _version(minimum), versions
+    assert "tofu-validate" in workflow["jobs"]["notify"]["needs"]
+
+
+def test_tofu_validate_job_inits_without_backend_and_validates_every_compiled_module(tmp_path: Path) -> None:
+    """Runs the job's script with a stand-in `tofu` that logs its arguments (the real one runs in CI)."""
+    step = next(s for s in load_workflow(WORKFLOWS / "ci.yml")["jobs"]["tofu-validate"]["steps"] if "run" in s)
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "tofu"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+
+    def job(cwd: Path) -> subprocess.CompletedProcess[str]:
+        # GitHub runs `run:` with bash -e -o pipefail.
+        command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+    result = job(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "compiled").glob("*/bootstrap"))
+    expected = []
+    for module in modules:
+        expected += [f"-chdir={module} init -backend=false -input=false", f"-chdir={module} validate -no-color"]
+    assert log.read_text().splitlines() == expected
+    # A module that does not validate fails the job; a tree without any module fails it too.
+    fake.write_text('#!/bin/sh\ncase "$*" in *validate*) exit 1;; esac\n')
+    assert job(ROOT).returncode != 0
+    (tmp_path / "compiled").mkdir()
+    assert job(tmp_path).returncode != 0
