@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops import units, yamlio
+from mnops.infra.protection import change_risk, removal_risk
 
 TREES = ("compiled", "argocd", "rendered")  # rendered/: the charts' objects (scripts/charts.py render)
 STATEFUL_KINDS = {
@@ -453,12 +454,26 @@ def _destination_moves(target: str, key: Key, old: Any, new: Any) -> list[Risk]:
     return [Risk(target, key, f"namespace move {before} -> {after} (its objects are recreated)", "infrastructure-replacement")]
 
 
+def _cloud_risks(target: str, changes: TargetChanges) -> list[Risk]:
+    """Crossplane managed resources: what their removal or change does to the cloud resource."""
+    risks = []
+    for key, obj in changes.removed.items():
+        removal = removal_risk(obj)
+        if removal:
+            risks.append(Risk(target, key, *removal))
+    for key, (old, new) in changes.changed.items():
+        found = {change_risk(new, c.path, c.before, c.after) for c in changed_fields(old, new)}
+        risks += [Risk(target, key, *reason) for reason in sorted(r for r in found if r)]
+    return risks
+
+
 def risks_of(target: str, changes: TargetChanges) -> list[Risk]:
     risks = [
         Risk(target, key, "deletes a stateful object (data may be lost)", "data-deletion")
-        for key in changes.removed
-        if key.kind in STATEFUL_KINDS
+        for key, obj in changes.removed.items()
+        if key.kind in STATEFUL_KINDS and removal_risk(obj) is None  # managed resources: _cloud_risks
     ]
+    risks += _cloud_risks(target, changes)
     apps = [(key, app) for key, app in changes.removed.items() if key.kind == "Application"]
     risks += [Risk(target, key, *_application_fate(key, app, changes)) for key, app in apps]
     risks += _namespace_moves(changes)
