@@ -124,7 +124,7 @@ def test_rdb_copy_job_uploads_with_the_cloud_identity_and_never_overlaps(compile
     assert job["spec"]["concurrencyPolicy"] == "Forbid"
     assert job["spec"]["schedule"] == "*/15 * * * *"
     account = one(compiled_tree, "staging", "redis", "ServiceAccount")
-    assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
+    assert real_parameters()["staging"]["cloud"]["workload_identity"]["annotation"] in account["metadata"]["annotations"]
     upload = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert "s3://mnops-staging-redis/" in upload["command"][-1]
     # Production runs it only once its images are pinned by digest (rule prod_copy_job_images_have_digests).

@@ -6,6 +6,7 @@ must report exactly that gap.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import yaml
 from conftest import ROOT, real_parameters
 
-from mnops.infra.capabilities import capability_gaps
+from mnops.infra.capabilities import IRSA_ANNOTATION, POD_IDENTITY_ANNOTATION, capability_gaps
 from mnops.kapitan_inventory import compiles_manifests
 
 COMPILED = ROOT / "compiled"
@@ -79,6 +80,34 @@ def drop_association(infra: Path) -> None:
     path.write_text(yaml.safe_dump_all([d for d in docs if not d["metadata"]["name"].endswith("-velero-velero")]))
 
 
+def annotated_files(cluster_dir: Path) -> list[Path]:
+    return sorted(p for p in cluster_dir.rglob("*.yaml") if POD_IDENTITY_ANNOTATION in p.read_text())
+
+
+def velero_values_use_irsa(cluster_dir: Path) -> None:
+    """The IRSA annotation instead of the Pod Identity one on Velero's ServiceAccount."""
+    path = cluster_dir / "helm-values" / "velero.yaml"
+    assert POD_IDENTITY_ANNOTATION in path.read_text()
+    path.write_text(path.read_text().replace(POD_IDENTITY_ANNOTATION, IRSA_ANNOTATION))
+
+
+def velero_role_trusts_ec2(infra: Path) -> None:
+    path = infra / "role.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    (role,) = [d for d in docs if d["metadata"]["name"].endswith("-velero-velero")]
+    trust = json.loads(role["spec"]["forProvider"]["assumeRolePolicy"])
+    trust["Statement"][0]["Principal"] = {"Service": "ec2.amazonaws.com"}
+    role["spec"]["forProvider"]["assumeRolePolicy"] = json.dumps(trust)
+    path.write_text(yaml.safe_dump_all(docs))
+
+
+def secret_store_exchanges_a_token(cluster_dir: Path) -> None:
+    path = next(cluster_dir.rglob("clustersecretstore.yaml"))
+    store = yaml.safe_load(path.read_text())
+    store["spec"]["provider"]["aws"]["auth"] = {"jwt": {"serviceAccountRef": {"name": "x", "namespace": "y"}}}
+    path.write_text(yaml.safe_dump(store))
+
+
 BROKEN = {
     "no metrics-server": (drop_chart_app("metrics-server"), None, "HorizontalPodAutoscalers need the metrics API"),
     "no gp3 StorageClass": (rename_storage_class, None, "volumes use StorageClass 'gp3'"),
@@ -90,6 +119,21 @@ BROKEN = {
     "no external-dns": (drop_chart_app("external-dns"), None, "need DNS records: no external-dns Application"),
     "hostname outside the zone": (narrow_dns_zone, None, "is in none of external-dns's zones"),
     "no Pod Identity association": (None, drop_association, "-velero-velero': no PodIdentityAssociation"),
+    "IRSA annotation on a Pod Identity role": (
+        velero_values_use_irsa,
+        None,
+        "-velero-velero': annotated for IRSA (web identity), but the role trusts EKS Pod Identity",
+    ),
+    "role that trusts no workload identity": (
+        None,
+        velero_role_trusts_ec2,
+        "-velero-velero': annotated for EKS Pod Identity, but the role trusts no workload-identity mechanism",
+    ),
+    "secret store exchanging a token": (
+        secret_store_exchanges_a_token,
+        None,
+        "ClusterSecretStore cloud-secrets exchanges a service-account token (IRSA (web identity)), but no role",
+    ),
 }
 
 
@@ -108,3 +152,27 @@ def test_a_missing_provider_is_reported(case: str, tmp_path: Path) -> None:
         edit_infra(infra_copy)
     gaps = capability_gaps(cluster_copy, infra_copy)
     assert len(gaps) == 1 and expected in gaps[0], gaps
+
+
+def test_the_aws_cloud_class_binds_workloads_with_pod_identity_not_irsa() -> None:
+    """The annotation the compiled ServiceAccounts carry is the one the capability check reads as Pod Identity."""
+    for cluster in CLUSTERS:
+        assert real_parameters()[cluster]["cloud"]["workload_identity"]["annotation"] == POD_IDENTITY_ANNOTATION
+        assert annotated_files(COMPILED / cluster), f"{cluster}: no ServiceAccount bound to a cloud role"
+        assert not [p for p in (COMPILED / cluster).rglob("*.yaml") if IRSA_ANNOTATION in p.read_text()], cluster
+
+
+def test_an_annotated_service_account_must_be_the_one_its_association_binds(tmp_path: Path) -> None:
+    cluster = next(
+        (c for c in CLUSTERS if any("kind: ServiceAccount" in p.read_text() for p in annotated_files(COMPILED / c))), None
+    )
+    if cluster is None:
+        pytest.skip("no cluster compiles an annotated ServiceAccount object (only chart values)")
+    cluster_copy = tmp_path / cluster
+    shutil.copytree(COMPILED / cluster, cluster_copy)
+    path = next(p for p in annotated_files(cluster_copy) if "kind: ServiceAccount" in p.read_text())
+    account = yaml.safe_load(path.read_text())
+    account["metadata"]["name"] = "someone-else"
+    path.write_text(yaml.safe_dump(account))
+    gaps = capability_gaps(cluster_copy, infra_dir(COMPILED, cluster))
+    assert len(gaps) == 1 and "no PodIdentityAssociation binds ServiceAccount" in gaps[0] and "/someone-else" in gaps[0], gaps

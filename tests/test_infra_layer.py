@@ -248,24 +248,25 @@ def test_buckets_of_the_object_storage_table_exist_with_their_replication() -> N
 # --- identities ----------------------------------------------------------------------------------
 
 
-def role_arns(value: Any) -> Iterator[str]:
+def role_arns(value: Any, annotation: str) -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key == "eks.amazonaws.com/role-arn":
+            if key == annotation:
                 yield str(item)
             else:
-                yield from role_arns(item)
+                yield from role_arns(item, annotation)
     elif isinstance(value, list):
         for item in value:
-            yield from role_arns(item)
+            yield from role_arns(item, annotation)
 
 
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_every_cloud_identity_annotation_has_its_role_and_pod_identity_association(cluster: str) -> None:
+    annotation = workload_clusters()[cluster][1]["cloud"]["workload_identity"]["annotation"]
     annotated = set()
     for path in sorted((COMPILED / cluster).rglob("*.yaml")):
         for doc in load_all(path):
-            annotated |= {arn.rsplit("/", 1)[-1] for arn in role_arns(doc)}
+            annotated |= {arn.rsplit("/", 1)[-1] for arn in role_arns(doc, annotation)}
     assert annotated, f"{cluster}: no workload-identity annotation found; the check below would be empty"
     roles = by_kind(cluster, "Role")
     associations = by_kind(cluster, "PodIdentityAssociation")

@@ -189,7 +189,8 @@ def test_prod_chart_values_are_highly_available_and_hardened() -> None:
     assert set(values) == {"cert-manager", "external-secrets", "envoy-gateway", "kyverno"}
     assert values["cert-manager"]["replicaCount"] >= 2
     assert values["cert-manager"]["containerSecurityContext"]["readOnlyRootFilesystem"] is True
-    assert values["external-secrets"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(
+    annotation = t.cloud["workload_identity"]["annotation"]
+    assert values["external-secrets"]["serviceAccount"]["annotations"][annotation].endswith(
         "prod-external-secrets-external-secrets"
     )
     assert values["kyverno"]["admissionController"]["replicas"] == 3

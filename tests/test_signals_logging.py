@@ -59,8 +59,9 @@ def test_prod_and_staging_run_simple_scalable_loki_on_their_bucket(target: str, 
     assert set(loki["loki"]["storage"]["bucketNames"].values()) == {f"machine-native-ops-{target}-logs"}
     assert loki["loki"]["limits_config"]["retention_period"] == retention
     assert loki["loki"]["compactor"]["retention_enabled"] is True
-    # The bucket is reached through IRSA, never through keys in values.
-    assert loki["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(f":role/{target}-logging-loki")
+    # The bucket is reached through the cloud's workload identity, never through keys in values.
+    annotation = real_parameters()[target]["cloud"]["workload_identity"]["annotation"]
+    assert loki["serviceAccount"]["annotations"][annotation].endswith(f":role/{target}-logging-loki")
     assert "accessKeyId" not in str(loki) and "secretAccessKey" not in str(loki)
 
 

@@ -39,7 +39,7 @@ def render(all_settings: list[DataSettings]) -> str:
         "",
         "Every bucket the clusters write backups to. Create them (Terraform, outside this repository) with",
         "exactly these names, versioning, lifecycle and replication; the compiled manifests refer to them by name.",
-        "Access is through each workload's cloud identity (IRSA, GKE or Azure Workload Identity): no keys.",
+        "Access is through each workload's cloud identity (EKS Pod Identity, GKE or Azure Workload Identity): no keys.",
         "",
         "| Cluster | Environment | Role | Bucket | Purpose | Region | Versioning | Lifecycle / retention | Replication |",
         "|---|---|---|---|---|---|---|---|---|",

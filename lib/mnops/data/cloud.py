@@ -1,6 +1,6 @@
 """What differs per cloud for backups: credentials, Velero provider config, copy commands.
 
-Every data workload authenticates with its cloud identity (IRSA, GKE or Azure Workload Identity),
+Every data workload authenticates with its cloud identity (EKS Pod Identity, GKE or Azure Workload Identity),
 so no access key is ever written anywhere.
 """
 

@@ -25,9 +25,9 @@ def cluster_secret_store(
     """Reads the cloud secret manager with the controller's workload identity: no static key anywhere."""
     sa_ref = {"name": service_account, "namespace": service_account_namespace}
     if provider == "aws-secrets-manager":
-        spec_provider: dict[str, Any] = {
-            "aws": {"service": "SecretsManager", "region": settings["region"], "auth": {"jwt": {"serviceAccountRef": sa_ref}}}
-        }
+        # No `auth`: the controller's own credentials (EKS Pod Identity, from the SDK's default chain).
+        # `auth.jwt` would exchange a service-account token for the role (IRSA), which the role does not trust.
+        spec_provider: dict[str, Any] = {"aws": {"service": "SecretsManager", "region": settings["region"]}}
     elif provider == "gcp-secret-manager":
         spec_provider = {
             "gcpsm": {
