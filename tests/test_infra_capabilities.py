@@ -108,6 +108,14 @@ def secret_store_exchanges_a_token(cluster_dir: Path) -> None:
     path.write_text(yaml.safe_dump(store))
 
 
+def rename_gateway_security_group(infra: Path) -> None:
+    path = infra / "securitygroup.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    (group,) = [d for d in docs if d["metadata"]["name"] == "gateway"]
+    group["spec"]["forProvider"]["name"] = "something-else"
+    path.write_text(yaml.safe_dump_all(docs))
+
+
 BROKEN = {
     "no metrics-server": (drop_chart_app("metrics-server"), None, "HorizontalPodAutoscalers need the metrics API"),
     "no gp3 StorageClass": (rename_storage_class, None, "volumes use StorageClass 'gp3'"),
@@ -128,6 +136,11 @@ BROKEN = {
         None,
         velero_role_trusts_ec2,
         "-velero-velero': annotated for EKS Pod Identity, but the role trusts no workload-identity mechanism",
+    ),
+    "no security group for the gateway load balancer": (
+        None,
+        rename_gateway_security_group,
+        "-gateway': no SecurityGroup of that name",
     ),
     "secret store exchanging a token": (
         secret_store_exchanges_a_token,
@@ -176,3 +189,25 @@ def test_an_annotated_service_account_must_be_the_one_its_association_binds(tmp_
     path.write_text(yaml.safe_dump(account))
     gaps = capability_gaps(cluster_copy, infra_dir(COMPILED, cluster))
     assert len(gaps) == 1 and "no PodIdentityAssociation binds ServiceAccount" in gaps[0] and "/someone-else" in gaps[0], gaps
+
+
+def test_a_cloudfront_origin_must_be_published_by_external_dns(tmp_path: Path) -> None:
+    """A Distribution (a later phase, not in the committed tree yet) connects to the gateway's origin name."""
+    cluster = next(c for c in CLUSTERS if real_parameters()[c]["infra"]["edge"].get("origin_hostname"))
+    origin = real_parameters()[cluster]["infra"]["edge"]["origin_hostname"]
+    cluster_copy, infra_copy = tmp_path / cluster, tmp_path / "infra"
+    shutil.copytree(COMPILED / cluster, cluster_copy)
+    shutil.copytree(infra_dir(COMPILED, cluster), infra_copy)
+    distribution = {
+        "apiVersion": "cloudfront.aws.m.upbound.io/v1beta1",
+        "kind": "Distribution",
+        "metadata": {"name": "edge", "namespace": f"infra-{cluster}"},
+        "spec": {"forProvider": {"origin": [{"originId": "gateway", "domainName": origin}]}},
+    }
+    (infra_copy / "distribution.yaml").write_text(yaml.safe_dump(distribution))
+    assert capability_gaps(cluster_copy, infra_copy) == []
+    proxy = next(cluster_copy.rglob("envoyproxy.yaml"))
+    proxy.write_text(proxy.read_text().replace("external-dns.alpha.kubernetes.io/hostname", "example.com/not-external-dns"))
+    assert capability_gaps(cluster_copy, infra_copy) == [
+        f"CloudFront origin {origin!r}: no Service annotation external-dns publishes it from"
+    ]

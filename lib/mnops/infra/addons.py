@@ -74,9 +74,14 @@ def load_balancer_controller(target: Target) -> Values:
 def external_dns(target: Target) -> Values:
     """Records for the gateway's hostnames, only in our zone, never deleting what it did not create."""
     zone = target.parameters["infra"]["dns"]["zone"]
+    # Once the public names are CloudFront's (alias records from the management cluster, mnops.infra.edge),
+    # external-dns no longer writes them: only the origin name, from the gateway Service's annotation.
+    cut_over = target.cluster.role == "primary" and (target.parameters["infra"]["edge"].get("outputs") or {}).get(
+        "distribution_domain"
+    )
     return {
         "provider": {"name": "aws"},
-        "sources": ["gateway-httproute", "service"],
+        "sources": ["service"] if cut_over else ["gateway-httproute", "service"],
         "domainFilters": [zone],
         "policy": "upsert-only",
         "registry": "txt",

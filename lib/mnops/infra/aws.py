@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mnops.infra.edge import edge_objects, edge_plan
 from mnops.infra.identities import cloud_identities
 from mnops.infra.model import CloudIdentity, ClusterInfra
 from mnops.infra.protection import management_policies
@@ -83,6 +84,10 @@ class AwsLayer:
     @staticmethod
     def ref(name: str) -> dict[str, str]:
         return {"name": name}
+
+    @staticmethod
+    def json(value: Any) -> str:
+        return _json(value)
 
     # --- network ---------------------------------------------------------------------------
     def network(self) -> list[Obj]:
@@ -372,6 +377,17 @@ class AwsLayer:
                     "Resource": "*",
                 }
             )
+            if edge_plan(i) is not None:
+                # CloudFront's standard logs are delivered by the log delivery service into an SSE-KMS bucket.
+                statements.append(
+                    {
+                        "Sid": "CloudFrontLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                        "Action": "kms:GenerateDataKey*",
+                        "Resource": "*",
+                    }
+                )
         return {"Version": "2012-10-17", "Statement": statements}
 
     # --- EKS -------------------------------------------------------------------------------
@@ -533,7 +549,19 @@ class AwsLayer:
             objs += self.replication(replication_sources)
         return objs
 
-    def bucket(self, name: str, region: str, noncurrent_days: int, object_lock_days: int = 0) -> list[Obj]:
+    def bucket(
+        self,
+        name: str,
+        region: str,
+        noncurrent_days: int,
+        object_lock_days: int = 0,
+        *,
+        ownership: str = "BucketOwnerEnforced",
+        key: str = "data",
+        expire_days: int = 0,
+    ) -> list[Obj]:
+        """A private, versioned bucket encrypted with one of the cluster's keys; `expire_days` also expires
+        current objects (log buckets), `ownership` BucketOwnerPreferred keeps ACLs for log deliveries."""
         body: dict[str, Any] = {"forceDestroy": False}
         if object_lock_days:
             body["objectLockEnabled"] = True
@@ -557,7 +585,7 @@ class AwsLayer:
                         {
                             "applyServerSideEncryptionByDefault": {
                                 "sseAlgorithm": "aws:kms",
-                                "kmsMasterKeyId": f"alias/{self.infra.name}-data",
+                                "kmsMasterKeyId": f"alias/{self.infra.name}-{key}",
                             },
                             "bucketKeyEnabled": True,
                         }
@@ -584,7 +612,7 @@ class AwsLayer:
                 "s3",
                 "BucketOwnershipControls",
                 name,
-                {"bucketRef": self.ref(name), "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+                {"bucketRef": self.ref(name), "rule": {"objectOwnership": ownership}},
                 region=region,
                 tags=False,
             ),
@@ -603,6 +631,7 @@ class AwsLayer:
                             "filter": [{"prefix": ""}],
                             "noncurrentVersionExpiration": [{"noncurrentDays": noncurrent_days}],
                             "abortIncompleteMultipartUpload": [{"daysAfterInitiation": 7}],
+                            **({"expiration": [{"days": expire_days}]} if expire_days else {}),
                         }
                     ],
                 },
@@ -742,56 +771,9 @@ class AwsLayer:
         return objs
 
     def dns_and_edge(self) -> list[Obj]:
+        """The hosted zone, and CloudFront with WAF in front of the gateway (mnops.infra.edge)."""
         i = self.infra
-        rules = [
-            {
-                "Name": group,
-                "Priority": index,
-                "OverrideAction": {"None": {}},
-                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
-                "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": group},
-            }
-            for index, group in enumerate(i.settings["edge"]["managed_rule_groups"], start=1)
-        ]
-        rules.append(
-            {
-                "Name": "rate-per-client-ip",
-                "Priority": 0,
-                "Action": {"Block": {}},
-                "Statement": {
-                    "RateBasedStatement": {
-                        "Limit": i.settings["edge"]["rate_limit_per_5_minutes"],
-                        "AggregateKeyType": "IP",
-                        "EvaluationWindowSec": 300,
-                    }
-                },
-                "VisibilityConfig": {
-                    "SampledRequestsEnabled": True,
-                    "CloudWatchMetricsEnabled": True,
-                    "MetricName": "rate-per-client-ip",
-                },
-            }
-        )
-        objs = [
-            # CloudFront's web ACLs live in us-east-1 whatever the cluster's region (scope CLOUDFRONT).
-            self.mr(
-                "wafv2",
-                "WebACL",
-                "edge",
-                {
-                    "name": f"{i.name}-edge",
-                    "scope": "CLOUDFRONT",
-                    "defaultAction": {"allow": {}},
-                    "ruleJson": _json(sorted(rules, key=lambda r: r["Priority"])),
-                    "visibilityConfig": {
-                        "cloudwatchMetricsEnabled": True,
-                        "metricName": f"{i.name}-edge",
-                        "sampledRequestsEnabled": True,
-                    },
-                },
-                region="us-east-1",
-            ),
-        ]
+        objs = edge_objects(self)
         if i.role == "primary":
             # One hosted zone per environment's primary cluster; external-dns writes the records.
             objs.append(

@@ -10,20 +10,25 @@ Read from the compiled files only, as Argo CD and the API server will see them:
                                        Pod Identity (our choice on EKS) also needs an association and the
                                        agent; IRSA (annotation or token exchange) on a role that trusts
                                        only Pod Identity is a gap
-  gateway hostname                  -> external-dns watching routes in a zone the hostname is in
+  gateway hostname                  -> external-dns watching routes in a zone the hostname is in, or (once
+                                       CloudFront fronts the gateway) alias records in the cluster's zone
+  load-balancer security group      -> a SecurityGroup of that name in the cluster's infrastructure
+  CloudFront origin name            -> external-dns publishing it from the gateway Service's annotation
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 EBS_PROVISIONER = "ebs.csi.aws.com"
+LB_SECURITY_GROUPS = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
 # IRSA: EKS's webhook injects a web-identity token for this role into the pods, and the AWS SDKs use it
 # before any Pod Identity credentials; the role must trust the cluster's OIDC provider.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -71,37 +76,78 @@ def _values(cluster_dir: Path, chart: str) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+@dataclass
+class Usage:
+    """What the compiled objects of one workload cluster rely on."""
+
+    uses: set[str] = field(default_factory=set)  # "metrics", "aws-load-balancer"
+    storage_classes: set[str] = field(default_factory=set)
+    identities: list[Identity] = field(default_factory=list)
+    hostnames: set[str] = field(default_factory=set)
+    security_groups: set[str] = field(default_factory=set)
+    published: set[str] = field(default_factory=set)  # names external-dns publishes from annotations
+
+    def add(self, path: Path, doc: dict[str, Any]) -> None:
+        if doc.get("kind") == "HorizontalPodAutoscaler":
+            self.uses.add("metrics")
+        if doc.get("kind") == "Gateway":
+            self.hostnames |= {str(item["hostname"]) for item in doc["spec"].get("listeners", []) if item.get("hostname")}
+        self.identities += _token_exchanges(doc)
+        for key, value in _walk(doc):
+            if key in {"storageClass", "storageClassName"} and isinstance(value, str) and path.parent.name != "argocd":
+                self.storage_classes.add(value)
+            elif key.startswith("service.beta.kubernetes.io/aws-load-balancer-"):
+                self.uses.add("aws-load-balancer")
+                if key == LB_SECURITY_GROUPS:
+                    self.security_groups |= {g.strip() for g in str(value).split(",") if g.strip()}
+            elif key == EXTERNAL_DNS_HOSTNAME:
+                self.published |= {h.strip() for h in str(value).split(",") if h.strip()}
+            elif key in MECHANISM_OF:
+                self.identities.append(Identity(str(value).rsplit("/", 1)[-1], MECHANISM_OF[key], _service_account(doc)))
+
+
 def capability_gaps(cluster_dir: Path, infra_dir: Path) -> list[str]:
     """One line per capability the cluster's objects use but nothing in the tree provides."""
     apps = _chart_apps(cluster_dir)
-    used_classes: set[str] = set()
-    uses: set[str] = set()
-    identities: list[Identity] = []
-    hostnames: set[str] = set()
+    usage = Usage()
     for path, doc in _documents(cluster_dir):
-        if doc.get("kind") == "HorizontalPodAutoscaler":
-            uses.add("metrics")
-        if doc.get("kind") == "Gateway":
-            hostnames |= {str(listener["hostname"]) for listener in doc["spec"].get("listeners", []) if listener.get("hostname")}
-        identities += _token_exchanges(doc)
-        for key, value in _walk(doc):
-            if key in {"storageClass", "storageClassName"} and isinstance(value, str) and path.parent.name != "argocd":
-                used_classes.add(value)
-            elif key.startswith("service.beta.kubernetes.io/aws-load-balancer-"):
-                uses.add("aws-load-balancer")
-            elif key in MECHANISM_OF:
-                identities.append(Identity(str(value).rsplit("/", 1)[-1], MECHANISM_OF[key], _service_account(doc)))
+        usage.add(path, doc)
     gaps: list[str] = []
-    if "metrics" in uses and "metrics-server" not in apps:
+    if "metrics" in usage.uses and "metrics-server" not in apps:
         gaps.append("HorizontalPodAutoscalers need the metrics API: no metrics-server Application")
     provided = {sc["name"]: sc for sc in _values(cluster_dir, "aws-ebs-csi-driver").get("storageClasses", [])}
-    for name in sorted(used_classes):
+    for name in sorted(usage.storage_classes):
         if name not in provided or "aws-ebs-csi-driver" not in apps:
             gaps.append(f"volumes use StorageClass {name!r}: no StorageClass of that name from an installed CSI driver")
-    if "aws-load-balancer" in uses and "aws-load-balancer-controller" not in apps:
+    if "aws-load-balancer" in usage.uses and "aws-load-balancer-controller" not in apps:
         gaps.append("aws-load-balancer-* annotations need the AWS Load Balancer Controller: no Application")
-    gaps += _identity_gaps(identities, infra_dir)
-    gaps += _dns_gaps(cluster_dir, hostnames, apps)
+    gaps += _identity_gaps(usage.identities, infra_dir)
+    infra = _by_kind(infra_dir)
+    # Once CloudFront fronts the gateway, the public names are alias records of the cluster's own zone.
+    records = [r["spec"]["forProvider"] for r in infra.get("Record", {}).values()]
+    aliased = {str(r["name"]) for r in records if "alias" in r}
+    gaps += _dns_gaps(cluster_dir, usage.hostnames - aliased, apps)
+    gaps += _edge_gaps(cluster_dir, infra, usage)
+    return gaps
+
+
+def _by_kind(infra_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    docs: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, doc in _documents(infra_dir) if infra_dir.is_dir() else iter(()):
+        docs.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return docs
+
+
+def _edge_gaps(cluster_dir: Path, infra: dict[str, dict[str, dict[str, Any]]], usage: Usage) -> list[str]:
+    gaps = []
+    names = {str(g["spec"]["forProvider"].get("name")) for g in infra.get("SecurityGroup", {}).values()}
+    missing = sorted(usage.security_groups - names)
+    gaps += [f"load-balancer security group {g!r}: no SecurityGroup of that name" for g in missing]
+    origins = {o["domainName"] for d in infra.get("Distribution", {}).values() for o in d["spec"]["forProvider"]["origin"]}
+    sources = set(_values(cluster_dir, "external-dns").get("sources", []))
+    for origin in sorted(origins):
+        if origin not in usage.published or "service" not in sources:
+            gaps.append(f"CloudFront origin {origin!r}: no Service annotation external-dns publishes it from")
     return gaps
 
 
@@ -154,9 +200,7 @@ def trusted_mechanisms(role: dict[str, Any]) -> set[str]:
 def _identity_gaps(identities: list[Identity], infra_dir: Path) -> list[str]:
     if not identities:
         return []
-    docs: dict[str, dict[str, dict[str, Any]]] = {}
-    for _, doc in _documents(infra_dir) if infra_dir.is_dir() else iter(()):
-        docs.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    docs = _by_kind(infra_dir)
     roles, associations = docs.get("Role", {}), docs.get("PodIdentityAssociation", {})
     trusted = {name: trusted_mechanisms(role) for name, role in roles.items()}
     gaps: list[str] = []

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops.infra.aws import EKS_ADDONS, INTERFACE_ENDPOINTS
+from mnops.infra.edge import edge_plan
 from mnops.infra.identities import cloud_identities
 from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
@@ -25,7 +26,8 @@ def monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     total += len(infra.nat_zones) * (hourly["nat_gateway"] + hourly["public_ipv4"]) * hours
     total += len(INTERFACE_ENDPOINTS) * len(infra.zones) * hourly["interface_endpoint_per_zone"] * hours
     total += 3 * monthly["kms_key"] + (monthly["route53_zone"] if infra.role == "primary" else 0)
-    total += monthly["waf_web_acl"] + (len(infra.settings["edge"]["managed_rule_groups"]) + 1) * monthly["waf_rule"]
+    if edge_plan(infra) is not None:
+        total += monthly["waf_web_acl"] + (len(infra.settings["edge"]["managed_rule_groups"]) + 1) * monthly["waf_rule"]
     return round(float(total), 2)
 
 
@@ -43,8 +45,15 @@ def cluster_row(infra: ClusterInfra, pricing: Mapping[str, Any]) -> str:
         f"| {infra.name} | {infra.region} | {infra.cidr} | {subnets} | {infra.settings['nat']} | "
         f"{infra.settings['eks']['version']} ({api} API) | "
         f"{capacity} | PostgreSQL: {data['postgres']}, Redis: {data['redis']} | {buckets} | "
-        f"{', '.join(infra.hostnames) or '-'} | {monthly_cost(infra, pricing):,.0f} |"
+        f"{_names(infra)} | {monthly_cost(infra, pricing):,.0f} |"
     )
+
+
+def _names(infra: ClusterInfra) -> str:
+    """The public hostnames, and how far CloudFront in front of them has got (mnops.infra.edge)."""
+    plan = edge_plan(infra)
+    names = ", ".join(infra.hostnames) or "-"
+    return f"{names} (CloudFront: {plan.phase}; origin {plan.origin})" if plan else names
 
 
 def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
@@ -58,7 +67,7 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
             f"    {c}_vpc[VPC, {len(infra.zones)} zones, NAT {infra.settings['nat']}] --> "
             f"{c}_eks[EKS {infra.settings['eks']['version']}]",
             f"    {c}_eks --> {c}_s3[(S3 buckets, KMS)]",
-            f"    {c}_edge[WAF web ACL] --> {c}_eks",
+            *([f"    {c}_edge[CloudFront + WAF] --> {c}_eks"] if edge_plan(infra) else []),
             "  end",
             f"  xp --> {c}_vpc",
         ]
@@ -95,7 +104,8 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
                 else []
             ),
             f"Estimated monthly cost: the fixed baseline (control plane, system nodes and their gp3 disks, NAT gateways and "
-            f"their addresses, {len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, WAF). Traffic, "
+            f"their addresses, {len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, "
+            "WAF where CloudFront fronts the gateway). Traffic, "
             "stored bytes, CloudFront requests and Karpenter's extra nodes come on top. Rates: "
             f"{pricing['source']} (`pricing.infrastructure` in `inventory/classes/cloud/aws.yml`).",
             "",

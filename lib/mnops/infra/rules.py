@@ -11,10 +11,12 @@ from typing import Any
 
 from mnops.errors import Problem
 from mnops.infra.network import AddressError, carve, overlaps
+from mnops.k8s.gatewayapi import TLS_MIN_VERSION
 from mnops.kapitan_inventory import compiles_manifests
 
 Params = Mapping[str, Any]
 PLAN_FILE = "inventory/classes/platform/infra.yml"
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
 
 
 def _target_file(target: str) -> str:
@@ -88,4 +90,109 @@ def buckets_are_encrypted(target: str, params: Params) -> Iterator[Problem]:
             )
 
 
-RULES = (network_is_planned, networks_do_not_overlap, subnets_fit_the_network, databases_are_private, buckets_are_encrypted)
+def _edge_fronts_gateway(params: Params) -> bool:
+    """Whether this cluster gets CloudFront (mnops.infra.edge.edge_plan, from the raw parameters)."""
+    return bool(
+        params["cloud"]["provider"] == "aws"
+        and params["infra"]["edge"]["cloudfront"]
+        and params["cluster"]["role"] == "primary"
+        and params["gateway"].get("hostnames")
+    )
+
+
+def edge_origin_is_published(target: str, params: Params) -> Iterator[Problem]:
+    """CloudFront connects to the origin name; external-dns must point it at the gateway's load balancer."""
+    if not compiles_manifests(params) or not _edge_fronts_gateway(params):
+        return
+    origin = params["infra"]["edge"].get("origin_hostname")
+    hostnames = params["gateway"]["hostnames"]
+    if not origin:
+        expected = "the name CloudFront connects to (origin.<zone>)"
+        yield Problem(target, "parameters.infra.edge.origin_hostname", "nothing", expected, "set it in the environment class")
+        return
+    if origin in hostnames:
+        expected = "a name other than the public hostnames (they resolve to CloudFront itself)"
+        yield Problem(target, "parameters.infra.edge.origin_hostname", origin, expected)
+    annotations = {**params["cloud"]["load_balancer_annotations"], **params["gateway"]["load_balancer_annotations"]}
+    if annotations.get(EXTERNAL_DNS_HOSTNAME) != origin:
+        yield Problem(
+            target,
+            f"parameters.gateway.load_balancer_annotations.{EXTERNAL_DNS_HOSTNAME}",
+            repr(annotations.get(EXTERNAL_DNS_HOSTNAME)),
+            f"{origin!r} (infra.edge.origin_hostname), so that external-dns publishes the origin CloudFront connects to",
+        )
+
+
+def edge_origin_certificate_is_public(target: str, params: Params) -> Iterator[Problem]:
+    if compiles_manifests(params) and _edge_fronts_gateway(params) and params["tls"]["issuer"] == "private-ca":
+        yield Problem(
+            target,
+            "parameters.infra.edge.cloudfront",
+            "true",
+            "false while tls.issuer is private-ca: CloudFront accepts only publicly trusted certificates at the origin",
+        )
+
+
+def edge_outputs_are_this_clusters(target: str, params: Params) -> Iterator[Problem]:
+    """Values copied from the management cluster: from this cluster's account, names and hostnames."""
+    outputs = params["infra"]["edge"].get("outputs") or {}
+    if not outputs:
+        return
+    key = "parameters.infra.edge.outputs"
+    account = str(params["cloud"].get("account", ""))
+    for field in ("certificate_arn", "web_acl_arn"):
+        arn = outputs.get(field)
+        if arn and arn.split(":")[4] != account:
+            yield Problem(
+                target, f"{key}.{field}", arn, f"an ARN in this cluster's account {account}", f"copy it from infra-{target}"
+            )
+    acl = outputs.get("web_acl_arn")
+    if acl and acl.split("/")[2] != f"{target}-edge":
+        yield Problem(target, f"{key}.web_acl_arn", acl, f"the ARN of web ACL {target}-edge")
+    hostnames = params["gateway"].get("hostnames", [])
+    for index, record in enumerate(outputs.get("validation_records", [])):
+        if not any(record["name"].rstrip(".").endswith("." + host) for host in hostnames):
+            yield Problem(target, f"{key}.validation_records[{index}].name", record["name"], f"a record for one of {hostnames}")
+    if outputs.get("distribution_domain") and not (outputs.get("certificate_arn") and outputs.get("web_acl_arn")):
+        expected = "certificate_arn and web_acl_arn first (the distribution is created from them)"
+        yield Problem(target, f"{key}.distribution_domain", outputs["distribution_domain"], expected)
+
+
+def edge_cut_over_reaches_the_gateway(target: str, params: Params) -> Iterator[Problem]:
+    """Moving the public names to CloudFront must not cut every client off the gateway."""
+    edge = params["infra"]["edge"]
+    domain = (edge.get("outputs") or {}).get("distribution_domain")
+    if not domain or not compiles_manifests(params):
+        return
+    key = "parameters.infra.edge.outputs.distribution_domain"
+    if TLS_MIN_VERSION > "1.2":
+        yield Problem(
+            target,
+            key,
+            domain,
+            "a gateway that accepts TLS 1.2: CloudFront connects to origins with TLS 1.2 at most, and the gateway "
+            f"accepts only TLS {TLS_MIN_VERSION} and later",
+            "allow 1.2 in lib/mnops/k8s/gatewayapi.py (TLS_MIN_VERSION) before the cut-over",
+        )
+    region = params["cluster"]["region"]
+    if region not in edge.get("origin_facing_prefix_lists", {}):
+        yield Problem(
+            target,
+            "parameters.infra.edge.origin_facing_prefix_lists",
+            f"no entry for {region}",
+            "the ID of com.amazonaws.global.cloudfront.origin-facing in the cluster's region",
+            f"aws ec2 describe-managed-prefix-lists --region {region}; in {PLAN_FILE}",
+        )
+
+
+RULES = (
+    network_is_planned,
+    networks_do_not_overlap,
+    subnets_fit_the_network,
+    databases_are_private,
+    buckets_are_encrypted,
+    edge_origin_is_published,
+    edge_origin_certificate_is_public,
+    edge_outputs_are_this_clusters,
+    edge_cut_over_reaches_the_gateway,
+)

@@ -103,6 +103,11 @@ def _target(kind: str, name: str) -> list[dict[str, str]]:
     return [{"group": "gateway.networking.k8s.io", "kind": kind, "name": name}]
 
 
+# The oldest TLS the gateway accepts. CloudFront connects to origins with TLS 1.2 at most, so putting it in
+# front of the gateway (mnops.infra.edge) needs "1.2" here first (a rule refuses the cut-over until then).
+TLS_MIN_VERSION = "1.3"
+
+
 def client_traffic_policy(
     name: str, namespace: str, identity: Identity, *, gateway_name: str, connection_limit: int, idle_timeout: str
 ) -> dict[str, Any]:
@@ -113,7 +118,7 @@ def client_traffic_policy(
         metadata(name, identity, namespace),
         spec={
             "targetRefs": _target("Gateway", gateway_name),
-            "tls": {"minVersion": "1.3", "maxVersion": "1.3", "alpnProtocols": ["h2", "http/1.1"]},
+            "tls": {"minVersion": TLS_MIN_VERSION, "maxVersion": "1.3", "alpnProtocols": ["h2", "http/1.1"]},
             "connection": {"connectionLimit": {"value": connection_limit}},
             "timeout": {"http": {"idleTimeout": idle_timeout}},
         },
