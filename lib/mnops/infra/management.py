@@ -7,24 +7,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mnops.infra.aws import AwsLayer
+from mnops.infra.clouds import CLOUDS, cloud_of
 from mnops.infra.model import ClusterInfra, cluster_infra
 from mnops.inventory import load_target
 from mnops.inventory.model import Target
 from mnops.k8s.argocd import ProjectSpec, Source, Sync, app_project, application
 from mnops.k8s.core import namespace
-from mnops.k8s.crossplane import deployment_runtime_config, provider, provider_config
+from mnops.k8s.crossplane import provider
 from mnops.k8s.meta import Identity
 from mnops.kapitan_inventory import compiles_manifests
 
 Obj = dict[str, Any]
-PROVIDER_SERVICE_ACCOUNT = "provider-aws"
-RUNTIME_CONFIG = "provider-aws"
 ARGOCD_NAMESPACE = "argocd"
 CROSSPLANE_NAMESPACE = "crossplane-system"
 
 
-SUPPORTED_CLOUDS = frozenset({"aws"})
+SUPPORTED_CLOUDS = frozenset(CLOUDS)
 
 
 def managed_targets(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -38,7 +36,7 @@ def managed_targets(target: Target, parameters_by_target: Mapping[str, Mapping[s
 
 
 def managed_clusters(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> list[ClusterInfra]:
-    """The managed clusters whose cloud layer is generated: AWS only so far (GKE/AKS are not; the
+    """The managed clusters whose cloud layer is generated: those on a cloud of mnops.infra.clouds (the
     infrastructure doc lists the clusters left out, so nobody assumes their cloud layer exists)."""
     return [
         cluster_infra(load_target(name, params))
@@ -47,38 +45,25 @@ def managed_clusters(target: Target, parameters_by_target: Mapping[str, Mapping[
     ]
 
 
-def provider_packages(target: Target) -> list[tuple[str, str]]:
-    """(provider name, package) for each family the managed resources use, from the inventory's pin."""
-    crossplane = target.parameters["crossplane"]
-    registry, version = crossplane["provider_registry"], crossplane["provider_version"]
-    families = ["family-aws", *crossplane["aws_families"]]
-    return [
-        (
-            f"provider-aws-{f}" if f != "family-aws" else "provider-family-aws",
-            f"{registry}/provider-{f if f == 'family-aws' else 'aws-' + f}:{version}",
-        )
-        for f in sorted(families)
-    ]
+def clouds_in_use(clusters: Iterable[ClusterInfra]) -> list[str]:
+    """The clouds the managed clusters run on: only their provider packages are installed."""
+    return sorted({infra.cloud for infra in clusters})
 
 
-def crossplane_folder(target: Target, ident: Identity) -> list[Obj]:
-    objs = [deployment_runtime_config(RUNTIME_CONFIG, ident, PROVIDER_SERVICE_ACCOUNT)]
-    objs += [provider(name, ident, package, RUNTIME_CONFIG) for name, package in provider_packages(target)]
+def crossplane_folder(target: Target, clusters: list[ClusterInfra], ident: Identity) -> list[Obj]:
+    objs: list[Obj] = []
+    for name in clouds_in_use(clusters):
+        cloud = CLOUDS[name]
+        runtime = cloud.runtime_config(ident)
+        objs.append(runtime)
+        objs += [provider(p, ident, package, runtime["metadata"]["name"]) for p, package in cloud.packages(target)]
     return objs
 
 
 def cluster_folder(infra: ClusterInfra, target: Target, ident: Identity) -> list[Obj]:
-    """The workload cluster's namespace, how the provider reaches its account, and its resources."""
-    role = f"arn:aws:iam::{infra.account}:role/{target.parameters['crossplane']['account_role']}"
-    config = provider_config(
-        "aws.m.upbound.io/v1beta1",
-        "ProviderConfig",
-        "default",
-        ident,
-        spec={"credentials": {"source": "PodIdentity"}, "assumeRoleChain": [{"roleARN": role}]},
-        namespace=infra.namespace,
-    )
-    return [namespace(infra.namespace, ident), config, *AwsLayer(infra, ident, "default").all()]
+    """The workload cluster's namespace, how the provider reaches its cloud account, and its resources."""
+    cloud = cloud_of(infra)
+    return [namespace(infra.namespace, ident), cloud.provider_config(infra, target, ident), *cloud.resources(infra, ident)]
 
 
 def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> list[Obj]:
@@ -152,8 +137,11 @@ def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> li
 def management_folders(
     target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]], ident: Identity
 ) -> dict[str, list[Obj]]:
-    folders: dict[str, list[Obj]] = {"crossplane": crossplane_folder(target, ident)}
-    for infra in managed_clusters(target, parameters_by_target):
+    clusters = managed_clusters(target, parameters_by_target)
+    folders: dict[str, list[Obj]] = {}
+    if clusters:  # no managed cluster, no provider to install (an empty folder would fail its sync)
+        folders["crossplane"] = crossplane_folder(target, clusters, ident)
+    for infra in clusters:
         folders[infra.namespace] = cluster_folder(infra, target, ident)
     folders["argocd"] = argocd_folder(target, list(folders), ident)
     return folders

@@ -48,6 +48,11 @@ class ClusterInfra:
         return f"infra-{self.name}"
 
     @property
+    def cloud(self) -> str:
+        """The cloud the cluster runs on (`cloud.provider`): which layer builds its resources."""
+        return str(self.parameters["cloud"]["provider"])
+
+    @property
     def prod(self) -> bool:
         return self.environment == "prod"
 
