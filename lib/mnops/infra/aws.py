@@ -800,13 +800,7 @@ class AwsLayer:
 
 
 def _zone_for(infra: ClusterInfra) -> str:
-    """The environment's own zone (api.dev.example.io lives in dev.example.io; prod in the apex)."""
-    zone = str(infra.settings["dns"]["zone"])
-    hosts = infra.hostnames
-    if not hosts:
-        return zone
-    parent = hosts[0].split(".", 1)[1]
-    return parent if parent.endswith(zone) else zone
+    return infra.public_zone
 
 
 def _service_trust(service: str) -> dict[str, Any]:

@@ -1,21 +1,44 @@
-"""docs/infrastructure.md: the per-cluster table, the diagram and the bootstrap, from the inventory."""
+"""docs/infrastructure.md: the per-cluster table, the diagram and the bootstrap, from the inventory.
+
+Each cluster is described in its own cloud's terms and priced with its own cloud class's rate table
+(`pricing.infrastructure` in inventory/classes/cloud/<provider>.yml).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnops.infra.aws import EKS_ADDONS, INTERFACE_ENDPOINTS
 from mnops.infra.edge import edge_plan
-from mnops.infra.identities import cloud_identities
+from mnops.infra.gcp import ranges as gcp_ranges
+from mnops.infra.identities import cloud_identities, portable_identities
 from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
 
 BOOTSTRAP_TEXT = Path(__file__).with_name("bootstrap_steps.md")
 
 
-def monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
+@dataclass(frozen=True)
+class Words:
+    """How one cloud names the parts of the layer (diagram and table)."""
+
+    kubernetes: str
+    network: str
+    storage: str
+    edge: str
+    groups: str
+
+
+WORDS = {
+    "aws": Words("EKS", "VPC", "S3 buckets, KMS", "CloudFront + WAF", "*.aws.m.upbound.io"),
+    "gcp": Words("GKE", "VPC network, Cloud NAT", "GCS buckets, Cloud KMS", "Cloud Armor policy", "*.gcp.m.upbound.io"),
+}
+
+
+def aws_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     """The fixed monthly baseline: control plane, system nodes, NAT, endpoints, keys, zone, WAF.
     Traffic, stored bytes and what Karpenter adds come on top."""
     hourly, monthly, hours = pricing["hourly"], pricing["monthly"], pricing["hours_per_month"]
@@ -31,43 +54,85 @@ def monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     return round(float(total), 2)
 
 
-def cluster_row(infra: ClusterInfra, pricing: Mapping[str, Any]) -> str:
+def gcp_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
+    """The fixed monthly baseline on GKE: cluster fee, system nodes and their disks, Cloud NAT per VM,
+    key versions, the zone, the Cloud Armor policy and its rules. Traffic, stored bytes, log volume and
+    what node auto-provisioning adds come on top."""
+    hourly, monthly, hours = pricing["hourly"], pricing["monthly"], pricing["hours_per_month"]
+    nodes, gcp = infra.settings["nodes"], infra.settings["gcp"]
+    machine = gcp["machine_types"][nodes["instance_types"][0]]
+    total = hourly["gke_cluster_management"] * hours
+    total += nodes["desired_size"] * (hourly["instance"][machine] * hours + nodes["disk_gib"] * monthly["pd_balanced_per_gib"])
+    total += min(nodes["desired_size"], 32) * hourly["nat_per_vm"] * hours
+    other_regions = {b.region for b in infra.buckets} - {infra.region}
+    total += (3 + len(other_regions)) * monthly["kms_key_version"] + (monthly["dns_zone"] if infra.role == "primary" else 0)
+    total += monthly["cloud_armor_policy"] + (len(gcp["waf_rules"]) + 2) * monthly["cloud_armor_rule"]
+    return round(float(total), 2)
+
+
+COSTS: dict[str, Callable[[ClusterInfra, Mapping[str, Any]], float]] = {"aws": aws_monthly_cost, "gcp": gcp_monthly_cost}
+
+
+def monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any] | None = None) -> float:
+    """The cluster's fixed monthly baseline at its own cloud class's rates (or the rates given)."""
+    rates = pricing if pricing is not None else infra.parameters["pricing"]["infrastructure"]
+    return COSTS[infra.cloud](infra, rates)
+
+
+def network_cells(infra: ClusterInfra) -> tuple[str, str]:
+    """(subnets, NAT) in the cloud's own shape: zonal subnet pairs on AWS, blocks by purpose on GKE."""
+    if infra.cloud == "gcp":
+        blocks = gcp_ranges(infra)
+        subnets = ", ".join(f"{purpose}: {blocks[purpose]}" for purpose in ("nodes", "pods", "services", "control_plane"))
+        return subnets, "Cloud NAT (regional)"
+    return ", ".join(f"{z.zone}: {z.private} / {z.public}" for z in infra.zones), str(infra.settings["nat"])
+
+
+def capacity(infra: ClusterInfra) -> str:
     nodes = infra.settings["nodes"]
+    size = nodes["instance_types"][0]
+    if infra.cloud == "gcp":
+        size = infra.settings["gcp"]["machine_types"][size]
+        extra = "node auto-provisioning"
+    else:
+        extra = "Karpenter"
+    return f"{nodes['min_size']}-{nodes['max_size']} x {size} (system) + {extra} up to {nodes['karpenter_cpu_limit']} vCPU"
+
+
+def cluster_row(infra: ClusterInfra, pricing: Mapping[str, Any] | None = None) -> str:
     data = infra.settings["data_services"]
-    subnets = ", ".join(f"{z.zone}: {z.private} / {z.public}" for z in infra.zones)
-    capacity = (
-        f"{nodes['min_size']}-{nodes['max_size']} x {nodes['instance_types'][0]} (system) + Karpenter up to "
-        f"{nodes['karpenter_cpu_limit']} vCPU"
-    )
+    subnets, nat = network_cells(infra)
     buckets = "<br>".join(f"`{b.name}`" for b in infra.buckets)
     api = "public+private" if infra.settings["eks"]["public_endpoint"] else "private"
+    kubernetes = f"{WORDS[infra.cloud].kubernetes} {infra.settings['eks']['version']} ({api} API)"
     return (
-        f"| {infra.name} | {infra.region} | {infra.cidr} | {subnets} | {infra.settings['nat']} | "
-        f"{infra.settings['eks']['version']} ({api} API) | "
-        f"{capacity} | PostgreSQL: {data['postgres']}, Redis: {data['redis']} | {buckets} | "
+        f"| {infra.name} | {infra.cloud} | {infra.region} | {infra.cidr} | {subnets} | {nat} | {kubernetes} | "
+        f"{capacity(infra)} | PostgreSQL: {data['postgres']}, Redis: {data['redis']} | {buckets} | "
         f"{_names(infra)} | {monthly_cost(infra, pricing):,.0f} |"
     )
 
 
 def _names(infra: ClusterInfra) -> str:
-    """The public hostnames, and how far CloudFront in front of them has got (mnops.infra.edge)."""
-    plan = edge_plan(infra)
+    """The public hostnames, and (on AWS) how far CloudFront in front of them has got (mnops.infra.edge)."""
+    plan = edge_plan(infra) if infra.cloud == "aws" else None
     names = ", ".join(infra.hostnames) or "-"
     return f"{names} (CloudFront: {plan.phase}; origin {plan.origin})" if plan else names
 
 
 def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
+    families = ", ".join(f"provider-{c} family" for c in sorted({i.cloud for i in clusters}))
     lines = ["```mermaid", "flowchart LR", "  git[(git: compiled/)] --> argo[Argo CD]"]
     lines.append(f'  subgraph mgmt["management cluster {management.cluster.name} (OpenTofu bootstrap)"]')
-    lines += ["    argo --> xp[Crossplane + provider-aws family]", "  end"]
+    lines += [f"    argo --> xp[Crossplane + {families}]", "  end"]
     for infra in clusters:
-        c = infra.name.replace("-", "_")
+        c, words = infra.name.replace("-", "_"), WORDS[infra.cloud]
+        nat = "Cloud NAT" if infra.cloud == "gcp" else f"NAT {infra.settings['nat']}"
         lines += [
-            f'  subgraph {c}["{infra.name}: {infra.region} {infra.cidr}"]',
-            f"    {c}_vpc[VPC, {len(infra.zones)} zones, NAT {infra.settings['nat']}] --> "
-            f"{c}_eks[EKS {infra.settings['eks']['version']}]",
-            f"    {c}_eks --> {c}_s3[(S3 buckets, KMS)]",
-            *([f"    {c}_edge[CloudFront + WAF] --> {c}_eks"] if edge_plan(infra) else []),
+            f'  subgraph {c}["{infra.name}: {infra.cloud} {infra.region} {infra.cidr}"]',
+            f"    {c}_vpc[{words.network.split(',')[0]}, {len(infra.zones)} zones, {nat}] --> "
+            f"{c}_eks[{words.kubernetes} {infra.settings['eks']['version']}]",
+            f"    {c}_eks --> {c}_s3[({words.storage})]",
+            *([f"    {c}_edge[{words.edge}] --> {c}_eks"] if infra.cloud != "aws" or edge_plan(infra) else []),
             "  end",
             f"  xp --> {c}_vpc",
         ]
@@ -75,45 +140,81 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
     return "\n".join(lines)
 
 
+def cost_note(clusters: list[ClusterInfra]) -> list[str]:
+    """What each cloud's estimate includes, and where its rates come from."""
+    clouds = sorted({i.cloud for i in clusters})
+    lines = []
+    for cloud in clouds:
+        pricing = next(i for i in clusters if i.cloud == cloud).parameters["pricing"]["infrastructure"]
+        if cloud == "aws":
+            what = (
+                "control plane, system nodes and their gp3 disks, NAT gateways and their addresses, "
+                f"{len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, WAF where CloudFront "
+                "fronts the gateway; traffic, stored "
+                "bytes, CloudFront requests and Karpenter's extra nodes come on top"
+            )
+        else:
+            what = (
+                "GKE cluster fee, system nodes and their pd-balanced disks, Cloud NAT per node, KMS key versions, "
+                "Cloud DNS zone, Cloud Armor policy and rules; traffic, stored bytes, log volume and auto-provisioned "
+                "nodes come on top"
+            )
+        lines.append(
+            f"- **{cloud}**: the fixed baseline ({what}). Rates: {pricing['source']} "
+            f"(`pricing.infrastructure` in `inventory/classes/cloud/{cloud}.yml`)."
+        )
+    return lines
+
+
 def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]) -> str:
-    pricing = management.parameters["pricing"]["infrastructure"]
-    rows = [cluster_row(i, pricing) for i in clusters]
-    identities = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in clusters for ci in cloud_identities(i)})
-    return "\n".join(
-        [
-            "<!-- generated by scripts/infra_docs.py from the inventory (make infra-docs); do not edit -->",
-            "# Infrastructure (generated)",
-            "",
-            f"Every workload cluster's cloud layer is compiled into `compiled/{management.cluster.name}/infra/infra-<cluster>/` "
-            "as Crossplane v2 namespaced managed resources (`*.aws.m.upbound.io`) and synced by Argo CD on the management "
-            "cluster. Only the management cluster itself is created outside Crossplane, by the OpenTofu module in "
-            f"`compiled/{management.cluster.name}/bootstrap/` (steps below).",
-            "",
-            diagram(management, clusters),
-            "",
-            "## Clusters",
-            "",
-            "| cluster | region | network | subnets per zone (private / public) | NAT | EKS | node capacity | data services "
-            "| buckets | DNS names | est. USD / month |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-            *rows,
-            "",
-            *(
-                [f"Not generated (only AWS is so far): {', '.join(left_out)}. Their cloud layer must be built by hand.", ""]
-                if left_out
-                else []
-            ),
-            f"Estimated monthly cost: the fixed baseline (control plane, system nodes and their gp3 disks, NAT gateways and "
-            f"their addresses, {len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, "
-            "WAF where CloudFront fronts the gateway). Traffic, "
-            "stored bytes, CloudFront requests and Karpenter's extra nodes come on top. Rates: "
-            f"{pricing['source']} (`pricing.infrastructure` in `inventory/classes/cloud/aws.yml`).",
-            "",
-            f"EKS add-ons on every cluster: {', '.join(f'`{a}`' for a in EKS_ADDONS)}. Workload identities (IAM role + "
-            f"Pod Identity association each, policy scoped to the cluster's own buckets, secret paths or zone): "
+    rows = [cluster_row(i) for i in clusters]
+    aws = [i for i in clusters if i.cloud == "aws"]
+    gcp = [i for i in clusters if i.cloud == "gcp"]
+    identities = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in aws for ci in cloud_identities(i)})
+    groups = ", ".join(f"`{WORDS[c].groups}`" for c in sorted({i.cloud for i in clusters}))
+    lines = [
+        "<!-- generated by scripts/infra_docs.py from the inventory (make infra-docs); do not edit -->",
+        "# Infrastructure (generated)",
+        "",
+        f"Every workload cluster's cloud layer is compiled into `compiled/{management.cluster.name}/infra/infra-<cluster>/` "
+        f"as Crossplane v2 namespaced managed resources ({groups}) and synced by Argo CD on the management "
+        "cluster. Only the management cluster itself is created outside Crossplane, by the OpenTofu module in "
+        f"`compiled/{management.cluster.name}/bootstrap/` (steps below).",
+        "",
+        diagram(management, clusters),
+        "",
+        "## Clusters",
+        "",
+        "| cluster | cloud | region | network | subnets (per zone: private / public; GKE: by purpose) | NAT | Kubernetes "
+        "| node capacity | data services | buckets | DNS names | est. USD / month |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        *(
+            [f"Not generated (no layer for their cloud yet): {', '.join(left_out)}. Their cloud layer must be built by hand.", ""]
+            if left_out
+            else []
+        ),
+        "Estimated monthly cost, per cloud:",
+        "",
+        *cost_note(clusters),
+        "",
+    ]
+    if aws:
+        lines += [
+            f"EKS add-ons on every EKS cluster: {', '.join(f'`{a}`' for a in EKS_ADDONS)}. Workload identities on EKS (IAM "
+            "role + Pod Identity association each, policy scoped to the cluster's own buckets, secret paths or zone): "
             f"{', '.join(identities)}.",
             "",
-            BOOTSTRAP_TEXT.read_text().rstrip(),
+        ]
+    if gcp:
+        portable = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in gcp for ci in portable_identities(i)})
+        lines += [
+            "Workload identities on GKE (a Google service account each, `roles/iam.workloadIdentityUser` for the "
+            "Kubernetes ServiceAccount, object access on the cluster's own buckets only; secrets and DNS by project "
+            f"role, since a project holds one cluster): {', '.join(portable)}. Cloud SQL and Memorystore are not "
+            "generated: PostgreSQL and Redis run in the cluster (`infra.data_services`).",
             "",
         ]
-    )
+    lines += [BOOTSTRAP_TEXT.read_text().rstrip(), ""]
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ checks every annotated ServiceAccount in compiled/ has its role and Pod Identity
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mnops.infra.model import CloudIdentity, ClusterInfra
@@ -14,8 +15,14 @@ from mnops.infra.model import CloudIdentity, ClusterInfra
 ADDON_NAMESPACE = "kube-system"
 
 
+def buckets_for(infra: ClusterInfra, purposes: Iterable[str]) -> list[str]:
+    """The cluster's buckets of these purposes (`velero`, `postgres`, `logs`, ...), by name."""
+    wanted = set(purposes)
+    return sorted(b.name for b in infra.buckets if b.purpose in wanted or b.purpose.split()[0] in wanted)
+
+
 def _s3_statements(infra: ClusterInfra, purposes: set[str]) -> tuple[dict[str, Any], ...]:
-    names = sorted(b.name for b in infra.buckets if b.purpose in purposes or b.purpose.split()[0] in purposes)
+    names = buckets_for(infra, purposes)
     if not names:
         return ()
     return (
@@ -101,12 +108,21 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
     if charts.get("external-secrets", {}).get("enabled"):
         ns = charts["external-secrets"]["namespace"]
         found.append(
-            CloudIdentity(ns, "external-secrets", "external-secrets", "read the cluster's secrets", _secret_statements(infra))
+            CloudIdentity(
+                ns,
+                "external-secrets",
+                "external-secrets",
+                "read the cluster's secrets",
+                _secret_statements(infra),
+                reads_secrets=True,
+            )
         )
     if charts.get("cert-manager", {}).get("enabled"):
         ns = charts["cert-manager"]["namespace"]
         found.append(
-            CloudIdentity(ns, "cert-manager", "cert-manager", "ACME DNS-01 records in the zone", _zone_statements(infra))
+            CloudIdentity(
+                ns, "cert-manager", "cert-manager", "ACME DNS-01 records in the zone", _zone_statements(infra), writes_dns=True
+            )
         )
     if p["backup"]["enabled"]:
         ns = p["backup"]["namespace"]
@@ -125,14 +141,25 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
         }
         found.append(
             CloudIdentity(
-                ns, "velero", "velero", "Velero backups", (*_s3_statements(infra, {"velero"}), _kms_statement(infra), snapshots)
+                ns,
+                "velero",
+                "velero",
+                "Velero backups",
+                (*_s3_statements(infra, {"velero"}), _kms_statement(infra), snapshots),
+                bucket_purposes=frozenset({"velero"}),
+                snapshots=True,
             )
         )
     if p["postgres"]["enabled"] and infra.settings["data_services"]["postgres"] == "cloudnative-pg":
         name = p["postgres"]["cluster_name"]
         found.append(
             CloudIdentity(
-                data_ns, name, name, "WAL archive and base backups", (*_s3_statements(infra, {"postgres"}), _kms_statement(infra))
+                data_ns,
+                name,
+                name,
+                "WAL archive and base backups",
+                (*_s3_statements(infra, {"postgres"}), _kms_statement(infra)),
+                bucket_purposes=frozenset({"postgres"}),
             )
         )
     redis_copy = p["redis"]["snapshot_copy"]
@@ -144,13 +171,28 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
                 "redis-rdb-copy",
                 "RDB snapshot copies",
                 (*_s3_statements(infra, {"redis"}), _kms_statement(infra)),
+                bucket_purposes=frozenset({"redis"}),
             )
         )
     if p["logging"].get("loki", {}).get("bucket"):
         ns = infra.namespaces["logging"]
-        found.append(CloudIdentity(ns, "loki", "loki", "log chunks", (*_s3_statements(infra, {"logs"}), _kms_statement(infra))))
+        found.append(
+            CloudIdentity(
+                ns,
+                "loki",
+                "loki",
+                "log chunks",
+                (*_s3_statements(infra, {"logs"}), _kms_statement(infra)),
+                bucket_purposes=frozenset({"logs"}),
+            )
+        )
     found += addon_identities(infra)
     return sorted(found, key=lambda i: (i.namespace, i.service_account))
+
+
+def portable_identities(infra: ClusterInfra) -> list[CloudIdentity]:
+    """The identities every cloud gives the cluster (the EKS add-ons' controllers only exist on AWS)."""
+    return [ci for ci in cloud_identities(infra) if ci.only_on in (None, infra.cloud)]
 
 
 def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:
@@ -250,10 +292,24 @@ def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:
     )
     return [
         CloudIdentity(
-            ADDON_NAMESPACE, "aws-load-balancer-controller", "aws-load-balancer-controller", "NLBs for the gateway", lbc
+            ADDON_NAMESPACE,
+            "aws-load-balancer-controller",
+            "aws-load-balancer-controller",
+            "NLBs for the gateway",
+            lbc,
+            only_on="aws",
         ),
-        CloudIdentity(ADDON_NAMESPACE, "external-dns", "external-dns", "gateway hostnames in the zone", _zone_statements(infra)),
-        CloudIdentity(ADDON_NAMESPACE, "karpenter", "karpenter", "nodes on demand", karpenter),
+        # external-dns comes with the AWS add-on charts (infra.aws_addons); GKE and AKS clusters do not install it.
+        CloudIdentity(
+            ADDON_NAMESPACE,
+            "external-dns",
+            "external-dns",
+            "gateway hostnames in the zone",
+            _zone_statements(infra),
+            writes_dns=True,
+            only_on="aws",
+        ),
+        CloudIdentity(ADDON_NAMESPACE, "karpenter", "karpenter", "nodes on demand", karpenter, only_on="aws"),
         CloudIdentity(
             ADDON_NAMESPACE,
             "ebs-csi-controller-sa",
@@ -261,5 +317,6 @@ def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:
             "gp3 volumes",
             (),
             ("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",),
+            only_on="aws",
         ),
     ]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mnops.infra.clouds import CLOUDS, cloud_of
+from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, cloud_of
 from mnops.infra.model import ClusterInfra, cluster_infra
 from mnops.inventory import load_target
 from mnops.inventory.model import Target
@@ -19,7 +19,6 @@ from mnops.kapitan_inventory import compiles_manifests
 
 Obj = dict[str, Any]
 ARGOCD_NAMESPACE = "argocd"
-CROSSPLANE_NAMESPACE = "crossplane-system"
 
 
 SUPPORTED_CLOUDS = frozenset(CLOUDS)
@@ -54,9 +53,8 @@ def crossplane_folder(target: Target, clusters: list[ClusterInfra], ident: Ident
     objs: list[Obj] = []
     for name in clouds_in_use(clusters):
         cloud = CLOUDS[name]
-        runtime = cloud.runtime_config(ident)
-        objs.append(runtime)
-        objs += [provider(p, ident, package, runtime["metadata"]["name"]) for p, package in cloud.packages(target)]
+        objs += cloud.runtime(target, ident)
+        objs += [provider(p, ident, package, cloud.runtime_config) for p, package in cloud.packages(target)]
     return objs
 
 

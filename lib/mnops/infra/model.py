@@ -23,6 +23,13 @@ class CloudIdentity:
     purpose: str
     statements: tuple[dict[str, Any], ...]  # IAM policy statements, each scoped to its own resources
     managed_policies: tuple[str, ...] = ()
+    # What it touches, said once for every cloud (AWS has it as the statements above; GKE and AKS
+    # grant their own roles from these): bucket purposes, the cluster's secrets, its DNS zone, disks.
+    bucket_purposes: frozenset[str] = frozenset()
+    reads_secrets: bool = False
+    writes_dns: bool = False
+    snapshots: bool = False
+    only_on: str | None = None  # a cloud's own controller (the EKS add-ons), absent elsewhere
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,15 @@ class ClusterInfra:
         names = [z.zone for z in self.nat_zones]
         return zone if zone in names else names[0]
 
+    @property
+    def public_zone(self) -> str:
+        """The environment's own DNS zone (api.dev.example.io lives in dev.example.io; prod in the apex)."""
+        zone = str(self.settings["dns"]["zone"])
+        if not self.hostnames:
+            return zone
+        parent = self.hostnames[0].split(".", 1)[1]
+        return parent if parent.endswith(zone) else zone
+
     def role_name(self, namespace: str, workload: str) -> str:
         """The IAM role name the workload-identity annotation of the workload cluster points at."""
         template: str = self.parameters["cloud"]["workload_identity"]["value_template"]
@@ -103,7 +119,7 @@ def cluster_infra(target: Target) -> ClusterInfra:
         account=str(p["cloud"].get("account", "")),
         project=target.project_name,
         cidr=infra["networks"][target.cluster.name],
-        zones=tuple(carve(infra["networks"][target.cluster.name], target.cluster.zones, infra["subnets"])),
+        zones=_zones(target),
         settings=dict(infra),
         buckets=tuple(sorted(buckets, key=lambda b: b.name)),
         dr_region=data.other_region,
@@ -111,3 +127,12 @@ def cluster_infra(target: Target) -> ClusterInfra:
         namespaces=dict(p["namespaces"]),
         parameters=dict(p),
     )
+
+
+def _zones(target: Target) -> tuple[ZoneSubnets, ...]:
+    """AWS subnets are zonal: a private and a public one per zone. GKE's and AKS's are regional (their
+    layers carve the network by purpose), so there the zones carry no subnet of their own."""
+    if target.parameters["cloud"]["provider"] != "aws":
+        return tuple(ZoneSubnets(zone, "", "") for zone in target.cluster.zones)
+    infra = target.parameters["infra"]
+    return tuple(carve(infra["networks"][target.cluster.name], target.cluster.zones, infra["subnets"]))

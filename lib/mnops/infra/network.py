@@ -93,3 +93,26 @@ def carve(cidr: str, zones: Sequence[str], subnets: Mapping[str, Any]) -> list[Z
         if a.overlaps(b):
             raise AddressError("parameters.infra.subnets", f"{a} and {b} overlap", "disjoint subnets")
     return [ZoneSubnets(zone, private[i], public[i]) for i, zone in enumerate(zones)]
+
+
+def allocate(cidr: str, prefixes: Mapping[str, int], key: str) -> dict[str, str]:
+    """Named blocks of the given prefix lengths packed into `cidr`, largest first so that every block
+    starts on its own boundary; AddressError naming `key` if they do not all fit.
+
+    GKE and AKS carve one network's range into purposes (nodes, pods, services, control plane)
+    instead of one subnet pair per zone: the same inventory always gives the same blocks.
+    """
+    network = parse(cidr, "parameters.infra.networks")
+    start = int(network.network_address)
+    end = int(network.broadcast_address)
+    blocks: dict[str, str] = {}
+    for name, prefix in sorted(prefixes.items(), key=lambda item: (item[1], item[0])):
+        if prefix < network.prefixlen or prefix > 30:
+            raise AddressError(f"{key}.{name}", f"/{prefix} in {network}", f"a prefix between /{network.prefixlen} and /30")
+        size = 2 ** (32 - prefix)
+        if start + size - 1 > end:
+            wanted = ", ".join(f"{n} /{p}" for n, p in sorted(prefixes.items()))
+            raise AddressError(key, f"{wanted} in {network}", "blocks that fit in the cluster's network together")
+        blocks[name] = str(ipaddress.IPv4Network((start, prefix)))
+        start += size
+    return blocks

@@ -3,6 +3,7 @@
     management_policies("Bucket", prod=True)   # ('Create', 'Observe', 'Update', 'LateInitialize')
     is_protected(obj)                          # True: removing it from git must not delete it
     replacement_fields("Subnet")               # {'spec.forProvider.cidrBlock', ...}: a change recreates it
+    replacement_fields("Cluster", "container.gcp.m.upbound.io/v1beta1")   # the same for another cloud's kind
 
 `make diff`'s risky list (mnops.gitops.diffing) asks change_risk() and removal_risk() about every
 changed or removed managed resource: a change that replaces it, a one-way upgrade, a removal that
@@ -27,14 +28,24 @@ PROTECTED_KINDS = frozenset(
         "ReplicationGroup",
         "Zone",
         "Trail",
-        # Azure / GCP equivalents of the same data (same rule, other clouds).
+        # GCP and Azure equivalents of the same data (same rule, other clouds): databases, caches,
+        # storage accounts and their containers, keys and key rings (a destroyed key loses the data it
+        # encrypted), DNS zones, the audit log bucket and workspace, and the Azure resource group
+        # (deleting one deletes everything in it).
         "DatabaseInstance",
         "FlexibleServer",
         "RedisCache",
         "Account",
+        "Container",
         "ManagedZone",
+        "DNSZone",
         "Vault",
+        "KeyRing",
+        "CryptoKey",
         "KubernetesCluster",
+        "ProjectBucketConfig",
+        "Workspace",
+        "ResourceGroup",
     }
 )
 
@@ -72,14 +83,93 @@ _REPLACED_BY: dict[str, frozenset[str]] = {
     "PodIdentityAssociation": frozenset({"clusterName", "clusterNameRef", "namespace", "serviceAccount"}),
     "AccessEntry": frozenset({"clusterName", "clusterNameRef", "principalArn", "type"}),
 }
-# Every regional managed resource moves to another region only by being recreated.
-_ALWAYS_REPLACED = frozenset({"region"})
+# GCP: from the Terraform google provider's ForceNew arguments that upjet exposes (conservative).
+_GCP_REPLACED_BY: dict[str, frozenset[str]] = {
+    "Network": frozenset({"autoCreateSubnetworks", "description", "enableUlaInternalIpv6", "internalIpv6Range"}),
+    "Subnetwork": frozenset({"ipCidrRange", "network", "networkRef", "purpose"}),
+    "Router": frozenset({"network", "networkRef"}),
+    "RouterNAT": frozenset({"router", "routerRef"}),
+    "Firewall": frozenset({"network", "networkRef", "direction"}),
+    "Cluster": frozenset(
+        {
+            "network",
+            "networkRef",
+            "subnetwork",
+            "subnetworkRef",
+            "ipAllocationPolicy",
+            "privateClusterConfig",
+            "networkingMode",
+            "datapathProvider",
+            "enableAutopilot",
+        }
+    ),
+    "NodePool": frozenset({"cluster", "clusterRef", "nodeConfig", "initialNodeCount", "nodeLocations"}),
+    "KeyRing": frozenset(),
+    "CryptoKey": frozenset({"keyRing", "keyRingRef", "purpose", "importOnly", "skipInitialVersionCreation"}),
+    "Bucket": frozenset({"customPlacementConfig"}),
+    "ManagedZone": frozenset({"dnsName", "visibility"}),
+    "ProjectBucketConfig": frozenset({"bucketId"}),
+    "SecurityPolicy": frozenset({"type"}),
+    "ServiceAccountIAMMember": frozenset({"serviceAccountId", "serviceAccountIdRef", "member", "role"}),
+    "ProjectIAMMember": frozenset({"member", "role", "condition"}),
+    "DatabaseInstance": frozenset({"encryptionKeyName", "masterInstanceName"}),
+    "Instance": frozenset({"tier", "authorizedNetwork", "connectMode", "reservedIpRange", "customerManagedKey"}),
+}
+# Azure: from the Terraform azurerm provider's ForceNew arguments that upjet exposes (conservative).
+_AZURE_REPLACED_BY: dict[str, frozenset[str]] = {
+    "VirtualNetwork": frozenset(),
+    "Subnet": frozenset({"virtualNetworkName", "virtualNetworkNameRef"}),
+    "NATGateway": frozenset({"zones"}),
+    "PublicIP": frozenset({"sku", "zones", "ipVersion"}),
+    "KubernetesCluster": frozenset(
+        {"dnsPrefix", "nodeResourceGroup", "networkProfile", "privateClusterEnabled", "privateDnsZoneId", "diskEncryptionSetId"}
+    ),
+    "KubernetesClusterNodePool": frozenset(
+        {
+            "kubernetesClusterId",
+            "kubernetesClusterIdRef",
+            "vmSize",
+            "osDiskSizeGb",
+            "osDiskType",
+            "zones",
+            "vnetSubnetId",
+            "vnetSubnetIdRef",
+            "maxPods",
+        }
+    ),
+    "Account": frozenset({"accountTier", "isHnsEnabled", "infrastructureEncryptionEnabled"}),
+    "Container": frozenset({"storageAccountId", "storageAccountIdRef"}),
+    "Vault": frozenset({"tenantId", "softDeleteRetentionDays"}),
+    "Key": frozenset({"keyVaultId", "keyVaultIdRef", "keyType", "keySize", "curve"}),
+    "DNSZone": frozenset(),
+    "FlexibleServer": frozenset({"administratorLogin", "delegatedSubnetId", "privateDnsZoneId", "geoRedundantBackupEnabled"}),
+    "RedisCache": frozenset({"subnetId", "subnetIdRef"}),
+    "FrontdoorProfile": frozenset({"skuName"}),
+    "FrontdoorFirewallPolicy": frozenset({"skuName"}),
+    "FederatedIdentityCredential": frozenset({"parentId", "parentIdRef", "issuer", "subject"}),
+}
+# Every regional managed resource moves to another region (AWS, GCP) or location (Azure) only by being
+# recreated; on GCP a project and on Azure a resource group are where the resource is, too.
+_ALWAYS_REPLACED = {
+    "aws": frozenset({"region"}),
+    "gcp": frozenset({"region", "location", "project"}),
+    "azure": frozenset({"location", "resourceGroupName", "resourceGroupNameRef"}),
+}
+_REPLACED_BY_CLOUD = {"aws": _REPLACED_BY, "gcp": _GCP_REPLACED_BY, "azure": _AZURE_REPLACED_BY}
 # Changed in place, but only forward: a control-plane or engine upgrade cannot be rolled back by a revert.
 _ONE_WAY: dict[str, frozenset[str]] = {
     "Cluster": frozenset({"version"}),
     "NodeGroup": frozenset({"version", "releaseVersion"}),
     "Instance": frozenset({"engineVersion"}),
     "ReplicationGroup": frozenset({"engineVersion"}),
+}
+_ONE_WAY_BY_CLOUD: dict[str, dict[str, frozenset[str]]] = {
+    "aws": _ONE_WAY,
+    "gcp": {"Cluster": frozenset({"minMasterVersion"}), "NodePool": frozenset({"version"})},
+    "azure": {
+        "KubernetesCluster": frozenset({"kubernetesVersion"}),
+        "KubernetesClusterNodePool": frozenset({"orchestratorVersion"}),
+    },
 }
 
 
@@ -106,9 +196,21 @@ def may_delete(obj: Mapping[str, Any]) -> bool:
     return "*" in policies or "Delete" in policies
 
 
-def replacement_fields(kind: str) -> set[str]:
-    """spec.forProvider paths whose change makes the provider delete and recreate the resource."""
-    return {f"spec.forProvider.{field}" for field in _REPLACED_BY.get(kind, frozenset()) | _ALWAYS_REPLACED}
+def cloud_of_api(api_version: str) -> str:
+    """`s3.aws.m.upbound.io/v1beta1` -> aws: the provider family a managed resource belongs to."""
+    group = api_version.split("/", 1)[0]
+    return group.removesuffix(".m.upbound.io").rsplit(".", 1)[-1]
+
+
+def _replaced_by(kind: str, api_version: str) -> frozenset[str]:
+    cloud = cloud_of_api(api_version)
+    return _REPLACED_BY_CLOUD.get(cloud, {}).get(kind, frozenset()) | _ALWAYS_REPLACED.get(cloud, frozenset())
+
+
+def replacement_fields(kind: str, api_version: str = "aws.m.upbound.io/v1beta1") -> set[str]:
+    """spec.forProvider paths whose change makes the provider delete and recreate the resource
+    (the kind of an AWS managed resource unless its apiVersion says another cloud)."""
+    return {f"spec.forProvider.{field}" for field in _replaced_by(kind, api_version)}
 
 
 # --- what `make diff` says about a change to a managed resource -------------------------------------
@@ -126,17 +228,17 @@ def change_risk(obj: Mapping[str, Any], path: Sequence[str], before: Any, after:
     upgrade that a revert cannot undo, or a management policy that would now delete it on removal."""
     if not is_crossplane_managed(obj):
         return None
-    kind = str(obj.get("kind"))
+    kind, api_version = str(obj.get("kind")), str(obj.get("apiVersion", ""))
     where = ".".join(p for p in path if not p.startswith("["))
     field = _for_provider_field(path)
-    if field and field in _REPLACED_BY.get(kind, frozenset()) | _ALWAYS_REPLACED:
+    if field and field in _replaced_by(kind, api_version):
         data = kind in PROTECTED_KINDS
         return (
             f"replaces the cloud resource: {where} {before} -> {after} cannot change in place, the provider deletes and "
             f"recreates it{' (and its data)' if data else ''}",
             "data-deletion" if data else "infrastructure-replacement",
         )
-    if field and field in _ONE_WAY.get(kind, frozenset()):
+    if field and field in _ONE_WAY_BY_CLOUD.get(cloud_of_api(api_version), {}).get(kind, frozenset()):
         reason = f"one-way upgrade: {where} {before} -> {after} (in place; a revert cannot downgrade it)"
         return reason, "infrastructure-replacement"
     if tuple(path[:2]) == ("spec", "managementPolicies") and kind in PROTECTED_KINDS and may_delete(obj):

@@ -6,17 +6,21 @@ always an edit there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mnops.errors import Problem
-from mnops.infra.network import AddressError, carve, overlaps
+from mnops.infra.network import AddressError, allocate, carve, overlaps
 from mnops.k8s.gatewayapi import TLS_MIN_VERSION
 from mnops.kapitan_inventory import compiles_manifests
 
 Params = Mapping[str, Any]
 PLAN_FILE = "inventory/classes/platform/infra.yml"
 EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+CLOUD_FILE = "inventory/classes/cloud/{cloud}.yml"
+# GCP project IDs: 6 to 30 characters, lower-case letters, digits and hyphens, a letter first, no hyphen last.
+PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
 
 def _target_file(target: str) -> str:
@@ -58,13 +62,54 @@ def networks_do_not_overlap(target: str, params: Params) -> Iterator[Problem]:
 
 
 def subnets_fit_the_network(target: str, params: Params) -> Iterator[Problem]:
+    """AWS: a private and a public subnet per zone; GKE: the nodes, pods, services and control-plane
+    blocks of classes/cloud/gcp.yml (its subnetworks are regional)."""
     infra = params["infra"]
     if not compiles_manifests(params) or target not in infra["networks"]:
         return
+    cloud = params["cloud"]["provider"]
     try:
-        carve(infra["networks"][target], params["cluster"]["zones"], infra["subnets"])
+        if cloud == "gcp" and "gcp" in infra:
+            allocate(infra["networks"][target], infra["gcp"]["ranges"], "parameters.infra.gcp.ranges")
+        elif cloud == "aws":
+            carve(infra["networks"][target], params["cluster"]["zones"], infra["subnets"])
     except AddressError as error:
-        yield Problem(target, error.key, error.found, error.expected, f"set in {_target_file(target)} or {PLAN_FILE}")
+        where = CLOUD_FILE.format(cloud=cloud) if cloud != "aws" else _target_file(target)
+        yield Problem(target, error.key, error.found, error.expected, f"set in {where} or {PLAN_FILE}")
+
+
+def _managed(target: str, params: Params) -> bool:
+    """A cluster whose cloud layer a management cluster generates."""
+    manager = params["infra"].get("management_cluster")
+    return compiles_manifests(params) and bool(manager) and manager != target
+
+
+def gcp_layer_has_its_settings(target: str, params: Params) -> Iterator[Problem]:
+    """What the GKE layer needs beyond the cloud-neutral settings, each named where it is set."""
+    if params["cloud"]["provider"] != "gcp" or not _managed(target, params):
+        return
+    cloud_file = CLOUD_FILE.format(cloud="gcp")
+    account = str(params["cloud"].get("account", ""))
+    if not PROJECT_ID.match(account):
+        yield Problem(target, "parameters.cloud.account", repr(account),
+                      "a GCP project ID (6-30 lower-case letters, digits and hyphens, starting with a letter)",
+                      f"set in {_target_file(target)}")  # fmt: skip
+    if "project_number" not in params["cloud"]:
+        yield Problem(target, "parameters.cloud.project_number", "nothing",
+                      "the project's number (it names the service agents granted the CMEK keys)",
+                      f"set in {_target_file(target)}")  # fmt: skip
+    if "gcp" not in params["infra"]:
+        yield Problem(target, "parameters.infra.gcp", "nothing", "the GKE settings", f"set in {cloud_file}")
+        return
+    if "gcp" not in params.get("crossplane", {}):
+        yield Problem(target, "parameters.crossplane.gcp", "nothing", "the GCP provider pin", f"set in {PLAN_FILE}")
+    machine_types = params["infra"]["gcp"]["machine_types"]
+    known = ", ".join(sorted(machine_types))
+    for index, instance_type in enumerate(params["infra"]["nodes"]["instance_types"]):
+        if instance_type not in machine_types:
+            yield Problem(target, f"parameters.infra.nodes.instance_types[{index}]", repr(instance_type),
+                          f"an instance type with a machine type in parameters.infra.gcp.machine_types ({known})",
+                          f"add it to {cloud_file}")  # fmt: skip
 
 
 def databases_are_private(target: str, params: Params) -> Iterator[Problem]:
@@ -189,6 +234,7 @@ RULES = (
     network_is_planned,
     networks_do_not_overlap,
     subnets_fit_the_network,
+    gcp_layer_has_its_settings,
     databases_are_private,
     buckets_are_encrypted,
     edge_origin_is_published,

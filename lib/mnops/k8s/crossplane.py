@@ -41,10 +41,19 @@ def provider(name: str, identity: Identity, package: str, runtime_config: str) -
     return k8s_object(PKG_API, "Provider", metadata(name, identity), spec=spec)
 
 
-def deployment_runtime_config(name: str, identity: Identity, service_account: str) -> dict[str, Any]:
-    """Runs every provider pod under one named ServiceAccount, which Pod Identity binds to an IAM role."""
-    spec = {"serviceAccountTemplate": {"metadata": {"name": service_account}}}
-    return k8s_object(RUNTIME_API, "DeploymentRuntimeConfig", metadata(name, identity), spec=spec)
+def deployment_runtime_config(
+    name: str, identity: Identity, service_account: str, pod_spec: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Runs every provider pod under one named ServiceAccount, which the cloud's workload identity
+    binds to Crossplane's identity; `pod_spec` adds what that binding needs in the pod (a projected
+    token, an environment variable) to Crossplane's `package-runtime` container and its pod."""
+    spec: dict[str, Any] = {"serviceAccountTemplate": {"metadata": {"name": service_account}}}
+    obj = k8s_object(RUNTIME_API, "DeploymentRuntimeConfig", metadata(name, identity), spec=spec)
+    if pod_spec:
+        # Set after k8s_object, which drops empty values: the schema requires a selector, and Crossplane
+        # sets the pods' labels and selector itself, so it stays empty (as in Crossplane's examples).
+        obj["spec"]["deploymentTemplate"] = {"spec": {"selector": {}, "template": {"spec": dict(pod_spec)}}}
+    return obj
 
 
 def provider_config(

@@ -1,0 +1,357 @@
+"""GKE (and every other cloud layer besides AWS) on a copy of the repository: the production clusters
+switched to another cloud class compile into that cloud's managed resources, strictly valid against
+the CRD schemas and their CEL rules, with the same guarantees the AWS layer gives.
+
+One copy and one compile per cloud, shared by the module's tests. Which clusters are switched is read
+from the copy's inventory (the production targets), never listed here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import journey_support as journey
+import pytest
+import yaml
+from conftest import CRD_SCHEMAS
+
+from mnops.infra.protection import is_protected, may_delete, replacement_fields
+from mnops.kapitan_inventory import render_inventory
+from mnops.manifest_validation import validate_document
+
+pytestmark = pytest.mark.slow  # compiles a copy of the repository
+
+ENVIRONMENT = "prod"  # private API server, deletion protection, three zones and a DR region to replicate to
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a cloud's fixture puts the environment's clusters, by role."""
+
+    regions: dict[str, str]
+    zones: dict[str, list[str]]
+
+
+PLACES = {
+    "gcp": Place(
+        {"primary": "us-east1", "standby": "us-west1"},
+        {"us-east1": ["us-east1-b", "us-east1-c", "us-east1-d"], "us-west1": ["us-west1-a", "us-west1-b", "us-west1-c"]},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Switched:
+    cloud: str
+    repo: Path
+    clusters: tuple[str, ...]
+    parameters: dict[str, Any]
+
+    @property
+    def management(self) -> str:
+        managers = {self.parameters[c]["infra"]["management_cluster"] for c in self.clusters}
+        assert len(managers) == 1
+        return managers.pop()
+
+    def folder(self, cluster: str) -> Path:
+        return self.repo / "compiled" / self.management / "infra" / f"infra-{cluster}"
+
+    def documents(self, cluster: str) -> list[dict[str, Any]]:
+        return [d for path in sorted(self.folder(cluster).glob("*.yaml")) for d in load_all(path)]
+
+    def by_kind(self, cluster: str, kind: str) -> dict[str, dict[str, Any]]:
+        return {d["metadata"]["name"]: d for d in self.documents(cluster) if d["kind"] == kind}
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if isinstance(d, dict)]
+
+
+def environment_targets(repo: Path, environment: str) -> list[str]:
+    """The cluster targets of one environment, from the copy's target files."""
+    found = []
+    for path in sorted((repo / "inventory" / "targets").glob("*.yml")):
+        classes = journey.load(path).get("classes", [])
+        if f"env.{environment}" in classes and "management" not in classes:
+            found.append(path.stem)
+    return found
+
+
+def switch_environment(repo: Path, environment: str, cloud: str) -> tuple[str, ...]:
+    """Put every cluster of the environment on `cloud`: its class, region, zones and account, and the
+    environment's data regions (the DR copies follow the clusters)."""
+    place = PLACES[cloud]
+    targets = environment_targets(repo, environment)
+    regions = {}
+    for index, name in enumerate(targets):
+        path = repo / "inventory" / "targets" / f"{name}.yml"
+        target = journey.load(path)
+        target["classes"] = [f"cloud.{cloud}" if c.startswith("cloud.") else c for c in target["classes"]]
+        cluster = target["parameters"]["cluster"]
+        region = place.regions[cluster.get("role", "primary")]
+        regions[cluster.get("role", "primary")] = region
+        cluster["region"], cluster["zones"] = region, place.zones[region]
+        account = target["parameters"].setdefault("cloud", {})
+        account["account"] = f"mnops-{name}"
+        if cloud == "gcp":
+            account["project_number"] = f"{100000000000 + index}"
+        journey.dump(path, target)
+    env_file = repo / "inventory" / "classes" / "env" / f"{environment}.yml"
+    env = journey.load(env_file)
+    data_regions = env["parameters"]["data"]["regions"]
+    data_regions["primary"] = regions["primary"]
+    data_regions["dr"] = regions.get("standby", regions["primary"])
+    journey.dump(env_file, env)
+    return tuple(targets)
+
+
+@pytest.fixture(scope="module", params=sorted(PLACES))
+def switched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Switched:
+    cloud = request.param
+    repo = journey.copy_repository(tmp_path_factory.mktemp(cloud) / "repo")
+    clusters = switch_environment(repo, ENVIRONMENT, cloud)
+    assert clusters, f"no {ENVIRONMENT} cluster in the inventory: nothing would be switched"
+    compiled = journey.regenerate(repo)
+    assert compiled.returncode == 0, compiled.stderr
+    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"))
+
+
+def group_of(doc: dict[str, Any]) -> str:
+    return str(doc["apiVersion"]).split("/", 1)[0]
+
+
+# --- the layer is the switched cloud's, and strictly valid --------------------------------------
+
+
+def test_switched_clusters_get_their_own_cloud_layer(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        groups = {group_of(d) for d in switched.documents(cluster) if d["kind"] != "Namespace"}
+        assert groups, f"{cluster}: no managed resources"
+        foreign = sorted(g for g in groups if not g.endswith(f"{switched.cloud}.m.upbound.io"))
+        assert foreign == [], f"{cluster} on {switched.cloud} got resources of another cloud: {foreign}"
+
+
+def test_management_tree_is_valid_against_crd_schemas_and_their_cel_rules(switched: Switched) -> None:
+    tree = switched.repo / "compiled" / switched.management / "infra"
+    versions = tuple(switched.parameters[switched.management]["kubernetes"]["supported_versions"])
+    docs = [(path, d) for path in sorted(tree.rglob("*.yaml")) for d in load_all(path)]
+    findings = [f.render() for path, d in docs for f in validate_document(d, str(path.relative_to(tree)), versions, CRD_SCHEMAS)]
+    assert findings == []
+    for cluster in switched.clusters:
+        assert len(switched.documents(cluster)) > 40, f"{cluster}: too few objects for a whole cloud layer"
+
+
+def test_every_group_emitted_has_its_provider_package_at_the_pinned_release(switched: Switched) -> None:
+    crossplane = switched.parameters[switched.management]["crossplane"][switched.cloud]
+    providers = {
+        d["spec"]["package"].rsplit("/", 1)[-1]
+        for d in load_all(switched.repo / "compiled" / switched.management / "infra" / "crossplane" / "provider.yaml")
+    }
+    version = crossplane["provider_version"]
+    assert f"provider-family-{switched.cloud}:{version}" in providers
+    for cluster in switched.clusters:
+        for group in {group_of(d) for d in switched.documents(cluster) if d["kind"] != "Namespace"}:
+            family = group.removesuffix(f".{switched.cloud}.m.upbound.io")
+            if family == f"{switched.cloud}.m.upbound.io":
+                continue  # the ProviderConfig's group belongs to the family package
+            assert f"provider-{switched.cloud}-{family}:{version}" in providers, f"no provider for {group}"
+
+
+def test_the_provider_config_reaches_the_cluster_account_without_a_static_key(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        (config,) = switched.by_kind(cluster, "ProviderConfig").values()
+        assert config["spec"]["credentials"]["source"] != "Secret"
+        assert switched.parameters[cluster]["cloud"]["account"] in str(config["spec"])
+
+
+# --- never delete data by accident ---------------------------------------------------------------
+
+PROTECTED = {"gcp": {"Bucket", "CryptoKey", "KeyRing", "Cluster", "ManagedZone", "ProjectBucketConfig"}}
+
+
+def test_data_holding_resources_are_never_deleted_when_removed_from_git(switched: Switched) -> None:
+    kinds = set()
+    for cluster in switched.clusters:
+        for doc in switched.documents(cluster):
+            if is_protected(doc):
+                kinds.add(doc["kind"])
+                assert not may_delete(doc), f"{cluster}: {doc['kind']} {doc['metadata']['name']} may be deleted"
+    assert PROTECTED[switched.cloud] <= kinds
+
+
+def test_make_diff_knows_which_fields_replace_the_cloud_resources(switched: Switched) -> None:
+    """Every kind with a field the cloud cannot change in place is in protection's list for this cloud."""
+    expected = {"gcp": {("Subnetwork", "ipCidrRange"), ("Cluster", "privateClusterConfig"), ("Bucket", "location")}}
+    docs = {d["kind"]: d for cluster in switched.clusters for d in switched.documents(cluster)}
+    for kind, field in expected[switched.cloud]:
+        assert f"spec.forProvider.{field}" in replacement_fields(kind, docs[kind]["apiVersion"]), (kind, field)
+
+
+# --- control plane, network, edge ----------------------------------------------------------------
+
+
+def test_production_api_server_is_private_encrypted_and_protected(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        params = switched.parameters[cluster]
+        if switched.cloud == "gcp":
+            gke = switched.by_kind(cluster, "Cluster")[cluster]["spec"]["forProvider"]
+            assert gke["privateClusterConfig"]["enablePrivateNodes"] is True
+            assert gke["privateClusterConfig"]["enablePrivateEndpoint"] is (params["cluster"]["environment"] == "prod")
+            assert gke["deletionProtection"] is True
+            assert gke["minMasterVersion"] == params["infra"]["eks"]["version"]
+            assert gke["workloadIdentityConfig"]["workloadPool"] == f"{params['cloud']['account']}.svc.id.goog"
+            assert "APISERVER" in gke["loggingConfig"]["enableComponents"]
+            key = gke["databaseEncryption"]["keyName"].rsplit("/", 1)[-1]
+            assert gke["databaseEncryption"]["state"] == "ENCRYPTED" and key in switched.by_kind(cluster, "CryptoKey")
+            assert switched.by_kind(cluster, "ProjectSink"), "audit logs are routed to the locked bucket"
+            assert all(b["spec"]["forProvider"]["locked"] for b in switched.by_kind(cluster, "ProjectBucketConfig").values())
+
+
+def test_cluster_ranges_lie_in_the_address_plan_and_do_not_overlap(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        network = ipaddress.ip_network(switched.parameters[cluster]["infra"]["networks"][cluster])
+        ranges = []
+        if switched.cloud == "gcp":
+            (subnet,) = switched.by_kind(cluster, "Subnetwork").values()
+            body = subnet["spec"]["forProvider"]
+            ranges = [body["ipCidrRange"], *(r["ipCidrRange"] for r in body["secondaryIpRange"])]
+            gke = switched.by_kind(cluster, "Cluster")[cluster]["spec"]["forProvider"]
+            ranges.append(gke["privateClusterConfig"]["masterIpv4CidrBlock"])
+            names = {r["rangeName"] for r in body["secondaryIpRange"]}
+            policy = gke["ipAllocationPolicy"]
+            assert {policy["clusterSecondaryRangeName"], policy["servicesSecondaryRangeName"]} <= names
+        parsed = [ipaddress.ip_network(r) for r in ranges]
+        assert len(parsed) >= 3
+        assert all(r.subnet_of(network) for r in parsed)  # type: ignore[arg-type]
+        assert all(not a.overlaps(b) for i, a in enumerate(parsed) for b in parsed[i + 1 :])
+
+
+def test_private_nodes_reach_the_internet_through_nat(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        if switched.cloud == "gcp":
+            (nat,) = switched.by_kind(cluster, "RouterNAT").values()
+            body = nat["spec"]["forProvider"]
+            assert body["routerRef"]["name"] in switched.by_kind(cluster, "Router")
+            subnets = {s["nameRef"]["name"] for s in body["subnetwork"]}
+            assert subnets == set(switched.by_kind(cluster, "Subnetwork"))
+
+
+def test_the_edge_has_a_per_client_rate_rule_and_the_waf_rules_of_the_inventory(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        infra = switched.parameters[cluster]["infra"]
+        if switched.cloud == "gcp":
+            (policy,) = switched.by_kind(cluster, "SecurityPolicy").values()
+            rules = policy["spec"]["forProvider"]["rule"]
+            (rate,) = [r for r in rules if r["action"] in ("rate_based_ban", "throttle")]
+            options = rate["rateLimitOptions"]
+            assert options["enforceOnKey"] == "IP"
+            assert options["rateLimitThreshold"] == {"count": infra["edge"]["rate_limit_per_5_minutes"], "intervalSec": 300}
+            waf = [r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]]
+            assert waf == [f"evaluatePreconfiguredWaf('{w}')" for w in infra["gcp"]["waf_rules"]]
+            assert max(r["priority"] for r in rules) == 2147483647, "Cloud Armor needs its default rule"
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+def object_storage_rows(repo: Path, cluster: str) -> Iterator[list[str]]:
+    for line in (repo / "docs" / "object-storage.md").read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 4 and cells[1] == cluster:
+            yield cells
+
+
+def test_every_bucket_is_private_encrypted_with_its_own_key_versioned_and_expires_old_versions(switched: Switched) -> None:
+    for cluster in switched.clusters:
+        buckets = switched.by_kind(cluster, "Bucket")
+        assert buckets
+        for cells in object_storage_rows(switched.repo, cluster):
+            if "(read)" not in cells[4]:
+                assert cells[4].strip("`") in buckets, f"{cluster}: {cells[4]} is in docs/object-storage.md but not created"
+        if switched.cloud == "gcp":
+            keys = switched.by_kind(cluster, "CryptoKey")
+            for name, bucket in buckets.items():
+                body = bucket["spec"]["forProvider"]
+                assert body["publicAccessPrevention"] == "enforced" and body["uniformBucketLevelAccess"] is True, name
+                assert body["versioning"] == {"enabled": True} and body["forceDestroy"] is False, name
+                key = body["encryption"]["defaultKmsKeyName"]
+                assert key.rsplit("/", 1)[-1] in keys, f"{name}: encrypted with a key the layer does not create"
+                assert f"/locations/{body['location'].lower()}/" in key, f"{name}: its key must be in its location"
+                deletes = [r for r in body["lifecycleRule"] if r["action"]["type"] == "Delete"]
+                assert deletes and all("daysSinceNoncurrentTime" in r["condition"] for r in deletes), name
+
+
+def test_replicated_buckets_are_copied_to_their_dr_bucket(switched: Switched) -> None:
+    checked = 0
+    for cluster in switched.clusters:
+        for cells in object_storage_rows(switched.repo, cluster):
+            if len(cells) > 9 and cells[9].startswith("to `"):
+                source, target = cells[4].strip("`"), cells[9].split("`")[1]
+                if switched.cloud == "gcp":
+                    jobs = [j["spec"]["forProvider"]["replicationSpec"] for j in switched.by_kind(cluster, "Job").values()]
+                    pairs = {(j["gcsDataSource"]["bucketNameRef"]["name"], j["gcsDataSink"]["bucketNameRef"]["name"])
+                             for j in jobs}  # fmt: skip
+                    assert (source, target) in pairs
+                checked += 1
+    assert checked, "no replicated bucket in the switched environment: the check would be empty"
+
+
+# --- workload identity ---------------------------------------------------------------------------
+
+ANNOTATION = {"gcp": "iam.gke.io/gcp-service-account"}
+
+
+def annotated(value: Any, key: str) -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if k == key:
+                yield str(item)
+            else:
+                yield from annotated(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from annotated(item, key)
+
+
+def test_every_workload_identity_annotation_has_its_cloud_identity_and_binding(switched: Switched) -> None:
+    key = ANNOTATION[switched.cloud]
+    for cluster in switched.clusters:
+        found = set()
+        bound = set()
+        for path in sorted((switched.repo / "compiled" / cluster).rglob("*.yaml")):
+            for doc in load_all(path):
+                found |= set(annotated(doc, key))
+                if doc.get("kind") == "ServiceAccount" and key in doc["metadata"].get("annotations", {}):
+                    bound.add((doc["metadata"]["namespace"], doc["metadata"]["name"]))
+        assert found, f"{cluster}: no workload-identity annotation; the check would be empty"
+        if switched.cloud == "gcp":
+            project = switched.parameters[cluster]["cloud"]["account"]
+            accounts = {f"{n}@{project}.iam.gserviceaccount.com" for n in switched.by_kind(cluster, "ServiceAccount")}
+            assert found <= accounts, f"{cluster}: no service account for {sorted(found - accounts)}"
+            members = {
+                m["spec"]["forProvider"]["member"]
+                for m in switched.by_kind(cluster, "ServiceAccountIAMMember").values()
+                if m["spec"]["forProvider"]["role"] == "roles/iam.workloadIdentityUser"
+            }
+            for namespace, name in sorted(bound):
+                assert f"serviceAccount:{project}.svc.id.goog[{namespace}/{name}]" in members, (namespace, name)
+
+
+# --- the generated doc ---------------------------------------------------------------------------
+
+
+def test_infrastructure_doc_lists_the_clusters_on_their_cloud_with_its_rates(switched: Switched) -> None:
+    text = (switched.repo / "docs" / "infrastructure.md").read_text()
+    assert "Not generated" not in text
+    source = switched.parameters[switched.clusters[0]]["pricing"]["infrastructure"]["source"]
+    assert source in text, "the estimate must quote the cluster's own cloud's rate table"
+    for cluster in switched.clusters:
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| {cluster} |")]
+        cells = [c.strip() for c in row.split("|")]
+        assert cells[2] == switched.cloud
+        assert re.fullmatch(r"[0-9,]+", cells[-2]) and int(cells[-2].replace(",", "")) > 0, row
