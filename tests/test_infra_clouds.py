@@ -1,9 +1,11 @@
-"""GKE (and every other cloud layer besides AWS) on a copy of the repository: the production clusters
-switched to another cloud class compile into that cloud's managed resources, strictly valid against
-the CRD schemas and their CEL rules, with the same guarantees the AWS layer gives.
+"""GKE and AKS on a copy of the repository: the production clusters switched to another cloud class
+compile into that cloud's managed resources, strictly valid against the CRD schemas and their CEL
+rules, with the same guarantees the AWS layer gives.
 
-One copy and one compile per cloud, shared by the module's tests. Which clusters are switched is read
-from the copy's inventory (the production targets), never listed here.
+One copy per cloud, shared by the module's tests. Which clusters are switched is read from the copy's
+inventory (the production targets), never listed here. Azure compiles twice, as an operator does:
+the first sync creates the identities and the cluster, whose principal IDs and OIDC issuer then go
+into the target files so that the role assignments and federated credentials follow.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ PLACES = {
         {"primary": "us-east1", "standby": "us-west1"},
         {"us-east1": ["us-east1-b", "us-east1-c", "us-east1-d"], "us-west1": ["us-west1-a", "us-west1-b", "us-west1-c"]},
     ),
+    "azure": Place(
+        {"primary": "eastus", "standby": "westus2"},
+        {"eastus": ["eastus-1", "eastus-2", "eastus-3"], "westus2": ["westus2-1", "westus2-2", "westus2-3"]},
+    ),
 }
 
 
@@ -51,6 +57,7 @@ class Switched:
     repo: Path
     clusters: tuple[str, ...]
     parameters: dict[str, Any]
+    first_sync: dict[str, list[str]]  # Azure: cluster -> the kinds of its first compile, before the IDs were known
 
     @property
     def management(self) -> str:
@@ -97,9 +104,11 @@ def switch_environment(repo: Path, environment: str, cloud: str) -> tuple[str, .
         regions[cluster.get("role", "primary")] = region
         cluster["region"], cluster["zones"] = region, place.zones[region]
         account = target["parameters"].setdefault("cloud", {})
-        account["account"] = f"mnops-{name}"
         if cloud == "gcp":
+            account["account"] = f"mnops-{name}"
             account["project_number"] = f"{100000000000 + index}"
+        else:
+            account["account"] = f"0a1b2c3d-0000-4000-8000-{index + 1:012x}"  # a subscription ID
         journey.dump(path, target)
     env_file = repo / "inventory" / "classes" / "env" / f"{environment}.yml"
     env = journey.load(env_file)
@@ -118,7 +127,27 @@ def switched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     assert clusters, f"no {ENVIRONMENT} cluster in the inventory: nothing would be switched"
     compiled = journey.regenerate(repo)
     assert compiled.returncode == 0, compiled.stderr
-    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"))
+    switched = Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), {})
+    if cloud != "azure":
+        return switched
+    first = {c: [d["kind"] for d in switched.documents(c)] for c in clusters}
+    for index, cluster in enumerate(clusters):
+        record_first_sync(repo, switched, cluster, index)
+    compiled = journey.regenerate(repo)
+    assert compiled.returncode == 0, compiled.stderr
+    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), first)
+
+
+def record_first_sync(repo: Path, switched: Switched, cluster: str, index: int) -> None:
+    """What an operator copies from the first sync's status into the target file (Azure)."""
+    identities = sorted(switched.by_kind(cluster, "UserAssignedIdentity"))
+    path = repo / "inventory" / "targets" / f"{cluster}.yml"
+    target = journey.load(path)
+    target["parameters"]["cloud"]["oidc_issuer"] = f"https://eastus.oic.prod-aks.azure.com/tenant/{cluster}/"
+    target["parameters"]["cloud"]["principal_ids"] = {
+        name: f"0b1c2d3e-0000-4000-8000-{index:04x}{number:08x}" for number, name in enumerate(identities)
+    }
+    journey.dump(path, target)
 
 
 def group_of(doc: dict[str, Any]) -> str:
@@ -171,7 +200,10 @@ def test_the_provider_config_reaches_the_cluster_account_without_a_static_key(sw
 
 # --- never delete data by accident ---------------------------------------------------------------
 
-PROTECTED = {"gcp": {"Bucket", "CryptoKey", "KeyRing", "Cluster", "ManagedZone", "ProjectBucketConfig"}}
+PROTECTED = {
+    "gcp": {"Bucket", "CryptoKey", "KeyRing", "Cluster", "ManagedZone", "ProjectBucketConfig"},
+    "azure": {"Account", "Container", "Vault", "Key", "KubernetesCluster", "DNSZone", "ResourceGroup", "Workspace"},
+}
 
 
 def test_data_holding_resources_are_never_deleted_when_removed_from_git(switched: Switched) -> None:
@@ -186,7 +218,10 @@ def test_data_holding_resources_are_never_deleted_when_removed_from_git(switched
 
 def test_make_diff_knows_which_fields_replace_the_cloud_resources(switched: Switched) -> None:
     """Every kind with a field the cloud cannot change in place is in protection's list for this cloud."""
-    expected = {"gcp": {("Subnetwork", "ipCidrRange"), ("Cluster", "privateClusterConfig"), ("Bucket", "location")}}
+    expected = {
+        "gcp": {("Subnetwork", "ipCidrRange"), ("Cluster", "privateClusterConfig"), ("Bucket", "location")},
+        "azure": {("KubernetesCluster", "networkProfile"), ("Account", "location"), ("Subnet", "virtualNetworkNameRef")},
+    }
     docs = {d["kind"]: d for cluster in switched.clusters for d in switched.documents(cluster)}
     for kind, field in expected[switched.cloud]:
         assert f"spec.forProvider.{field}" in replacement_fields(kind, docs[kind]["apiVersion"]), (kind, field)
@@ -210,6 +245,17 @@ def test_production_api_server_is_private_encrypted_and_protected(switched: Swit
             assert gke["databaseEncryption"]["state"] == "ENCRYPTED" and key in switched.by_kind(cluster, "CryptoKey")
             assert switched.by_kind(cluster, "ProjectSink"), "audit logs are routed to the locked bucket"
             assert all(b["spec"]["forProvider"]["locked"] for b in switched.by_kind(cluster, "ProjectBucketConfig").values())
+        else:
+            aks = switched.by_kind(cluster, "KubernetesCluster")[cluster]["spec"]["forProvider"]
+            assert aks["privateClusterEnabled"] is (params["cluster"]["environment"] == "prod")
+            assert aks["kubernetesVersion"] == params["infra"]["eks"]["version"]
+            assert aks["oidcIssuerEnabled"] is True and aks["workloadIdentityEnabled"] is True
+            assert aks["localAccountDisabled"] is True and aks["azureActiveDirectoryRoleBasedAccessControl"]["azureRbacEnabled"]
+            (audit,) = [d for d in switched.by_kind(cluster, "MonitorDiagnosticSetting").values()
+                        if d["spec"]["forProvider"]["targetResourceId"].endswith(f"/managedClusters/{cluster}")]  # fmt: skip
+            assert "kube-audit" in {log["category"] for log in audit["spec"]["forProvider"]["enabledLog"]}
+            workspace = audit["spec"]["forProvider"]["logAnalyticsWorkspaceId"].rsplit("/", 1)[-1]
+            assert workspace in switched.by_kind(cluster, "Workspace")
 
 
 def test_cluster_ranges_lie_in_the_address_plan_and_do_not_overlap(switched: Switched) -> None:
@@ -225,6 +271,13 @@ def test_cluster_ranges_lie_in_the_address_plan_and_do_not_overlap(switched: Swi
             names = {r["rangeName"] for r in body["secondaryIpRange"]}
             policy = gke["ipAllocationPolicy"]
             assert {policy["clusterSecondaryRangeName"], policy["servicesSecondaryRangeName"]} <= names
+        else:
+            (vnet,) = switched.by_kind(cluster, "VirtualNetwork").values()
+            (subnet,) = switched.by_kind(cluster, "Subnet").values()
+            assert subnet["spec"]["forProvider"]["addressPrefixes"] == vnet["spec"]["forProvider"]["addressSpace"]
+            profile = switched.by_kind(cluster, "KubernetesCluster")[cluster]["spec"]["forProvider"]["networkProfile"]
+            ranges = [*vnet["spec"]["forProvider"]["addressSpace"], profile["podCidr"], profile["serviceCidr"]]
+            assert ipaddress.ip_address(profile["dnsServiceIp"]) in ipaddress.ip_network(profile["serviceCidr"])
         parsed = [ipaddress.ip_network(r) for r in ranges]
         assert len(parsed) >= 3
         assert all(r.subnet_of(network) for r in parsed)  # type: ignore[arg-type]
@@ -239,6 +292,14 @@ def test_private_nodes_reach_the_internet_through_nat(switched: Switched) -> Non
             assert body["routerRef"]["name"] in switched.by_kind(cluster, "Router")
             subnets = {s["nameRef"]["name"] for s in body["subnetwork"]}
             assert subnets == set(switched.by_kind(cluster, "Subnetwork"))
+        else:
+            (nat,) = switched.by_kind(cluster, "NATGateway")
+            (association,) = switched.by_kind(cluster, "SubnetNATGatewayAssociation").values()
+            assert association["spec"]["forProvider"]["natGatewayIdRef"]["name"] == nat
+            assert association["spec"]["forProvider"]["subnetIdRef"]["name"] in switched.by_kind(cluster, "Subnet")
+            assert switched.by_kind(cluster, "NATGatewayPublicIPAssociation")
+            profile = switched.by_kind(cluster, "KubernetesCluster")[cluster]["spec"]["forProvider"]["networkProfile"]
+            assert profile["outboundType"] == "userAssignedNATGateway"
 
 
 def test_the_edge_has_a_per_client_rate_rule_and_the_waf_rules_of_the_inventory(switched: Switched) -> None:
@@ -254,6 +315,25 @@ def test_the_edge_has_a_per_client_rate_rule_and_the_waf_rules_of_the_inventory(
             waf = [r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]]
             assert waf == [f"evaluatePreconfiguredWaf('{w}')" for w in infra["gcp"]["waf_rules"]]
             assert max(r["priority"] for r in rules) == 2147483647, "Cloud Armor needs its default rule"
+        else:
+            (policy,) = switched.by_kind(cluster, "FrontdoorFirewallPolicy").values()
+            body = policy["spec"]["forProvider"]
+            assert body["mode"] == "Prevention"
+            (rate,) = [r for r in body["customRule"] if r["type"] == "RateLimitRule"]
+            assert (rate["rateLimitThreshold"], rate["rateLimitDurationInMinutes"]) == (
+                infra["edge"]["rate_limit_per_5_minutes"],
+                5,
+            )
+            assert [r["type"] for r in body["managedRule"]] == [r["type"] for r in infra["azure"]["managed_rule_sets"]]
+            (security,) = switched.by_kind(cluster, "FrontdoorSecurityPolicy").values()
+            firewall = security["spec"]["forProvider"]["securityPolicies"]["firewall"]
+            assert firewall["cdnFrontdoorFirewallPolicyIdRef"]["name"] == policy["metadata"]["name"]
+            endpoints = firewall["association"]["domain"]
+            assert all(
+                d["cdnFrontdoorDomainId"].rsplit("/", 1)[-1] in switched.by_kind(cluster, "FrontdoorEndpoint") for d in endpoints
+            )
+            (route,) = switched.by_kind(cluster, "FrontdoorRoute").values()
+            assert route["spec"]["forProvider"]["forwardingProtocol"] == "HttpsOnly"
 
 
 # --- storage -------------------------------------------------------------------------------------
@@ -268,7 +348,7 @@ def object_storage_rows(repo: Path, cluster: str) -> Iterator[list[str]]:
 
 def test_every_bucket_is_private_encrypted_with_its_own_key_versioned_and_expires_old_versions(switched: Switched) -> None:
     for cluster in switched.clusters:
-        buckets = switched.by_kind(cluster, "Bucket")
+        buckets = switched.by_kind(cluster, "Bucket" if switched.cloud == "gcp" else "Container")
         assert buckets
         for cells in object_storage_rows(switched.repo, cluster):
             if "(read)" not in cells[4]:
@@ -284,6 +364,19 @@ def test_every_bucket_is_private_encrypted_with_its_own_key_versioned_and_expire
                 assert f"/locations/{body['location'].lower()}/" in key, f"{name}: its key must be in its location"
                 deletes = [r for r in body["lifecycleRule"] if r["action"]["type"] == "Delete"]
                 assert deletes and all("daysSinceNoncurrentTime" in r["condition"] for r in deletes), name
+        else:
+            (account,) = switched.by_kind(cluster, "Account").values()
+            body = account["spec"]["forProvider"]
+            assert body["allowNestedItemsToBePublic"] is False and body["sharedAccessKeyEnabled"] is False
+            assert body["minTlsVersion"] == "TLS1_2" and body["httpsTrafficOnlyEnabled"] is True
+            assert body["infrastructureEncryptionEnabled"] is True and body["blobProperties"]["versioningEnabled"] is True
+            assert body["customerManagedKey"]["keyVaultKeyId"].endswith("/keys/data"), "the key once its identity may use it"
+            assert body["networkRules"]["defaultAction"] == "Deny"
+            assert all(c["spec"]["forProvider"]["containerAccessType"] == "private" for c in buckets.values())
+            (policy,) = switched.by_kind(cluster, "ManagementPolicy").values()
+            prefixes = {p for rule in policy["spec"]["forProvider"]["rule"] for p in rule["filters"]["prefixMatch"]
+                        if "deleteAfterDaysSinceCreation" in rule["actions"]["version"]}  # fmt: skip
+            assert prefixes == {f"{name}/" for name in buckets}, "old versions expire in every container"
 
 
 def test_replicated_buckets_are_copied_to_their_dr_bucket(switched: Switched) -> None:
@@ -297,13 +390,19 @@ def test_replicated_buckets_are_copied_to_their_dr_bucket(switched: Switched) ->
                     pairs = {(j["gcsDataSource"]["bucketNameRef"]["name"], j["gcsDataSink"]["bucketNameRef"]["name"])
                              for j in jobs}  # fmt: skip
                     assert (source, target) in pairs
+                else:
+                    # One geo-redundant account per cluster: every container, the `-dr` one too, has a copy in
+                    # the paired region (the data layer addresses both containers in this account).
+                    (account,) = switched.by_kind(cluster, "Account").values()
+                    assert account["spec"]["forProvider"]["accountReplicationType"] in {"GRS", "GZRS", "RAGRS", "RAGZRS"}
+                    assert {source, target} <= set(switched.by_kind(cluster, "Container"))
                 checked += 1
     assert checked, "no replicated bucket in the switched environment: the check would be empty"
 
 
 # --- workload identity ---------------------------------------------------------------------------
 
-ANNOTATION = {"gcp": "iam.gke.io/gcp-service-account"}
+ANNOTATION = {"gcp": "iam.gke.io/gcp-service-account", "azure": "azure.workload.identity/client-id"}
 
 
 def annotated(value: Any, key: str) -> Iterator[str]:
@@ -340,6 +439,34 @@ def test_every_workload_identity_annotation_has_its_cloud_identity_and_binding(s
             }
             for namespace, name in sorted(bound):
                 assert f"serviceAccount:{project}.svc.id.goog[{namespace}/{name}]" in members, (namespace, name)
+        else:
+            identities = set(switched.by_kind(cluster, "UserAssignedIdentity"))
+            assert found <= identities, f"{cluster}: no identity for {sorted(found - identities)}"
+            issuer = switched.parameters[cluster]["cloud"]["oidc_issuer"]
+            credentials = {
+                c["spec"]["forProvider"]["subject"] for c in switched.by_kind(cluster, "FederatedIdentityCredential").values()
+                if c["spec"]["forProvider"]["issuer"] == issuer
+            }  # fmt: skip
+            for namespace, name in sorted(bound):
+                assert f"system:serviceaccount:{namespace}:{name}" in credentials, (namespace, name)
+
+
+def test_azure_grants_follow_the_principal_ids_of_the_first_sync(switched: Switched) -> None:
+    """Before the first sync knows them, no role assignment names a principal nobody has; after, each
+    identity of the layer gets its grants (the deployer's, an existing principal, is there from the start)."""
+    if switched.cloud != "azure":
+        pytest.skip("only Azure role assignments take a literal principal ID")
+    for cluster in switched.clusters:
+        before = switched.first_sync[cluster]
+        assert before.count("RoleAssignment") == 1 and "FederatedIdentityCredential" not in before
+        params = switched.parameters[cluster]
+        principals = params["cloud"]["principal_ids"]
+        deployer = params["infra"]["azure"]["deployer_object_id"]
+        assigned = {r["spec"]["forProvider"]["principalId"] for r in switched.by_kind(cluster, "RoleAssignment").values()}
+        assert assigned <= set(principals.values()) | {deployer}, "a grant names a principal the layer did not create"
+        # AKS joins the subnet on its control plane's identity; the storage account unwraps its key on its own.
+        assert {principals[f"{cluster}-control-plane"], principals[f"{cluster}-storage-cmk"], deployer} <= assigned
+        assert len(assigned) > 3, "the workload identities get their data roles too"
 
 
 # --- the generated doc ---------------------------------------------------------------------------
@@ -347,7 +474,7 @@ def test_every_workload_identity_annotation_has_its_cloud_identity_and_binding(s
 
 def test_infrastructure_doc_lists_the_clusters_on_their_cloud_with_its_rates(switched: Switched) -> None:
     text = (switched.repo / "docs" / "infrastructure.md").read_text()
-    assert "Not generated" not in text
+    assert "must be built by hand" not in text, "a switched cluster was left out of the layer"
     source = switched.parameters[switched.clusters[0]]["pricing"]["infrastructure"]["source"]
     assert source in text, "the estimate must quote the cluster's own cloud's rate table"
     for cluster in switched.clusters:

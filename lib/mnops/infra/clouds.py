@@ -17,6 +17,7 @@ import json
 from typing import Any, Protocol
 
 from mnops.infra.aws import AwsLayer
+from mnops.infra.azure import TOKEN_AUDIENCE, AzureLayer
 from mnops.infra.gcp import GcpLayer
 from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
@@ -160,7 +161,70 @@ class GcpCloud:
         return GcpLayer(infra, ident, PROVIDER_CONFIG).all()
 
 
-CLOUDS: dict[str, Cloud] = {"aws": AwsCloud(), "gcp": GcpCloud()}
+class AzureCloud:
+    """Crossplane on the (AWS) management cluster reaches Azure by workload identity federation: the
+    provider pods present their projected ServiceAccount token, which Crossplane's Entra ID identity
+    (`crossplane.azure.client_id`) trusts through a federated credential on the management cluster's issuer."""
+
+    name = "azure"
+    runtime_config = "provider-azure"
+    token_dir = "/var/run/secrets/azure/tokens"  # noqa: S105 - where the token file is mounted, not a secret
+
+    def packages(self, target: Target) -> list[tuple[str, str]]:
+        crossplane = target.parameters["crossplane"]
+        azure = crossplane["azure"]
+        return family_packages(crossplane["provider_registry"], "azure", azure["provider_version"], azure["families"])
+
+    def runtime(self, target: Target, ident: Identity) -> list[Obj]:
+        pod = {
+            "containers": [
+                {
+                    "name": "package-runtime",
+                    "volumeMounts": [{"name": "azure-identity-token", "mountPath": self.token_dir, "readOnly": True}],
+                }
+            ],
+            "volumes": [
+                {
+                    "name": "azure-identity-token",
+                    "projected": {
+                        "sources": [
+                            {
+                                "serviceAccountToken": {
+                                    "audience": TOKEN_AUDIENCE,
+                                    "expirationSeconds": 3600,
+                                    "path": "azure-identity-token",
+                                }
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+        return [deployment_runtime_config(self.runtime_config, ident, self.runtime_config, pod)]
+
+    def provider_config(self, infra: ClusterInfra, target: Target, ident: Identity) -> Obj:
+        azure = target.parameters["crossplane"]["azure"]
+        return provider_config(
+            "azure.m.upbound.io/v1beta1",
+            "ProviderConfig",
+            PROVIDER_CONFIG,
+            ident,
+            spec={
+                "credentials": {"source": "OIDCTokenFile"},
+                "oidcTokenFilePath": f"{self.token_dir}/azure-identity-token",
+                "clientID": azure["client_id"],
+                "tenantID": azure["tenant_id"],
+                "subscriptionID": infra.account,
+            },
+            namespace=infra.namespace,
+        )
+
+    def resources(self, infra: ClusterInfra, ident: Identity) -> list[Obj]:
+        tenant = str(infra.parameters["crossplane"]["azure"]["tenant_id"])
+        return AzureLayer(infra, ident, PROVIDER_CONFIG, tenant).all()
+
+
+CLOUDS: dict[str, Cloud] = {"aws": AwsCloud(), "gcp": GcpCloud(), "azure": AzureCloud()}
 
 
 def cloud_of(infra: ClusterInfra) -> Cloud:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops.infra.aws import EKS_ADDONS, INTERFACE_ENDPOINTS
+from mnops.infra.azure import ranges as azure_ranges
 from mnops.infra.edge import edge_plan
 from mnops.infra.gcp import ranges as gcp_ranges
 from mnops.infra.identities import cloud_identities, portable_identities
@@ -35,6 +36,7 @@ class Words:
 WORDS = {
     "aws": Words("EKS", "VPC", "S3 buckets, KMS", "CloudFront + WAF", "*.aws.m.upbound.io"),
     "gcp": Words("GKE", "VPC network, Cloud NAT", "GCS buckets, Cloud KMS", "Cloud Armor policy", "*.gcp.m.upbound.io"),
+    "azure": Words("AKS", "VNet, NAT gateway", "Blob containers, Key Vault", "Front Door WAF policy", "*.azure.m.upbound.io"),
 }
 
 
@@ -70,7 +72,27 @@ def gcp_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     return round(float(total), 2)
 
 
-COSTS: dict[str, Callable[[ClusterInfra, Mapping[str, Any]], float]] = {"aws": aws_monthly_cost, "gcp": gcp_monthly_cost}
+def azure_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
+    """The fixed monthly baseline on AKS: the Standard tier's SLA fee, system nodes and their Premium SSD
+    disks, the NAT gateway and its address, the DNS zone, Front Door Premium's base fee and the HSM key.
+    Traffic, requests, stored bytes, log volume and the user pool's nodes come on top."""
+    hourly, monthly, hours = pricing["hourly"], pricing["monthly"], pricing["hours_per_month"]
+    nodes, azure = infra.settings["nodes"], infra.settings["azure"]
+    size = azure["vm_sizes"][nodes["instance_types"][0]]
+    total = (hourly["aks_standard_tier"] * hours) if azure["sku_tier"] != "Free" else 0.0
+    total += nodes["desired_size"] * (hourly["instance"][size] * hours + nodes["disk_gib"] * monthly["premium_ssd_per_gib"])
+    total += (hourly["nat_gateway"] + hourly["public_ip"]) * hours
+    total += (
+        (monthly["dns_zone"] if infra.role == "primary" else 0) + monthly["front_door_premium"] + monthly["key_vault_hsm_key"]
+    )
+    return round(float(total), 2)
+
+
+COSTS: dict[str, Callable[[ClusterInfra, Mapping[str, Any]], float]] = {
+    "aws": aws_monthly_cost,
+    "gcp": gcp_monthly_cost,
+    "azure": azure_monthly_cost,
+}
 
 
 def monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any] | None = None) -> float:
@@ -85,6 +107,11 @@ def network_cells(infra: ClusterInfra) -> tuple[str, str]:
         blocks = gcp_ranges(infra)
         subnets = ", ".join(f"{purpose}: {blocks[purpose]}" for purpose in ("nodes", "pods", "services", "control_plane"))
         return subnets, "Cloud NAT (regional)"
+    if infra.cloud == "azure":
+        blocks = azure_ranges(infra)
+        subnets = f"nodes (VNet): {blocks['nodes']}, pods (overlay): {blocks['pods']}, services: {blocks['services']}"
+        sku = "StandardV2, zone-redundant" if infra.settings["nat"] == "per-zone" else "Standard"
+        return subnets, f"NAT gateway ({sku})"
     return ", ".join(f"{z.zone}: {z.private} / {z.public}" for z in infra.zones), str(infra.settings["nat"])
 
 
@@ -94,6 +121,9 @@ def capacity(infra: ClusterInfra) -> str:
     if infra.cloud == "gcp":
         size = infra.settings["gcp"]["machine_types"][size]
         extra = "node auto-provisioning"
+    elif infra.cloud == "azure":
+        size = infra.settings["azure"]["vm_sizes"][size]
+        extra = f"the apps pool ({infra.settings['azure']['apps_pool']['vm_size']})"
     else:
         extra = "Karpenter"
     return f"{nodes['min_size']}-{nodes['max_size']} x {size} (system) + {extra} up to {nodes['karpenter_cpu_limit']} vCPU"
@@ -126,7 +156,7 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
     lines += [f"    argo --> xp[Crossplane + {families}]", "  end"]
     for infra in clusters:
         c, words = infra.name.replace("-", "_"), WORDS[infra.cloud]
-        nat = "Cloud NAT" if infra.cloud == "gcp" else f"NAT {infra.settings['nat']}"
+        nat = {"gcp": "Cloud NAT", "azure": "NAT gateway"}.get(infra.cloud, f"NAT {infra.settings['nat']}")
         lines += [
             f'  subgraph {c}["{infra.name}: {infra.cloud} {infra.region} {infra.cidr}"]',
             f"    {c}_vpc[{words.network.split(',')[0]}, {len(infra.zones)} zones, {nat}] --> "
@@ -153,6 +183,12 @@ def cost_note(clusters: list[ClusterInfra]) -> list[str]:
                 "fronts the gateway; traffic, stored "
                 "bytes, CloudFront requests and Karpenter's extra nodes come on top"
             )
+        elif cloud == "azure":
+            what = (
+                "AKS Standard tier fee, system nodes and their Premium SSD disks, NAT gateway and its address, DNS zone, "
+                "Front Door Premium base fee, the HSM key; traffic, requests, stored bytes, log volume and the apps "
+                "pool's nodes come on top"
+            )
         else:
             what = (
                 "GKE cluster fee, system nodes and their pd-balanced disks, Cloud NAT per node, KMS key versions, "
@@ -170,6 +206,7 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
     rows = [cluster_row(i) for i in clusters]
     aws = [i for i in clusters if i.cloud == "aws"]
     gcp = [i for i in clusters if i.cloud == "gcp"]
+    azure = [i for i in clusters if i.cloud == "azure"]
     identities = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in aws for ci in cloud_identities(i)})
     groups = ", ".join(f"`{WORDS[c].groups}`" for c in sorted({i.cloud for i in clusters}))
     lines = [
@@ -185,8 +222,8 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
         "",
         "## Clusters",
         "",
-        "| cluster | cloud | region | network | subnets (per zone: private / public; GKE: by purpose) | NAT | Kubernetes "
-        "| node capacity | data services | buckets | DNS names | est. USD / month |",
+        "| cluster | cloud | region | network | subnets (AWS per zone: private / public; GKE, AKS: by purpose) | NAT "
+        "| Kubernetes | node capacity | data services | buckets | DNS names | est. USD / month |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
@@ -216,5 +253,20 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
             "generated: PostgreSQL and Redis run in the cluster (`infra.data_services`).",
             "",
         ]
+    if azure:
+        portable = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in azure for ci in portable_identities(i)})
+        waiting = sorted(i.name for i in azure if not i.parameters["cloud"].get("oidc_issuer"))
+        lines += [
+            "Workload identities on AKS (a user-assigned identity each, federated with the Kubernetes ServiceAccount "
+            "through the cluster's OIDC issuer; data roles on the cluster's own containers only, Key Vault secrets, "
+            f"the DNS zone): {', '.join(portable)}. Azure Database for PostgreSQL and Azure Cache for Redis are not "
+            "generated: PostgreSQL and Redis run in the cluster (`infra.data_services`).",
+            "",
+        ]
+        if waiting:
+            lines += [
+                f"Waiting for their first sync (no `cloud.oidc_issuer` yet, so no federated credentials): {', '.join(waiting)}.",
+                "",
+            ]
     lines += [BOOTSTRAP_TEXT.read_text().rstrip(), ""]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mnops.errors import Problem
@@ -21,6 +22,7 @@ EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
 CLOUD_FILE = "inventory/classes/cloud/{cloud}.yml"
 # GCP project IDs: 6 to 30 characters, lower-case letters, digits and hyphens, a letter first, no hyphen last.
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _target_file(target: str) -> str:
@@ -61,16 +63,41 @@ def networks_do_not_overlap(target: str, params: Params) -> Iterator[Problem]:
         )
 
 
+@dataclass(frozen=True)
+class LayerNeeds:
+    """What a non-AWS layer needs beyond the cloud-neutral settings (AWS's are all in platform/infra.yml)."""
+
+    kubernetes: str  # how the cloud calls its clusters, in messages
+    account: re.Pattern[str]
+    account_text: str
+    sizes: str  # infra.<cloud>.<sizes>: the cloud's node size for each instance type
+    size_text: str
+    cloud_keys: tuple[tuple[str, str], ...] = ()  # (cloud.<key>, why) the target file must set
+
+
+LAYERS = {
+    "gcp": LayerNeeds(
+        "GKE",
+        PROJECT_ID,
+        "a GCP project ID (6-30 lower-case letters, digits and hyphens, starting with a letter)",
+        "machine_types",
+        "a machine type",
+        (("project_number", "the project's number (it names the service agents granted the CMEK keys)"),),
+    ),
+    "azure": LayerNeeds("AKS", GUID, "an Azure subscription ID (a lower-case GUID)", "vm_sizes", "a VM size"),
+}
+
+
 def subnets_fit_the_network(target: str, params: Params) -> Iterator[Problem]:
-    """AWS: a private and a public subnet per zone; GKE: the nodes, pods, services and control-plane
-    blocks of classes/cloud/gcp.yml (its subnetworks are regional)."""
+    """AWS: a private and a public subnet per zone; GKE and AKS: the blocks by purpose of their cloud
+    class (their subnets are regional)."""
     infra = params["infra"]
     if not compiles_manifests(params) or target not in infra["networks"]:
         return
     cloud = params["cloud"]["provider"]
     try:
-        if cloud == "gcp" and "gcp" in infra:
-            allocate(infra["networks"][target], infra["gcp"]["ranges"], "parameters.infra.gcp.ranges")
+        if cloud in LAYERS and cloud in infra:
+            allocate(infra["networks"][target], infra[cloud]["ranges"], f"parameters.infra.{cloud}.ranges")
         elif cloud == "aws":
             carve(infra["networks"][target], params["cluster"]["zones"], infra["subnets"])
     except AddressError as error:
@@ -84,31 +111,30 @@ def _managed(target: str, params: Params) -> bool:
     return compiles_manifests(params) and bool(manager) and manager != target
 
 
-def gcp_layer_has_its_settings(target: str, params: Params) -> Iterator[Problem]:
-    """What the GKE layer needs beyond the cloud-neutral settings, each named where it is set."""
-    if params["cloud"]["provider"] != "gcp" or not _managed(target, params):
+def cloud_layer_has_its_settings(target: str, params: Params) -> Iterator[Problem]:
+    """What the GKE or AKS layer needs beyond the cloud-neutral settings, each named where it is set."""
+    cloud = params["cloud"]["provider"]
+    needs = LAYERS.get(cloud)
+    if needs is None or not _managed(target, params):
         return
-    cloud_file = CLOUD_FILE.format(cloud="gcp")
+    cloud_file = CLOUD_FILE.format(cloud=cloud)
     account = str(params["cloud"].get("account", ""))
-    if not PROJECT_ID.match(account):
-        yield Problem(target, "parameters.cloud.account", repr(account),
-                      "a GCP project ID (6-30 lower-case letters, digits and hyphens, starting with a letter)",
-                      f"set in {_target_file(target)}")  # fmt: skip
-    if "project_number" not in params["cloud"]:
-        yield Problem(target, "parameters.cloud.project_number", "nothing",
-                      "the project's number (it names the service agents granted the CMEK keys)",
-                      f"set in {_target_file(target)}")  # fmt: skip
-    if "gcp" not in params["infra"]:
-        yield Problem(target, "parameters.infra.gcp", "nothing", "the GKE settings", f"set in {cloud_file}")
+    if not needs.account.match(account):
+        yield Problem(target, "parameters.cloud.account", repr(account), needs.account_text, f"set in {_target_file(target)}")
+    for key, why in needs.cloud_keys:
+        if key not in params["cloud"]:
+            yield Problem(target, f"parameters.cloud.{key}", "nothing", why, f"set in {_target_file(target)}")
+    if cloud not in params.get("crossplane", {}):
+        yield Problem(target, f"parameters.crossplane.{cloud}", "nothing", f"the {cloud} provider pin", f"set in {PLAN_FILE}")
+    if cloud not in params["infra"]:
+        yield Problem(target, f"parameters.infra.{cloud}", "nothing", f"the {needs.kubernetes} settings", f"set in {cloud_file}")
         return
-    if "gcp" not in params.get("crossplane", {}):
-        yield Problem(target, "parameters.crossplane.gcp", "nothing", "the GCP provider pin", f"set in {PLAN_FILE}")
-    machine_types = params["infra"]["gcp"]["machine_types"]
-    known = ", ".join(sorted(machine_types))
+    sizes = params["infra"][cloud][needs.sizes]
+    known = ", ".join(sorted(sizes))
     for index, instance_type in enumerate(params["infra"]["nodes"]["instance_types"]):
-        if instance_type not in machine_types:
+        if instance_type not in sizes:
             yield Problem(target, f"parameters.infra.nodes.instance_types[{index}]", repr(instance_type),
-                          f"an instance type with a machine type in parameters.infra.gcp.machine_types ({known})",
+                          f"an instance type with {needs.size_text} in parameters.infra.{cloud}.{needs.sizes} ({known})",
                           f"add it to {cloud_file}")  # fmt: skip
 
 
@@ -234,7 +260,7 @@ RULES = (
     network_is_planned,
     networks_do_not_overlap,
     subnets_fit_the_network,
-    gcp_layer_has_its_settings,
+    cloud_layer_has_its_settings,
     databases_are_private,
     buckets_are_encrypted,
     edge_origin_is_published,
