@@ -11,8 +11,11 @@ Front Door with a WAF policy in front of the gateway. Everything is in the manag
 Two things Azure only knows once the first sync created them come from the target file afterwards:
 role assignments take a literal principal ID (provider-upjet-azure has no reference for it), so a
 grant is emitted once its identity's ID is in `cloud.principal_ids`; and federated credentials
-need the cluster's OIDC issuer URL (`cloud.oidc_issuer`). Managed PostgreSQL and Redis are not
-generated: `infra.data_services` only offers the in-cluster operators on this cloud.
+need the cluster's OIDC issuer URL (`cloud.oidc_issuer`).
+
+Managed PostgreSQL and Redis (Azure Database for PostgreSQL, Azure Cache for Redis) are not generated
+yet: a managed choice in `infra.data_services` builds no database on this cloud (refusing it outside
+AWS belongs to the managed-data rules).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Google service account per ServiceAccount that calls the cloud. Everything is in
 cluster's `infra-<cluster>` namespace and linked by references; GCP names most resources after
 their object (the external name), so every name starts with the cluster's.
 
-Managed PostgreSQL and Redis (Cloud SQL, Memorystore) are not generated: `infra.data_services` only
-offers the in-cluster operators on this cloud.
+Managed PostgreSQL and Redis (Cloud SQL and Memorystore) are not generated yet: a managed choice in
+`infra.data_services` builds no database on this cloud (refusing it outside AWS belongs to the
+managed-data rules), so PostgreSQL and Redis stay with the in-cluster operators.
 """
 
 from __future__ import annotations
