@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.component import current_target, identity, output
+from mnops.data.managed import uses_in_cluster
 from mnops.delivery.analysis import POD_HASH_LABELS
 from mnops.inventory import Target
 from mnops.inventory.model import Service
@@ -70,7 +71,7 @@ def monitoring_objects(target: Target, monitoring: Monitoring) -> list[dict[str,
     for svc in target.services:
         objects.append(service_pod_monitor(target, svc, ns))
     data_ns = target.namespaces.get("data")
-    if data_ns and any(s.dependencies.redis for s in target.services):
+    if data_ns and uses_in_cluster(target.services, target.parameters, "redis"):
         objects.append(
             pod_monitor(
                 "redis",

@@ -4,6 +4,8 @@ Cluster (3 instances over zones in prod, 1 in dev), Barman Cloud ObjectStore (WA
 base backups to the cluster's bucket), ScheduledBackup, optional PgBouncer Pooler and a PodMonitor.
 On a standby cluster (role standby) the Cluster is a replica cluster that keeps recovering from
 the DR-region copy of the primary's archive, ready to be promoted (scripts/dr/failover.py).
+Nothing at all where the environment chose RDS (infra.data_services.postgres): the management
+cluster creates the database then (mnops.infra.aws_data).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ PRIMARY_SOURCE = "primary-archive"
 
 def postgres_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
     pg = data.postgres
-    if not pg.enabled:
+    if not pg.enabled or not data.in_cluster("postgres"):
         return []
     ns = data.data_namespace
     ident = identity(target, "postgres", "database", version=pg.image.rsplit(":", 1)[-1].split("@")[0])

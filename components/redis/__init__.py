@@ -4,6 +4,7 @@ Topology from the inventory: standalone (dev), sentinel (RedisReplication + Redi
 default) or cluster (RedisCluster, sharded). Every topology gets the same durability config
 (AOF everysec + RDB snapshots, a content-hashed ConfigMap), the redis_exporter sidecar, a password
 from External Secrets, and a CronJob that copies an RDB snapshot of the primary to object storage.
+Nothing at all where the environment chose ElastiCache (infra.data_services.redis).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def primary_host(data: DataSettings) -> str:
 
 def redis_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
     rd = data.redis
-    if not rd.enabled:
+    if not rd.enabled or not data.in_cluster("redis"):
         return []
     ns = data.data_namespace
     ident = identity(target, "redis", "cache", version=rd.image.rsplit(":", 1)[-1])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops import yamlio
+from mnops.data.managed import data_services
 from mnops.inventory.model import Target, build_target
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -55,10 +56,11 @@ def dependency_diagram(target: Target) -> str:
     lines = ["```mermaid", "flowchart LR"]
     if any(s.public_path for s in target.services):
         lines.append("  gateway([API gateway])")
+    managed = data_services(target.parameters)
     if any(s.dependencies.redis for s in target.services):
-        lines.append("  redis[(Redis)]")
+        lines.append("  redis[(Redis: ElastiCache)]" if managed.managed("redis") else "  redis[(Redis)]")
     if any(s.dependencies.postgres for s in target.services):
-        lines.append("  postgres[(PostgreSQL)]")
+        lines.append("  postgres[(PostgreSQL: RDS)]" if managed.managed("postgres") else "  postgres[(PostgreSQL)]")
     for svc in target.services:
         lines.append(f"  {svc.name}[{svc.name}]")
     for svc in target.services:

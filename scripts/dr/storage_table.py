@@ -52,13 +52,18 @@ def render(all_settings: list[DataSettings]) -> str:
                 f"| {data.cluster} | {data.environment} | {data.role} | `{bucket.name}` | {bucket.purpose} | {bucket.region} | "
                 f"{versioning} | {bucket.retention} | {replication} |"
             )
-        if data.standby and data.other_region:
+        if data.standby and data.other_region and data.in_cluster("postgres"):
             copy = data.primary_wal_copy
             lines.append(
                 f"| {data.cluster} | {data.environment} | {data.role} | `{copy.name}` (read) | replica cluster source | "
                 f"{copy.region} | (replica of `{data.bucket_name('postgres', cluster=data.primary_cluster)}`) | "
                 f"follows the primary | replicated from {data.primary_region} |"
             )
+    managed = [(d.cluster, line) for d in sorted(all_settings, key=lambda d: d.cluster) for line in d.managed_backups()]
+    if managed:
+        # Managed services write no bucket of ours: say where their backups are, so the table is not read as all.
+        lines += ["", "Backups kept by the cloud's managed data services (no bucket above holds them):", ""]
+        lines += [f"- {cluster}: {line}." for cluster, line in managed]
     lines += [
         "",
         "Copies per the seed's storage plan: the cluster's volumes are the *local* copy; S3/GCS/Azure",

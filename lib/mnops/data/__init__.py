@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnops import units
+from mnops.data.managed import DataServices, data_services
 from mnops.inventory.model import Resources, Target
 
 PURPOSES = ("postgres", "redis", "velero")
@@ -167,10 +168,34 @@ class DataSettings:
     postgres: PostgresSettings
     redis: RedisSettings
     backup: BackupSettings
+    services: DataServices
+    managed_settings: Mapping[str, Any]  # infra.data_services: sizes and retention of RDS / ElastiCache
 
     @property
     def standby(self) -> bool:
         return self.role == "standby"
+
+    def in_cluster(self, store: str) -> bool:
+        """Whether this cluster runs the store itself (operator objects, in-cluster backups and alerts)."""
+        return self.services.in_cluster(store)
+
+    def managed_backups(self) -> list[str]:
+        """How the cloud's managed services back themselves up, one sentence each (no bucket of ours)."""
+        lines = []
+        if self.services.managed("postgres"):
+            rds = self.managed_settings["rds"]
+            if self.standby:
+                lines.append(f"PostgreSQL on Amazon RDS: a read replica of {self.primary_cluster}'s instance, "
+                             f"automated backups kept {rds['backup_retention_days']} d")  # fmt: skip
+            else:
+                copy = f", copied to {self.other_region} by automated backup replication" if self.other_region else ""
+                lines.append(f"PostgreSQL on Amazon RDS: automated backups and point-in-time recovery for "
+                             f"{rds['backup_retention_days']} d (window {rds['backup_window']} UTC){copy}")  # fmt: skip
+        if self.services.managed("redis"):
+            cache = self.managed_settings["elasticache"]
+            lines.append(f"Redis on Amazon ElastiCache: daily snapshots kept {cache['snapshot_retention_days']} d "
+                         f"(window {cache['snapshot_window']} UTC)")  # fmt: skip
+        return lines
 
     @property
     def other_region(self) -> str | None:
@@ -193,6 +218,8 @@ class DataSettings:
         }
         found: list[Bucket] = []
         for purpose in PURPOSES:
+            if purpose in ("postgres", "redis") and not self.in_cluster(purpose):
+                continue  # RDS and ElastiCache keep their own backups: no bucket of ours holds them
             replicate = purpose == "postgres" and other is not None
             found.append(
                 Bucket(
@@ -337,4 +364,6 @@ def data_settings(target: Target) -> DataSettings:
         postgres=postgres,
         redis=redis,
         backup=backup,
+        services=data_services(p),
+        managed_settings=dict(p.get("infra", {}).get("data_services", {})),
     )

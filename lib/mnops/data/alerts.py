@@ -10,6 +10,9 @@ the DR replica cluster falling behind. Metric names are the exporters' own:
 
 A periodic backup is "too old" when it is older than its schedule period plus the RPO: one missed
 run is tolerated for the length of the RPO, never longer.
+
+A store the environment runs on RDS or ElastiCache (infra.data_services) gets none of its group:
+the cloud takes those backups and none of these exporters exist (docs/disaster-recovery.md).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def data_alerts(data: DataSettings, repo_url: str) -> dict[str, list[Alert]]:
 
     groups: dict[str, list[Alert]] = {"postgres-backup": [], "redis-backup": [], "velero-backup": []}
     pg = data.postgres
-    if pg.enabled:
+    if pg.enabled and data.in_cluster("postgres"):
         pod = f'{sel}, pod=~"{pg.cluster_name}-[0-9]+"'
         writes = (
             f"sum by (namespace, pod) (rate(cnpg_pg_stat_database_tup_inserted{{{pod}}}[15m])"
@@ -110,7 +113,7 @@ def data_alerts(data: DataSettings, repo_url: str) -> dict[str, list[Alert]]:
                       "(RPO) behind: a regional failover now would break the RPO.", "dr-lag")
             )  # fmt: skip
     rd = data.redis
-    if rd.enabled:
+    if rd.enabled and data.in_cluster("redis"):
         rsel = f'{sel}, pod=~"{rd.name}-.*"'
         groups["redis-backup"] += [
             alert("RedisSnapshotOlderThanRPO",

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 
 from mnops.errors import Problem
+from mnops.infra import rules as infra_rules
 from mnops.inventory.rules import Params, Rule
 
 # The seed's branch strategy (3.3): main -> production, develop -> staging, feature/* for dev.
@@ -86,7 +87,7 @@ def standby_primary_exists(parameters_by_target: Mapping[str, Params]) -> Iterat
                           "(or point data.primary_cluster at another primary) first")  # fmt: skip
 
 
-FLEET_RULES: tuple[FleetRule, ...] = (standby_primary_exists,)
+FLEET_RULES: tuple[FleetRule, ...] = (standby_primary_exists, *infra_rules.FLEET_RULES)
 
 
 def fleet_problems(parameters_by_target: Mapping[str, Params]) -> list[Problem]:

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mnops import units
+from mnops.data.managed import IN_CLUSTER, OPERATOR_CHARTS, STORES, data_services
 from mnops.errors import Problem
 from mnops.infra.network import AddressError, allocate, carve, overlaps
 from mnops.k8s.gatewayapi import TLS_MIN_VERSION
@@ -256,6 +258,131 @@ def edge_cut_over_reaches_the_gateway(target: str, params: Params) -> Iterator[P
         )
 
 
+DATA_FILE = "inventory/classes/env/<env>.yml"
+_MANAGED_CLOUDS = frozenset({"aws"})
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def managed_data_runs_on_aws(target: str, params: Params) -> Iterator[Problem]:
+    """RDS and ElastiCache exist only on AWS; Cloud SQL / Azure Database are not built yet."""
+    cloud = params["cloud"]["provider"]
+    if not compiles_manifests(params) or cloud in _MANAGED_CLOUDS:
+        return
+    choice = data_services(params)
+    for store in STORES:
+        if choice.managed(store):
+            yield Problem(target, f"parameters.infra.data_services.{store}", repr(choice.of(store)),
+                          f"{IN_CLUSTER[store]!r} on {cloud}", "managed data services are built for AWS only so far")  # fmt: skip
+
+
+def operator_charts_follow_data_services(target: str, params: Params) -> Iterator[Problem]:
+    """The operator charts run exactly where their data store runs in the cluster: an operator without
+    objects is waste and attack surface; objects without their operator never become a database."""
+    if not compiles_manifests(params):
+        return
+    choice = data_services(params)
+    for store in STORES:
+        want = choice.in_cluster(store)
+        for key in OPERATOR_CHARTS[store]:
+            chart = params["charts"].get(key)
+            if chart is not None and chart["enabled"] != want:
+                why = "nothing in this cluster uses it" if not want else "the in-cluster objects need their operator"
+                yield Problem(target, f"parameters.charts.{key}.enabled", str(chart["enabled"]).lower(),
+                              f"{str(want).lower()} like parameters.infra.data_services.{store} ({choice.of(store)!r})",
+                              f"{why}; set it in the same class as the choice")  # fmt: skip
+
+
+def managed_data_is_encrypted_and_protected(target: str, params: Params) -> Iterator[Problem]:
+    """Switches that exist only so that turning them off fails by name, in every environment."""
+    chosen = params["infra"]["data_services"]
+    checks = (
+        ("rds", "encrypted", "true: storage, backups and replicas are encrypted with the cluster's KMS key"),
+        ("rds", "deletion_protection", "true: a database is never deleted by a change in git or a console slip"),
+        ("elasticache", "transit_encryption", "true: clients reach Redis over TLS only"),
+        ("elasticache", "at_rest_encryption", "true: snapshots and swap are encrypted with the cluster's KMS key"),
+    )
+    for service, key, expected in checks:
+        if chosen[service].get(key) is False:
+            yield Problem(target, f"parameters.infra.data_services.{service}.{key}", "false", expected,
+                          f"remove it from {_target_file(target)} or {DATA_FILE}")  # fmt: skip
+
+
+def production_managed_data_survives_a_zone_loss(target: str, params: Params) -> Iterator[Problem]:
+    if params["cluster"]["environment"] != "prod" or not compiles_manifests(params):
+        return
+    choice, chosen = data_services(params), params["infra"]["data_services"]
+    if choice.managed("postgres") and chosen["rds"].get("multi_az") is False:
+        yield Problem(target, "parameters.infra.data_services.rds.multi_az", "false", "true in prod",
+                      "a synchronous standby in another zone takes over in about a minute")  # fmt: skip
+    if choice.managed("redis") and chosen["elasticache"]["replicas"] < 1:
+        yield Problem(target, "parameters.infra.data_services.elasticache.replicas", str(chosen["elasticache"]["replicas"]),
+                      "at least 1 in prod", "automatic failover and Multi-AZ need a replica to promote")  # fmt: skip
+
+
+def rds_keeps_the_recovery_window(target: str, params: Params) -> Iterator[Problem]:
+    """Moving to RDS must not shorten how far back a restore can go (postgres.backup.retention)."""
+    if not compiles_manifests(params) or not data_services(params).managed("postgres"):
+        return
+    days = params["infra"]["data_services"]["rds"]["backup_retention_days"]
+    window = params["postgres"]["backup"]["retention"]
+    if days * 86400 < units.duration_seconds(window):
+        yield Problem(target, "parameters.infra.data_services.rds.backup_retention_days", str(days),
+                      f"at least the recovery window postgres.backup.retention ({window})",
+                      "RDS keeps at most 35 days of automated backups")  # fmt: skip
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = (int(part) for part in clock.split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError(clock)
+    return hours * 60 + minutes
+
+
+def _weekly(window: str) -> tuple[int, int]:
+    """'sun:04:00-sun:05:00' as minutes of the week, end after start (wrapping past Sunday)."""
+    start, end = window.split("-")
+    begin = _DAYS.index(start[:3]) * 1440 + _minutes(start[4:])
+    finish = _DAYS.index(end[:3]) * 1440 + _minutes(end[4:])
+    return begin, finish if finish > begin else finish + 7 * 1440
+
+
+def _daily(window: str) -> tuple[int, int]:
+    start, end = (_minutes(t) for t in window.split("-"))
+    return start, end if end > start else end + 1440
+
+
+def _overlaps(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
+    """Whether the daily window, repeated over two weeks, meets the weekly one (also a week later)."""
+    week = 7 * 1440
+    return any(
+        daily[0] + day * 1440 < weekly[1] + shift and weekly[0] + shift < daily[1] + day * 1440
+        for day in range(14)
+        for shift in (0, week)
+    )
+
+
+def data_service_windows_are_sound(target: str, params: Params) -> Iterator[Problem]:
+    """AWS refuses a backup window that overlaps the maintenance window, and snapshot windows under an hour."""
+    chosen = params["infra"]["data_services"]
+    for service, key, least in (("rds", "backup_window", 30), ("elasticache", "snapshot_window", 60)):
+        settings = chosen[service]
+        for name in (key, "maintenance_window"):
+            try:
+                (_daily if name == key else _weekly)(settings[name])
+            except (ValueError, IndexError):
+                yield Problem(target, f"parameters.infra.data_services.{service}.{name}", repr(settings[name]),
+                              "valid UTC times (hours 00-23)")  # fmt: skip
+                return
+        daily, weekly = _daily(settings[key]), _weekly(settings["maintenance_window"])
+        if daily[1] - daily[0] < least:
+            yield Problem(target, f"parameters.infra.data_services.{service}.{key}", repr(settings[key]),
+                          f"a window of at least {least} minutes")  # fmt: skip
+        elif _overlaps(daily, weekly):
+            yield Problem(target, f"parameters.infra.data_services.{service}.{key}", repr(settings[key]),
+                          f"a window apart from maintenance_window {settings['maintenance_window']!r}",
+                          "AWS refuses overlapping backup and maintenance windows")  # fmt: skip
+
+
 RULES = (
     network_is_planned,
     networks_do_not_overlap,
@@ -267,4 +394,29 @@ RULES = (
     edge_origin_certificate_is_public,
     edge_outputs_are_this_clusters,
     edge_cut_over_reaches_the_gateway,
+    managed_data_runs_on_aws,
+    operator_charts_follow_data_services,
+    managed_data_is_encrypted_and_protected,
+    production_managed_data_survives_a_zone_loss,
+    rds_keeps_the_recovery_window,
+    data_service_windows_are_sound,
 )
+
+
+def standby_postgres_follows_its_primary(parameters_by_target: Mapping[str, Params]) -> Iterator[Problem]:
+    """A standby replicates its primary's PostgreSQL: a CloudNativePG replica cluster follows a
+    CloudNativePG archive, an RDS read replica an RDS instance; mixing them replicates nothing."""
+    for name, params in sorted(parameters_by_target.items()):
+        if params["cluster"]["role"] != "standby" or not compiles_manifests(params):
+            continue
+        primary = parameters_by_target.get(params["data"]["primary_cluster"])
+        if primary is None:
+            continue  # standby_primary_exists reports it
+        mine, theirs = data_services(params).postgres, data_services(primary).postgres
+        if mine != theirs:
+            yield Problem(name, "parameters.infra.data_services.postgres", repr(mine),
+                          f"{theirs!r} like its primary {params['data']['primary_cluster']!r}",
+                          "a standby replicates its primary's PostgreSQL of the same kind")  # fmt: skip
+
+
+FLEET_RULES = (standby_postgres_follows_its_primary,)

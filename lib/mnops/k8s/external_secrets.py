@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mnops.errors import BuildError
@@ -50,6 +51,15 @@ def cluster_secret_store(
     return k8s_object(ESO_API, "ClusterSecretStore", metadata(name, identity), spec={"provider": spec_provider})
 
 
+@dataclass(frozen=True)
+class RemoteValue:
+    """One property of another remote secret, read under its own name (e.g. a managed database's host)."""
+
+    secret_key: str  # what the templates call it
+    remote_key: str
+    property: str
+
+
 def external_secret(
     name: str,
     namespace: str,
@@ -61,12 +71,18 @@ def external_secret(
     templates: Mapping[str, str],
     refresh_interval: str,
     secret_labels: Mapping[str, str] | None = None,
+    other_values: Sequence[RemoteValue] = (),
 ) -> dict[str, Any]:
-    """A Secret named `name` built from properties of one remote secret; `templates` maps each
-    target key to a Go template over those properties (connection strings), so only references
-    and templates live in git."""
-    if not properties:
+    """A Secret named `name` built from properties of one remote secret (and `other_values` of
+    others); `templates` maps each target key to a Go template over those properties (connection
+    strings), so only references and templates live in git."""
+    if not properties and not other_values:
         raise BuildError(f"external secret {name} reads no property")
+    clash = set(properties) & {v.secret_key for v in other_values}
+    if clash:
+        raise BuildError(f"external secret {name}: {sorted(clash)} would be read from two remote secrets")
+    data = [{"secretKey": prop, "remoteRef": {"key": remote_key, "property": prop}} for prop in sorted(set(properties))]
+    data += [{"secretKey": v.secret_key, "remoteRef": {"key": v.remote_key, "property": v.property}} for v in other_values]
     return k8s_object(
         ESO_API,
         "ExternalSecret",
@@ -85,6 +101,56 @@ def external_secret(
                     "data": dict(sorted(templates.items())),
                 },
             },
-            "data": [{"secretKey": prop, "remoteRef": {"key": remote_key, "property": prop}} for prop in sorted(set(properties))],
+            "data": sorted(data, key=lambda item: item["secretKey"]),
         },
     )
+
+
+PUSH_API = "external-secrets.io/v1alpha1"
+
+
+def aws_secret_store(name: str, namespace: str, identity: Identity, *, region: str, role_arn: str, prefix: str) -> dict[str, Any]:
+    """A namespaced store for one account's Secrets Manager, reached by assuming `role_arn` from the
+    controller's own workload identity (no `auth`: the SDK's default chain, i.e. Pod Identity); every
+    remote key it reads or writes starts with `prefix`."""
+    if not role_arn.startswith("arn:aws:iam::"):
+        raise BuildError(f"secret store {name}: {role_arn!r} is not an IAM role ARN")
+    aws = {"service": "SecretsManager", "region": region, "role": role_arn, "prefix": prefix}
+    return k8s_object(ESO_API, "SecretStore", metadata(name, identity, namespace), spec={"provider": {"aws": aws}})
+
+
+@dataclass(frozen=True)
+class PushedValue:
+    """One key of the source Secret, written as `property` of the remote secret `remote_key`."""
+
+    secret_key: str
+    remote_key: str
+    property: str
+
+
+def push_secret(
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    stores: Sequence[str],
+    source_secret: str,
+    values: Sequence[PushedValue],
+    refresh_interval: str,
+) -> dict[str, Any]:
+    """Copies keys of a Secret of this namespace into remote secrets of each store. The remote secrets
+    outlive the PushSecret (deletionPolicy None): removing it from git never empties a consumer."""
+    if not stores or not values:
+        raise BuildError(f"push secret {name} needs at least one store and one value")
+    spec = {
+        "refreshInterval": refresh_interval,
+        "updatePolicy": "Replace",
+        "deletionPolicy": "None",
+        "secretStoreRefs": [{"kind": "SecretStore", "name": store} for store in sorted(set(stores))],
+        "selector": {"secret": {"name": source_secret}},
+        "data": [
+            {"match": {"secretKey": v.secret_key, "remoteRef": {"remoteKey": v.remote_key, "property": v.property}}}
+            for v in sorted(values, key=lambda v: (v.remote_key, v.property))
+        ],
+    }
+    return k8s_object(PUSH_API, "PushSecret", metadata(name, identity, namespace), spec=spec)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from mnops.data.managed import uses_in_cluster
 from mnops.inventory.model import Service, Target
 from mnops.observability.grafana import JAEGER_UID, LOKI_UID, Dashboard, Link, Panel, Query, Row, Variable
 from mnops.observability.logs import error_lines_selector, service_selector
@@ -554,7 +555,8 @@ def target_dashboards(target: Target, settings: DashboardSettings) -> Iterator[D
     yield business_dashboard(target, settings)
     for svc in target.services:
         yield service_dashboard(target, svc, settings)
-    if any(s.dependencies.redis for s in target.services):
+    # The stores' own dashboards read their exporters, which run only with the in-cluster choice.
+    if uses_in_cluster(target.services, target.parameters, "redis"):
         yield redis_dashboard(target, settings)
-    if any(s.dependencies.postgres for s in target.services):
+    if uses_in_cluster(target.services, target.parameters, "postgres"):
         yield postgres_dashboard(target, settings)

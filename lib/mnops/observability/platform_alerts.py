@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mnops.data.managed import data_services
 from mnops.inventory.model import Target
 from mnops.observability.alerts import AlertSpec, runbook_url
 
@@ -602,14 +603,16 @@ REDIS = (
 def runs(target: Target, component: str) -> bool:
     """Whether the target runs the component, from its inventory."""
     p: Mapping[str, Any] = target.parameters
+    services, has_data = data_services(p), "data" in target.namespaces
     checks: dict[str, bool] = {
         "argocd": "argocd" in p,
         "envoy-gateway": "gateway" in p,
         "loki": "logging" in p and "logging" in target.namespaces,
         "otel-collector": "tracing" in p and "tracing" in target.namespaces,
         "external-secrets": "secrets" in p,
-        "postgresql": p.get("postgres", {}).get("enabled", False) and "data" in target.namespaces,
-        "redis": p.get("redis", {}).get("enabled", False) and "data" in target.namespaces,
+        # In-cluster stores only: RDS and ElastiCache have no exporter here (their metrics are CloudWatch's).
+        "postgresql": p.get("postgres", {}).get("enabled", False) and has_data and services.in_cluster("postgres"),
+        "redis": p.get("redis", {}).get("enabled", False) and has_data and services.in_cluster("redis"),
     }
     return checks[component]
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnops import units
+from mnops.data.managed import uses_in_cluster
 from mnops.inventory.model import Service, Target
 from mnops.observability import rules as R
 from mnops.observability.alerts import spec
@@ -340,7 +341,7 @@ class SuiteBuilder:
         daily = {"schedule": "daily"}
         self.case("alerts", "BackupCompleted Velero", [_series(velero, daily, "1000x9 1600x20")], "BackupCompleted", "velero",
                   [Check(5 * m, None), Check(12 * m, Expected("BackupCompleted", daily)), Check(28 * m, None)])  # fmt: skip
-        if not any(s.dependencies.postgres for s in self.target.services):
+        if not uses_in_cluster(self.target.services, self.target.parameters, "postgres"):
             return
         data_ns = self.target.namespaces.get("data", self.target.namespaces["apps"])
         labels = {"namespace": data_ns, "pod": "postgres-1"}

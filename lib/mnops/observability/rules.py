@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnops import units
+from mnops.data.managed import uses_in_cluster
 from mnops.inventory.model import Service, Target
 from mnops.observability import contract
 from mnops.observability.alerts import runbook_url, spec
@@ -339,7 +340,7 @@ def backup_alerts(target: Target) -> list[Rule]:
     each Velero schedule's last successful backup (every cluster backs up with Velero)."""
     where = f"in {target.cluster.name} ({target.cluster.environment})"
     rules = []
-    if any(s.dependencies.postgres for s in target.services):
+    if uses_in_cluster(target.services, target.parameters, "postgres"):
         data_ns = target.namespaces.get("data", target.namespaces["apps"])
         metric = f'{contract.BACKUP_COMPLETED_METRIC}{{namespace="{data_ns}"}}'
         rules.append(

@@ -119,6 +119,7 @@ class ConnectionString:
     path: str = ""
     query: str = ""
     with_username: bool = True
+    store: str | None = None  # postgres or redis: the data store the URL points at
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class PlatformSecret:
     keys: tuple[str, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     static: Mapping[str, str] = field(default_factory=dict)
+    store: str | None = None  # the data store whose password it carries
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,7 @@ def security_settings(target: Target) -> Settings:
                 tuple(sorted(raw["keys"])),
                 dict(sorted(raw.get("labels", {}).items())),
                 dict(sorted(raw.get("static", {}).items())),
+                raw.get("store"),
             )
             for name, raw in sorted(s["platform_secrets"].items())
         ),

@@ -4,7 +4,9 @@ Paths allowed, and nothing else:
   every pod          -> cluster DNS (53 UDP/TCP)
   gateway proxies    -> each public service, on its HTTP port
   service A          -> service B, on B's port, only if A lists B in dependencies.services
-  service            -> Redis / PostgreSQL in the data namespace, only if it depends on them
+  service            -> Redis / PostgreSQL in the data namespace, only if it depends on them; to the
+                        cluster's private subnets on the store's port instead where the environment runs
+                        it on RDS / ElastiCache (infra.data_services), whose addresses live only there
   service            -> telemetry receivers (OpenTelemetry Collector, Loki)
   Prometheus         -> every metrics port
   rate limit service -> Redis (Envoy Gateway keeps the global rate limit counters there)
@@ -17,10 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.component import identity
+from mnops.data.managed import PORTS, data_services, data_subnets
 from mnops.inventory import Target
 from mnops.k8s.netpol import Peer, Rule, network_policy
+from mnops.security.model import DataJob, Settings, managed_namespaces
 from mnops.security.model import Peer as PeerSettings
-from mnops.security.model import Settings, managed_namespaces
 
 ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
 ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
@@ -53,6 +56,7 @@ def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]
     net = settings.network
     data_ns = target.namespaces.get("data")
     by_name = {s.name: s for s in target.services}
+    managed = data_services(target.parameters)
     ambient = settings.mesh.enabled and settings.mesh.mode == "ambient"
 
     def mesh_ports(port: int) -> list[int]:
@@ -73,9 +77,12 @@ def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]
         egress: list[Rule] = []
         for dep in sorted(svc.dependencies.services):
             egress.append(Rule([_service_pods([dep])], tcp_ports=mesh_ports(by_name[dep].port)))
-        if svc.dependencies.redis and data_ns:
+        for store in ("redis", "postgres"):
+            if getattr(svc.dependencies, store) and managed.managed(store):
+                egress.append(Rule([Peer(cidr=c) for c in data_subnets(target.parameters)], tcp_ports=[PORTS[store]]))
+        if svc.dependencies.redis and data_ns and managed.in_cluster("redis"):
             egress.append(Rule([Peer(namespace=data_ns, pod_labels=net.redis_labels)], tcp_ports=[net.redis_port]))
-        if svc.dependencies.postgres and data_ns:
+        if svc.dependencies.postgres and data_ns and managed.in_cluster("postgres"):
             # The database instances, or the PgBouncer pooler in front of them.
             pg = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_cluster_label, "operator": "Exists"}])
             pooler = Peer(namespace=data_ns, pod_expressions=[{"key": net.postgres_pooler_label, "operator": "Exists"}])
@@ -99,41 +106,62 @@ def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]
 
 
 def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
-    net = settings.network
-    namespace = target.namespaces["data"]
-    apps_ns = target.namespaces["apps"]
+    """The data namespace's paths, for the stores this cluster runs itself: a store on RDS or
+    ElastiCache has no pods here, and a data job that only serves it does not run."""
+    managed = data_services(target.parameters)
     policies = []
-    https = Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT])
-    kube_api = Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT])
+    if managed.in_cluster("redis"):
+        policies.append(_redis_policy(target, settings))
+    if managed.in_cluster("postgres"):
+        policies += _postgres_policies(target, settings)
+    for name, job in settings.network.data_jobs.items():
+        if any(getattr(job, store) and not managed.in_cluster(store) for store in ("redis", "postgres")):
+            continue
+        policies.append(_job_policy(target, settings, name, job))
+    return policies
 
-    def job_pods(store: str) -> list[Peer]:
-        return [Peer(pod_labels=job.pod_labels) for job in net.data_jobs.values() if getattr(job, store)]
 
-    redis_users = [s.name for s in target.services if s.dependencies.redis]
+def _job_pods(settings: Settings, store: str) -> list[Peer]:
+    return [Peer(pod_labels=job.pod_labels) for job in settings.network.data_jobs.values() if getattr(job, store)]
+
+
+def _clients(target: Target, settings: Settings, store: str) -> list[Peer]:
+    users = [s.name for s in target.services if getattr(s.dependencies, store)]
+    return ([_service_pods(users, target.namespaces["apps"])] if users else []) + _job_pods(settings, store)
+
+
+def _redis_policy(target: Target, settings: Settings) -> dict[str, Any]:
+    net = settings.network
     redis_pods = Peer(pod_labels=net.redis_labels)
-    redis_clients = ([_service_pods(redis_users, apps_ns)] if redis_users else []) + job_pods("redis")
-    redis_ingress = [
+    clients = _clients(target, settings, "redis")
+    ingress = [
         Rule([redis_pods], tcp_ports=list(net.redis_replication_ports)),
         Rule([_peer(net.redis_operator), _peer(net.rate_limiter)], tcp_ports=[net.redis_port]),
         Rule([_peer(net.prometheus)], tcp_ports=[net.redis_metrics_port]),
     ]
-    if redis_clients:
-        redis_ingress.insert(0, Rule(redis_clients, tcp_ports=[net.redis_port]))
-    policies.append(
-        network_policy(
-            "redis",
-            namespace,
-            identity(target, "redis", "network-policy"),
-            pod_selector={"matchLabels": dict(net.redis_labels)},
-            ingress=redis_ingress,
-            egress=[Rule([redis_pods], tcp_ports=list(net.redis_replication_ports))],
-        )
+    if clients:
+        ingress.insert(0, Rule(clients, tcp_ports=[net.redis_port]))
+    return network_policy(
+        "redis",
+        target.namespaces["data"],
+        identity(target, "redis", "network-policy"),
+        pod_selector={"matchLabels": dict(net.redis_labels)},
+        ingress=ingress,
+        egress=[Rule([redis_pods], tcp_ports=list(net.redis_replication_ports))],
     )
 
-    pg_users = [s.name for s in target.services if s.dependencies.postgres]
-    pg_clients = ([_service_pods(pg_users, apps_ns)] if pg_users else []) + job_pods("postgres")
-    instances = [{"key": net.postgres_cluster_label, "operator": "Exists"}]
-    poolers = [{"key": net.postgres_pooler_label, "operator": "Exists"}]
+
+def _postgres_selectors(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    net = settings.network
+    return [{"key": net.postgres_cluster_label, "operator": "Exists"}], [{"key": net.postgres_pooler_label, "operator": "Exists"}]
+
+
+def _postgres_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
+    net = settings.network
+    namespace = target.namespaces["data"]
+    kube_api = Rule([Peer(cidr=c) for c in net.kube_api_cidrs], tcp_ports=[HTTPS_PORT])
+    clients = _clients(target, settings, "postgres")
+    instances, poolers = _postgres_selectors(settings)
     pg_pods, pooler_pods = Peer(pod_expressions=instances), Peer(pod_expressions=poolers)
     pg_ingress = [
         Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]),
@@ -141,14 +169,17 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
         Rule([_peer(net.postgres_operator)], tcp_ports=[net.postgres_status_port]),
         Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_metrics_port]),
     ]
-    if pg_clients:
-        pg_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
+    if clients:
+        pg_ingress.insert(0, Rule(clients, tcp_ports=[net.postgres_port]))
     # The CNPG instance manager watches its Cluster object through the Kubernetes API.
     pg_egress = [Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]), kube_api]
     if net.object_storage_egress:
         # Backups and WAL archives go to the cloud object store, whose addresses are not fixed.
-        pg_egress.append(https)
-    policies.append(
+        pg_egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+    pooler_ingress = [Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_pooler_metrics_port])]
+    if clients:
+        pooler_ingress.insert(0, Rule(clients, tcp_ports=[net.postgres_port]))
+    return [
         network_policy(
             "postgres",
             namespace,
@@ -156,12 +187,7 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
             pod_selector={"matchExpressions": instances},
             ingress=pg_ingress,
             egress=pg_egress,
-        )
-    )
-    pooler_ingress = [Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_pooler_metrics_port])]
-    if pg_clients:
-        pooler_ingress.insert(0, Rule(pg_clients, tcp_ports=[net.postgres_port]))
-    policies.append(
+        ),
         network_policy(
             "postgres-pooler",
             namespace,
@@ -169,28 +195,28 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
             pod_selector={"matchExpressions": poolers},
             ingress=pooler_ingress,
             egress=[Rule([pg_pods], tcp_ports=[net.postgres_port]), kube_api],
-        )
-    )
+        ),
+    ]
 
-    for name, job in net.data_jobs.items():
-        egress = []
-        if job.redis:
-            egress.append(Rule([redis_pods], tcp_ports=[net.redis_port]))
-        if job.postgres:
-            egress.append(Rule([pg_pods, pooler_pods], tcp_ports=[net.postgres_port]))
-        if job.https_egress:
-            egress.append(https)
-        policies.append(
-            network_policy(
-                name,
-                namespace,
-                identity(target, name, "network-policy"),
-                pod_selector={"matchLabels": dict(job.pod_labels)},
-                ingress=[],
-                egress=egress,
-            )
-        )
-    return policies
+
+def _job_policy(target: Target, settings: Settings, name: str, job: DataJob) -> dict[str, Any]:
+    net = settings.network
+    instances, poolers = _postgres_selectors(settings)
+    egress = []
+    if job.redis:
+        egress.append(Rule([Peer(pod_labels=net.redis_labels)], tcp_ports=[net.redis_port]))
+    if job.postgres:
+        egress.append(Rule([Peer(pod_expressions=instances), Peer(pod_expressions=poolers)], tcp_ports=[net.postgres_port]))
+    if job.https_egress:
+        egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+    return network_policy(
+        name,
+        target.namespaces["data"],
+        identity(target, name, "network-policy"),
+        pod_selector={"matchLabels": dict(job.pod_labels)},
+        ingress=[],
+        egress=egress,
+    )
 
 
 def network_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:

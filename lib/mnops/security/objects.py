@@ -15,11 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.component import identity
+from mnops.data.managed import CREDENTIAL_PROPERTIES, ENDPOINT_PROPERTIES, connection_keys, data_services
 from mnops.inventory import Target
+from mnops.inventory.model import SecretRef, Service
 from mnops.k8s import access, external_secrets, gatewayapi, istio, kyverno, tls
 from mnops.k8s.core import service_account
+from mnops.k8s.external_secrets import RemoteValue
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
-from mnops.security.model import ConnectionString, Settings, delivery_strategy, restricted_namespaces
+from mnops.security.model import ConnectionString, PlatformSecret, Settings, delivery_strategy, restricted_namespaces
 from mnops.security.network import network_policies
 
 Obj = dict[str, Any]
@@ -268,6 +271,84 @@ def connection_template(c: ConnectionString) -> tuple[str, list[str]]:
     return url, props
 
 
+def managed_values(target: Target, store: str, *, with_username: bool = True) -> list[RemoteValue]:
+    """The managed store's endpoint and credentials, as the management cluster publishes them into this
+    cluster's secret store (mnops.infra.aws_data), each read under `<store>_<property>`."""
+    keys = connection_keys(target.parameters, store)
+    credentials = [p for p in CREDENTIAL_PROPERTIES[store] if with_username or p != "username"]
+    return [RemoteValue(f"{store}_{p}", keys.endpoint, p) for p in ENDPOINT_PROPERTIES] + [
+        RemoteValue(f"{store}_{p}", keys.credentials, p) for p in credentials
+    ]
+
+
+def managed_connection_template(target: Target, c: ConnectionString, store: str) -> tuple[str, list[RemoteValue]]:
+    """The URL of a store on RDS / ElastiCache: its published host and port, the credentials Crossplane
+    generated, the database RDS was created with; ElastiCache accepts TLS connections only (rediss)."""
+    values = managed_values(target, store, with_username=c.with_username)
+    user = f"{{{{ .{store}_username | urlquery }}}}" if any(v.property == "username" for v in values) else ""
+    scheme = "rediss" if store == "redis" else c.scheme
+    url = f"{scheme}://{user}:{{{{ .{store}_password | urlquery }}}}@{{{{ .{store}_host }}}}:{{{{ .{store}_port }}}}"
+    url += f"/{target.parameters['postgres']['database']}" if store == "postgres" else c.path
+    if c.query:
+        url += f"?{c.query}"
+    return url, values
+
+
+def _service_secret(target: Target, settings: Settings, svc: Service, ref: SecretRef) -> Obj:
+    s = settings.secrets
+    managed = data_services(target.parameters)
+    templates: dict[str, str] = {}
+    properties: set[str] = set()
+    others: dict[str, RemoteValue] = {}
+    for key in ref.keys:
+        spec = s.connection_strings.get(key)
+        if spec is not None and spec.store and managed.managed(spec.store):
+            templates[key], values = managed_connection_template(target, spec, spec.store)
+            others.update({v.secret_key: v for v in values})
+        elif spec is not None:
+            template, props = connection_template(spec)
+            templates[key] = template
+            properties.update(props)
+        else:
+            templates[key] = f"{{{{ .{key} }}}}"
+            properties.add(key)
+    return external_secrets.external_secret(
+        ref.name,
+        svc.namespace,
+        identity(target, svc.name, "secrets"),
+        store=s.store_name,
+        remote_key=f"{s.key_prefix}{ref.name}",
+        properties=sorted(properties),
+        templates=templates,
+        refresh_interval=s.refresh_interval,
+        other_values=list(others.values()),
+    )
+
+
+def _platform_secret(target: Target, settings: Settings, secret: PlatformSecret) -> Obj:
+    s = settings.secrets
+    templates = {**{key: f"{{{{ index . {key!r} }}}}".replace("'", '"') for key in secret.keys}, **secret.static}
+    properties, others = list(secret.keys), []
+    if secret.store and data_services(target.parameters).managed(secret.store):
+        # The managed store's password, and its endpoint for a client that cannot build a URL itself.
+        store = secret.store
+        others = managed_values(target, store)
+        properties = [k for k in secret.keys if k != "password"]
+        templates |= {"password": f"{{{{ .{store}_password }}}}", "url": f"{{{{ .{store}_host }}}}:{{{{ .{store}_port }}}}"}
+    return external_secrets.external_secret(
+        secret.name,
+        secret.namespace,
+        identity(target, secret.name, "secrets"),
+        store=s.store_name,
+        remote_key=secret.remote_key,
+        properties=properties,
+        templates=templates,
+        refresh_interval=s.refresh_interval,
+        secret_labels=secret.labels,
+        other_values=others,
+    )
+
+
 def secret_objects(target: Target, settings: Settings) -> list[Obj]:
     s = settings.secrets
     store_settings = {k: str(v) for k, v in target.cloud["secret_store"].items() if k != "provider"}
@@ -285,45 +366,11 @@ def secret_objects(target: Target, settings: Settings) -> list[Obj]:
         )
     ]
     for svc in target.services:
-        for ref in svc.secret_refs:
-            templates: dict[str, str] = {}
-            properties: set[str] = set()
-            for key in ref.keys:
-                if key in s.connection_strings:
-                    template, props = connection_template(s.connection_strings[key])
-                    templates[key] = template
-                    properties.update(props)
-                else:
-                    templates[key] = f"{{{{ .{key} }}}}"
-                    properties.add(key)
-            objects.append(
-                external_secrets.external_secret(
-                    ref.name,
-                    svc.namespace,
-                    identity(target, svc.name, "secrets"),
-                    store=s.store_name,
-                    remote_key=f"{s.key_prefix}{ref.name}",
-                    properties=sorted(properties),
-                    templates=templates,
-                    refresh_interval=s.refresh_interval,
-                )
-            )
+        objects += [_service_secret(target, settings, svc, ref) for ref in svc.secret_refs]
     for secret in s.platform:
         if not namespace_exists(target, secret.namespace):
             continue  # the component that reads it is not installed on this target
-        objects.append(
-            external_secrets.external_secret(
-                secret.name,
-                secret.namespace,
-                identity(target, secret.name, "secrets"),
-                store=s.store_name,
-                remote_key=secret.remote_key,
-                properties=secret.keys,
-                templates={**{key: f"{{{{ index . {key!r} }}}}".replace("'", '"') for key in secret.keys}, **secret.static},
-                refresh_interval=s.refresh_interval,
-                secret_labels=secret.labels,
-            )
-        )
+        objects.append(_platform_secret(target, settings, secret))
     return objects
 
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mnops.data.managed import data_services
 from mnops.inventory import Target
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 from mnops.security.model import Settings
+
+# The Secret the rate limit service reads Redis' password (and with ElastiCache its `url`) from:
+# secrets.platform_secrets.ratelimit-redis in platform/security.yml.
+RATELIMIT_REDIS = "ratelimit-redis"
 
 # Restricted pod security for chart containers: the same context as the project's own workloads.
 CONTAINER_SECURITY: dict[str, Any] = CONTAINER_SECURITY_CONTEXT
@@ -108,8 +113,17 @@ def external_secrets(target: Target, settings: Settings) -> dict[str, Any]:
     }
 
 
-def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
+def rate_limit_backend(target: Target) -> dict[str, Any]:
+    """Where the rate limit service keeps its counters: the data layer's Redis. ElastiCache's endpoint is
+    known only once it exists, so it comes from the `url` External Secrets puts in `ratelimit-redis`
+    (Envoy Gateway's urlRef), over TLS like every ElastiCache connection."""
+    if data_services(target.parameters).managed("redis"):
+        return {"urlRef": {"secretKeyRef": {"name": RATELIMIT_REDIS, "key": "url"}}, "tls": {}}
     redis_host = f"redis-master.{target.namespaces.get('data', target.namespaces['apps'])}.svc.cluster.local"
+    return {"url": f"{redis_host}:6379"}
+
+
+def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
     return {
         "deployment": {
             "replicas": settings.controller_replicas,
@@ -127,7 +141,7 @@ def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
                 "gateway": {"controllerName": settings.gateway.controller_name},
                 "logging": {"level": {"default": "info"}},
                 # Global rate limits (per client and per route) count in the shared Redis.
-                "rateLimit": {"backend": {"type": "Redis", "redis": {"url": f"{redis_host}:6379"}}},
+                "rateLimit": {"backend": {"type": "Redis", "redis": rate_limit_backend(target)}},
                 "provider": {
                     "type": "Kubernetes",
                     "kubernetes": {
@@ -139,7 +153,7 @@ def envoy_gateway(target: Target, settings: Settings) -> dict[str, Any]:
                                 "env": [
                                     {
                                         "name": "REDIS_AUTH",
-                                        "valueFrom": {"secretKeyRef": {"name": "ratelimit-redis", "key": "password"}},
+                                        "valueFrom": {"secretKeyRef": {"name": RATELIMIT_REDIS, "key": "password"}},
                                     }
                                 ],
                                 "resources": _resources(settings),
