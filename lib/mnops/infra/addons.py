@@ -105,6 +105,33 @@ def crossplane(target: Target) -> Values:
     return {"replicas": _replicas(target), "resourcesCrossplane": _resources("100m", "512Mi")}
 
 
+def external_secrets(target: Target) -> Values:
+    """External Secrets on the management cluster: pushes managed databases' endpoints and generated
+    credentials into the workload clusters' secret stores (mnops.infra.aws_data). Its ServiceAccount
+    is the one the bootstrap's Pod Identity association names; no ServiceMonitor (no Prometheus here)."""
+    restricted = {
+        "enabled": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    component = {"resources": _resources("50m", "256Mi"), "securityContext": restricted}
+    return {
+        "installCRDs": True,
+        "leaderElect": True,
+        "replicaCount": _replicas(target),
+        "serviceAccount": {"create": True, "name": "external-secrets"},
+        # Only what the management cluster needs: namespaced stores and PushSecrets.
+        "processClusterExternalSecret": False,
+        "processClusterPushSecret": False,
+        **component,
+        "webhook": {"replicaCount": _replicas(target), **component},
+        "certController": {"replicaCount": 1, **component},
+    }
+
+
 WORKLOAD_ADDONS = {
     "metrics-server": metrics_server,
     "aws-ebs-csi-driver": ebs_csi_driver,
@@ -112,7 +139,7 @@ WORKLOAD_ADDONS = {
     "external-dns": external_dns,
     "karpenter": karpenter,
 }
-MANAGEMENT_ADDONS = {"crossplane": crossplane}
+MANAGEMENT_ADDONS = {"crossplane": crossplane, "external-secrets": external_secrets}
 
 
 def addon_values(target: Target) -> dict[str, Values]:

@@ -333,7 +333,7 @@ class AwsLayer:
                         "description": f"{i.name} {purpose}",
                         "enableKeyRotation": True,
                         "deletionWindowInDays": 30,
-                        "policy": _json(self._key_policy(purpose)),
+                        "policy": _json(self.key_policy(purpose)),
                     },
                 ),
                 self.mr(
@@ -347,7 +347,7 @@ class AwsLayer:
             ]
         return objs
 
-    def _key_policy(self, purpose: str) -> dict[str, Any]:
+    def key_policy(self, purpose: str) -> dict[str, Any]:
         i = self.infra
         statements: list[dict[str, Any]] = [
             {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mnops.infra.aws_data import PUBLISHER_SUFFIX, pusher_role_arn
 from mnops.infra.network import carve
 from mnops.inventory.model import Target
 
@@ -68,6 +69,35 @@ def _state_bucket(name: str, bucket: str) -> dict[str, Block]:
     }
 
 
+def _publisher_identity(target: Target) -> dict[str, Block]:
+    """External Secrets' identity: it publishes managed databases' connections into the workload
+    accounts by assuming each cluster's publisher role (mnops.infra.aws_data), and can do nothing else."""
+    trust = [
+        {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    ]
+    assume = {
+        # Each workload account's publisher role may write only that cluster's `managed/` secrets.
+        "Sid": "AssumePublishersInWorkloadAccounts",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Resource": [f"arn:aws:iam::*:role/*-{PUBLISHER_SUFFIX}"],
+    }
+    return {
+        "aws_iam_role": {
+            "external_secrets": {"name": pusher_role_arn(target).rsplit("/", 1)[-1], "assume_role_policy": _policy(trust)}
+        },
+        "aws_iam_role_policy": {"external_secrets": {"role": "${aws_iam_role.external_secrets.id}", "policy": _policy([assume])}},
+        "aws_eks_pod_identity_association": {
+            "external_secrets": {
+                "cluster_name": "${aws_eks_cluster.main.name}",
+                "namespace": target.parameters["charts"]["external-secrets"]["namespace"],
+                "service_account": "external-secrets",
+                "role_arn": "${aws_iam_role.external_secrets.arn}",
+            }
+        },
+    }
+
+
 def root_module(target: Target) -> dict[str, Block]:
     """The files of the management cluster's bootstrap: main.tf.json and versions.tf.json (the `terraform`
     block on its own: checkov's terraform_json parser cannot read it, and needs not to)."""
@@ -83,7 +113,7 @@ def root_module(target: Target) -> dict[str, Block]:
     def add(kind: str, key: str, body: Block) -> None:
         resources.setdefault(kind, {})[key] = body
 
-    for kind, blocks in _state_bucket("state", state_bucket).items():
+    for kind, blocks in [*_state_bucket("state", state_bucket).items(), *_publisher_identity(target).items()]:
         for key, body in blocks.items():
             add(kind, key, body)
     add(
@@ -386,6 +416,7 @@ def root_module(target: Target) -> dict[str, Block]:
         "output": {
             "cluster_name": {"value": "${aws_eks_cluster.main.name}"},
             "crossplane_role_arn": {"value": "${aws_iam_role.crossplane.arn}"},
+            "external_secrets_role_arn": {"value": "${aws_iam_role.external_secrets.arn}"},
         },
     }
     return {"main.tf": main, "versions.tf": versions}

@@ -3,11 +3,16 @@ and the Argo CD Applications that sync them without ever cascading a deletion.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, cloud_of
+from mnops.data.managed import data_services
+from mnops.errors import BuildError
+from mnops.infra.addons import addon_values
+from mnops.infra.aws import AwsLayer
+from mnops.infra.aws_data import AwsDataServices
+from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, PROVIDER_CONFIG, cloud_of, family_packages
 from mnops.infra.model import ClusterInfra, cluster_infra
 from mnops.inventory import load_target
 from mnops.inventory.model import Target
@@ -22,6 +27,14 @@ ARGOCD_NAMESPACE = "argocd"
 
 
 SUPPORTED_CLOUDS = frozenset(CLOUDS)
+# The cluster-scoped kinds the add-on charts (Crossplane, External Secrets) install.
+CHART_CLUSTER_KINDS = (
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+)
 
 
 def managed_targets(target: Target, parameters_by_target: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -49,19 +62,62 @@ def clouds_in_use(clusters: Iterable[ClusterInfra]) -> list[str]:
     return sorted({infra.cloud for infra in clusters})
 
 
-def crossplane_folder(target: Target, clusters: list[ClusterInfra], ident: Identity) -> list[Obj]:
+def crossplane_folder(target: Target, clusters: list[ClusterInfra], ident: Identity, aws_used: Collection[str] = ()) -> list[Obj]:
+    """Each cloud's runtime and provider packages; on AWS also the families the managed data services
+    use (rds, elasticache), only once a cluster chose them."""
     objs: list[Obj] = []
     for name in clouds_in_use(clusters):
         cloud = CLOUDS[name]
+        packages = dict(cloud.packages(target))
+        if name == "aws" and aws_used:
+            crossplane = target.parameters["crossplane"]
+            packages |= dict(
+                family_packages(crossplane["provider_registry"], "aws", crossplane["provider_version"], sorted(aws_used))
+            )
         objs += cloud.runtime(target, ident)
-        objs += [provider(p, ident, package, cloud.runtime_config) for p, package in cloud.packages(target)]
+        objs += [provider(p, ident, package, cloud.runtime_config) for p, package in sorted(packages.items())]
     return objs
 
 
-def cluster_folder(infra: ClusterInfra, target: Target, ident: Identity) -> list[Obj]:
+def data_peers(infra: ClusterInfra, clusters: list[ClusterInfra]) -> tuple[ClusterInfra | None, list[ClusterInfra]]:
+    """For managed PostgreSQL: the primary a standby's read replica follows, and the standbys a
+    primary's credentials are published to (both choose RDS: mnops.infra.rules' fleet rule)."""
+    if not data_services(infra.parameters).managed("postgres"):
+        return None, []
+    by_name = {c.name: c for c in clusters}
+    primary = None
+    if infra.role == "standby":
+        primary = by_name.get(infra.parameters["data"]["primary_cluster"])
+        if primary is None:
+            raise BuildError(f"{infra.name}: its RDS read replica follows {infra.parameters['data']['primary_cluster']!r}, "
+                             "which this management cluster does not create: manage both from one")  # fmt: skip
+    standbys = [
+        c
+        for c in clusters
+        if c.role == "standby"
+        and c.parameters["data"]["primary_cluster"] == infra.name
+        and data_services(c.parameters).managed("postgres")
+    ]
+    return primary, standbys
+
+
+def managed_data(infra: ClusterInfra, target: Target, ident: Identity, clusters: list[ClusterInfra]) -> list[Obj]:
+    """RDS / ElastiCache and their publishing where the cluster chose them (AWS only: mnops.infra.rules)."""
+    if infra.cloud != "aws":
+        return []
+    primary, standbys = data_peers(infra, clusters)
+    return AwsDataServices(AwsLayer(infra, ident, PROVIDER_CONFIG), target, primary, standbys).all()
+
+
+def cluster_folder(infra: ClusterInfra, target: Target, ident: Identity, clusters: list[ClusterInfra] | None = None) -> list[Obj]:
     """The workload cluster's namespace, how the provider reaches its cloud account, and its resources."""
     cloud = cloud_of(infra)
-    return [namespace(infra.namespace, ident), cloud.provider_config(infra, target, ident), *cloud.resources(infra, ident)]
+    return [
+        namespace(infra.namespace, ident),
+        cloud.provider_config(infra, target, ident),
+        *cloud.resources(infra, ident),
+        *managed_data(infra, target, ident, clusters or [infra]),
+    ]
 
 
 def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> list[Obj]:
@@ -82,21 +138,30 @@ def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> li
     )
     repo, revision = target.repo_url, target.parameters["argocd"]["revision"]
     folders = list(folders)
+    # Only the add-on charts this cluster compiles values for (Crossplane, External Secrets): the
+    # platform classes list every workload chart, which the management cluster does not run.
+    charts = {key: target.parameters["charts"][key] for key in sorted(addon_values(target))}
     spec = ProjectSpec(
         description="Crossplane and the cloud infrastructure of every workload cluster",
-        source_repos=(repo,),
-        destination_namespaces=(CROSSPLANE_NAMESPACE, *(f for f in folders if f.startswith("infra-"))),
+        source_repos=(repo, *(chart["repo_url"] for chart in charts.values())),
+        destination_namespaces=(
+            CROSSPLANE_NAMESPACE,
+            *(f for f in folders if f.startswith("infra-")),
+            *(chart["namespace"] for chart in charts.values()),
+        ),
         cluster_resources=(
             ("", "Namespace"),
             ("pkg.crossplane.io", "Provider"),
             ("pkg.crossplane.io", "DeploymentRuntimeConfig"),
+            *(CHART_CLUSTER_KINDS if charts else ()),
         ),
     )
     objs = [app_project(project, ARGOCD_NAMESPACE, ident, spec)]
     for wave, folder in enumerate(sorted(folders, key=lambda f: (f != "crossplane", f))):
         objs.append(
             application(
-                f"{name}-{folder}",
+                # A folder named like a chart (crossplane) gets a suffix: two Applications cannot share a name.
+                f"{name}-{folder}" if folder not in charts else f"{name}-{folder}-objects",
                 ARGOCD_NAMESPACE,
                 ident,
                 project=project,
@@ -107,9 +172,7 @@ def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> li
                 cascade_delete=False,
             )
         )
-    for key, chart in sorted(target.parameters["charts"].items()):
-        if not chart["enabled"]:
-            continue
+    for key, chart in charts.items():
         # Multi-source: the upstream chart at its pinned version, values from this repository.
         sources = (
             Source(chart["repo_url"], chart["version"], chart=chart["chart"], release_name=key,
@@ -137,9 +200,11 @@ def management_folders(
 ) -> dict[str, list[Obj]]:
     clusters = managed_clusters(target, parameters_by_target)
     folders: dict[str, list[Obj]] = {}
-    if clusters:  # no managed cluster, no provider to install (an empty folder would fail its sync)
-        folders["crossplane"] = crossplane_folder(target, clusters, ident)
     for infra in clusters:
-        folders[infra.namespace] = cluster_folder(infra, target, ident)
+        folders[infra.namespace] = cluster_folder(infra, target, ident, clusters)
+    # AWS provider families follow what is emitted: rds / elasticache only once a cluster chose them.
+    aws_used = {str(o["apiVersion"]).split(".")[0] for objs in folders.values() for o in objs if ".aws.m." in o["apiVersion"]}
+    if clusters:  # no managed cluster, no provider to install (an empty folder would fail its sync)
+        folders = {"crossplane": crossplane_folder(target, clusters, ident, aws_used), **folders}
     folders["argocd"] = argocd_folder(target, list(folders), ident)
     return folders
