@@ -12,6 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 COMPILED = ROOT / "compiled"
+# Where a store the environment runs on RDS / ElastiCache is backed up, restored and failed over instead.
+MANAGED_HINT = 'on RDS / ElastiCache see docs/disaster-recovery.md, "Managed data services"'
 
 
 class ScriptError(RuntimeError):

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ScriptError, backup_main
+from _common import MANAGED_HINT, ScriptError, backup_main
 
 from mnops.dr.local import HOST, give_to_postgres, run_pg
 
@@ -27,7 +27,7 @@ def cluster_steps(target: str, context: str, compiled: Path) -> list[tuple[str, 
 
     path = compiled / target / "manifests" / "postgres" / "cluster.yaml"
     if not path.exists():
-        raise ScriptError(f"{path} not found: does target {target!r} run PostgreSQL? (make compile)")
+        raise ScriptError(f"{path} not found: does target {target!r} run PostgreSQL? (make compile; {MANAGED_HINT})")
     cluster = yaml.safe_load(path.read_text())
     name, ns = cluster["metadata"]["name"], cluster["metadata"]["namespace"]
     if cluster["spec"].get("replica", {}).get("enabled"):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import COMPILED, ScriptError, main_guard, run_steps
+from _common import COMPILED, MANAGED_HINT, ScriptError, main_guard, run_steps
 
 from mnops.dr.local import PgServer, base_settings, compiled_pg_parameters, durability_parameters, free_port, give_to_postgres
 
@@ -48,7 +48,7 @@ def restore_manifest(compiled: Path, target: str, when: str | None, new_name: st
     """A new Cluster recovering from the target's own object store, up to `when` (None: latest)."""
     path = compiled / target / "manifests" / "postgres" / "cluster.yaml"
     if not path.exists():
-        raise ScriptError(f"{path} not found: does target {target!r} run PostgreSQL? (make compile)")
+        raise ScriptError(f"{path} not found: does target {target!r} run PostgreSQL? (make compile; {MANAGED_HINT})")
     source = yaml.safe_load(path.read_text())
     spec = dict(source["spec"])
     archiver = next(p for p in spec["plugins"] if p.get("isWALArchiver"))

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _common import ScriptError, backup_main
+from _common import MANAGED_HINT, ScriptError, backup_main
 
 from mnops.dr.clients import redis_connect
 from mnops.dr.local import HOST
@@ -27,7 +27,7 @@ from mnops.dr.local import HOST
 def cluster_steps(target: str, context: str, compiled: Path) -> list[tuple[str, list[str]]]:
     path = compiled / target / "manifests" / "redis" / "cronjob.yaml"
     if not path.exists():
-        raise ScriptError(f"{path} not found: target {target!r} has no RDB copy job (redis.snapshot_copy.enabled)")
+        raise ScriptError(f"{path} not found: target {target!r} has no RDB copy job (snapshot_copy.enabled; {MANAGED_HINT})")
     job = yaml.safe_load(path.read_text())
     name, ns = job["metadata"]["name"], job["metadata"]["namespace"]
     run = f"{name}-manual-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"

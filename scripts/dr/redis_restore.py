@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _common import COMPILED, ScriptError, main_guard, run_steps
+from _common import COMPILED, MANAGED_HINT, ScriptError, main_guard, run_steps
 
 from mnops.dr.local import RedisServer, compiled_redis_config, free_port
 
@@ -33,7 +33,7 @@ def cluster_steps(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     kinds = {p.stem: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")} if folder.exists() else {}
     workload = next((kinds[k] for k in ("redisreplication", "redis", "rediscluster") if k in kinds), None)
     if workload is None:
-        raise ScriptError(f"no Redis resource under {folder} (make compile; is redis.enabled?)")
+        raise ScriptError(f"no Redis resource under {folder} (make compile; is redis.enabled? {MANAGED_HINT})")
     if workload["kind"] == "RedisCluster":
         raise ScriptError("sharded Redis Cluster: restore each shard's RDB; this script handles one primary")
     name, ns, ctx = workload["metadata"]["name"], workload["metadata"]["namespace"], args.context or f"<{args.target}-context>"

@@ -37,6 +37,7 @@ DATA_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("storage.azure.m.upbound.io", "Account"),
         ("storage.azure.m.upbound.io", "Container"),
         ("rds.aws.m.upbound.io", "Instance"),
+        ("rds.aws.m.upbound.io", "DBInstanceAutomatedBackupsReplication"),  # stopping it deletes the DR copies
         ("elasticache.aws.m.upbound.io", "ReplicationGroup"),
         ("sql.gcp.m.upbound.io", "DatabaseInstance"),
         ("dbforpostgresql.azure.m.upbound.io", "FlexibleServer"),

@@ -14,6 +14,8 @@ Read from the compiled files only, as Argo CD and the API server will see them:
                                        CloudFront fronts the gateway) alias records in the cluster's zone
   load-balancer security group      -> a SecurityGroup of that name in the cluster's infrastructure
   CloudFront origin name            -> external-dns publishing it from the gateway Service's annotation
+  a `.../managed/...` secret read   -> a PushSecret on the management cluster writing that key and
+                                       property for this cluster, from a Secret a managed resource writes
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def capability_gaps(cluster_dir: Path, infra_dir: Path) -> list[str]:
     aliased = {str(r["name"]) for r in records if "alias" in r}
     gaps += _dns_gaps(cluster_dir, usage.hostnames - aliased, apps)
     gaps += _edge_gaps(cluster_dir, infra, usage)
+    gaps += _publishing_gaps(cluster_dir, infra_dir.parent)
     return gaps
 
 
@@ -250,3 +253,48 @@ def _dns_gaps(cluster_dir: Path, hostnames: set[str], apps: dict[str, dict[str, 
         if not any(host == z or host.endswith("." + z) for z in zones):
             gaps.append(f"gateway hostname {host!r} is in none of external-dns's zones {zones}")
     return gaps
+
+
+def managed_reads(cluster_dir: Path) -> set[tuple[str, str]]:
+    """(remote key, property) of every published managed-service value the cluster's ExternalSecrets read."""
+    reads = set()
+    for _, doc in _documents(cluster_dir / "manifests" / "secrets"):
+        if doc.get("kind") == "ExternalSecret":
+            for item in doc["spec"].get("data", []):
+                ref = item["remoteRef"]
+                if "/managed/" in ref["key"]:
+                    reads.add((ref["key"], ref.get("property", "")))
+    return reads
+
+
+def published_values(management_infra: Path) -> dict[tuple[str, str], str]:
+    """(full remote key, property) -> 'namespace/PushSecret' for every value the management cluster
+    pushes from a Secret that one of its managed resources writes (connection details or generated password)."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in sorted(p for p in management_infra.iterdir() if p.is_dir()) if management_infra.is_dir() else []:
+        docs = [doc for _, doc in _documents(folder)]
+        stores = {d["metadata"]["name"]: d["spec"]["provider"]["aws"] for d in docs if d.get("kind") == "SecretStore"}
+        written = {str(v["name"]) for d in docs for k, v in _walk(d.get("spec", {}))
+                   if k in {"writeConnectionSecretToRef", "passwordSecretRef", "authTokenSecretRef"}}  # fmt: skip
+        for push in (d for d in docs if d.get("kind") == "PushSecret"):
+            if push["spec"]["selector"]["secret"]["name"] not in written:
+                continue  # nothing would ever fill its source
+            for ref in push["spec"]["secretStoreRefs"]:
+                store = stores.get(ref["name"])
+                if store is None:
+                    continue  # a store of another namespace is not this PushSecret's
+                for item in push["spec"]["data"]:
+                    remote = item["match"]["remoteRef"]
+                    key = (store["prefix"] + remote["remoteKey"], remote.get("property", ""))
+                    found[key] = f"{folder.name}/{push['metadata']['name']}"
+    return found
+
+
+def _publishing_gaps(cluster_dir: Path, management_infra: Path) -> list[str]:
+    reads = managed_reads(cluster_dir)
+    if not reads:
+        return []
+    published = published_values(management_infra)
+    return [
+        f"secret {key} property {prop!r} is read but no PushSecret publishes it" for key, prop in sorted(reads - set(published))
+    ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnops.data.managed import data_services
 from mnops.infra.aws import EKS_ADDONS, INTERFACE_ENDPOINTS
 from mnops.infra.azure import ranges as azure_ranges
 from mnops.infra.edge import edge_plan
@@ -20,6 +21,7 @@ from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
 
 BOOTSTRAP_TEXT = Path(__file__).with_name("bootstrap_steps.md")
+MANAGED_DATA_TEXT = Path(__file__).with_name("managed_data.md")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,57 @@ def aws_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     total += 3 * monthly["kms_key"] + (monthly["route53_zone"] if infra.role == "primary" else 0)
     if edge_plan(infra) is not None:
         total += monthly["waf_web_acl"] + (len(infra.settings["edge"]["managed_rule_groups"]) + 1) * monthly["waf_rule"]
-    return round(float(total), 2)
+    return round(float(total + data_services_cost(infra, pricing)), 2)
+
+
+def _rds_copies(infra: ClusterInfra) -> int:
+    """A Multi-AZ instance is two instances and two volumes."""
+    return 2 if infra.settings["data_services"]["rds"].get("multi_az", infra.prod) else 1
+
+
+def data_services_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
+    """RDS (instance and its gp3 storage) and ElastiCache nodes, where the cluster chose them; a class
+    without a rate in the table counts as 0 and the table says so (missing_rates)."""
+    hourly, monthly, hours = pricing["hourly"], pricing["monthly"], pricing["hours_per_month"]
+    chosen, choice, total = infra.settings["data_services"], data_services(infra.parameters), 0.0
+    if choice.managed("postgres"):
+        rds = chosen["rds"]
+        rate = hourly.get("rds_instance", {}).get(rds["instance_class"], 0.0)
+        total += _rds_copies(infra) * (rate * hours + rds["allocated_storage_gib"] * monthly.get("rds_gp3_per_gib", 0.0))
+    if choice.managed("redis"):
+        cache = chosen["elasticache"]
+        total += (1 + cache["replicas"]) * hourly.get("elasticache_node", {}).get(cache["node_type"], 0.0) * hours
+    return float(total)
+
+
+def missing_rates(infra: ClusterInfra, pricing: Mapping[str, Any]) -> list[str]:
+    chosen, choice, hourly = infra.settings["data_services"], data_services(infra.parameters), pricing["hourly"]
+    wanted = []
+    if choice.managed("postgres"):
+        wanted.append(("rds_instance", chosen["rds"]["instance_class"]))
+    if choice.managed("redis"):
+        wanted.append(("elasticache_node", chosen["elasticache"]["node_type"]))
+    return [name for table, name in wanted if name not in hourly.get(table, {})]
+
+
+def data_services_text(infra: ClusterInfra) -> str:
+    """The data services column: who runs each store and, for a managed one, how."""
+    chosen, choice = infra.settings["data_services"], data_services(infra.parameters)
+    if choice.managed("postgres"):
+        rds = chosen["rds"]
+        how = f"read replica of {infra.parameters['data']['primary_cluster']}" if infra.role == "standby" else (
+            f"PITR {rds['backup_retention_days']} d")  # fmt: skip
+        az = "Multi-AZ" if _rds_copies(infra) == 2 else "single-AZ"
+        postgres = f"PostgreSQL: RDS {rds['engine_version']} {rds['instance_class']}, {az}, {how}"
+    else:
+        postgres = f"PostgreSQL: {chosen['postgres']}"
+    if choice.managed("redis"):
+        cache = chosen["elasticache"]
+        failover = ", Multi-AZ with failover" if cache["replicas"] else ""
+        redis = f"Redis: ElastiCache {cache['engine_version']} {1 + cache['replicas']} x {cache['node_type']}{failover}, TLS"
+    else:
+        redis = f"Redis: {chosen['redis']}"
+    return f"{postgres}, {redis}" if not choice.any_managed else f"{postgres}<br>{redis}"
 
 
 def gcp_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
@@ -130,15 +182,17 @@ def capacity(infra: ClusterInfra) -> str:
 
 
 def cluster_row(infra: ClusterInfra, pricing: Mapping[str, Any] | None = None) -> str:
-    data = infra.settings["data_services"]
     subnets, nat = network_cells(infra)
     buckets = "<br>".join(f"`{b.name}`" for b in infra.buckets)
     api = "public+private" if infra.settings["eks"]["public_endpoint"] else "private"
     kubernetes = f"{WORDS[infra.cloud].kubernetes} {infra.settings['eks']['version']} ({api} API)"
+    rates = pricing if pricing is not None else infra.parameters["pricing"]["infrastructure"]
+    unpriced = missing_rates(infra, rates)
+    cost = f"{monthly_cost(infra, pricing):,.0f}" + (f" + {', '.join(unpriced)} (no rate)" if unpriced else "")
     return (
         f"| {infra.name} | {infra.cloud} | {infra.region} | {infra.cidr} | {subnets} | {nat} | {kubernetes} | "
-        f"{capacity(infra)} | PostgreSQL: {data['postgres']}, Redis: {data['redis']} | {buckets} | "
-        f"{_names(infra)} | {monthly_cost(infra, pricing):,.0f} |"
+        f"{capacity(infra)} | {data_services_text(infra)} | {buckets} | "
+        f"{_names(infra)} | {cost} |"
     )
 
 
@@ -163,11 +217,21 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
             f"{c}_eks[{words.kubernetes} {infra.settings['eks']['version']}]",
             f"    {c}_eks --> {c}_s3[({words.storage})]",
             *([f"    {c}_edge[{words.edge}] --> {c}_eks"] if infra.cloud != "aws" or edge_plan(infra) else []),
+            *_managed_nodes(infra, c),
             "  end",
             f"  xp --> {c}_vpc",
         ]
     lines.append("```")
     return "\n".join(lines)
+
+
+def _managed_nodes(infra: ClusterInfra, c: str) -> list[str]:
+    choice, lines = data_services(infra.parameters), []
+    if choice.managed("postgres"):
+        lines.append(f"    {c}_eks --> {c}_rds[(RDS PostgreSQL)]")
+    if choice.managed("redis"):
+        lines.append(f"    {c}_eks --> {c}_cache[(ElastiCache Redis)]")
+    return lines
 
 
 def cost_note(clusters: list[ClusterInfra]) -> list[str]:
@@ -180,7 +244,8 @@ def cost_note(clusters: list[ClusterInfra]) -> list[str]:
             what = (
                 "control plane, system nodes and their gp3 disks, NAT gateways and their addresses, "
                 f"{len(INTERFACE_ENDPOINTS)} interface endpoints per zone, KMS keys, hosted zone, WAF where CloudFront "
-                "fronts the gateway; traffic, stored "
+                "fronts the gateway, RDS instances with their storage and ElastiCache nodes where a cluster chose them; "
+                "traffic, backup storage, stored "
                 "bytes, CloudFront requests and Karpenter's extra nodes come on top"
             )
         elif cloud == "azure":
@@ -269,4 +334,6 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
                 "",
             ]
     lines += [BOOTSTRAP_TEXT.read_text().rstrip(), ""]
+    if aws:
+        lines += [MANAGED_DATA_TEXT.read_text().rstrip(), ""]
     return "\n".join(lines)

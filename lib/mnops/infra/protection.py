@@ -26,6 +26,8 @@ PROTECTED_KINDS = frozenset(
         "Instance",
         "Cluster",
         "ReplicationGroup",
+        # RDS automated backups copied to the DR region: stopping the replication deletes the copies.
+        "DBInstanceAutomatedBackupsReplication",
         "Zone",
         "Trail",
         # GCP and Azure equivalents of the same data (same rule, other clouds): databases, caches,
@@ -72,8 +74,16 @@ _REPLACED_BY: dict[str, frozenset[str]] = {
             "clusterNameRef",
         }
     ),
-    "Instance": frozenset({"engine", "identifier", "dbName", "storageEncrypted", "kmsKeyId", "username", "availabilityZone"}),
-    "ReplicationGroup": frozenset({"engine", "atRestEncryptionEnabled", "subnetGroupName", "kmsKeyId"}),
+    "Instance": frozenset(
+        {"engine", "identifier", "dbName", "storageEncrypted", "kmsKeyId", "kmsKeyIdRef", "username", "availabilityZone"}
+    ),
+    "ReplicationGroup": frozenset(
+        {"engine", "atRestEncryptionEnabled", "subnetGroupName", "subnetGroupNameRef", "kmsKeyId", "kmsKeyIdRef"}
+    ),
+    "DBInstanceAutomatedBackupsReplication": frozenset(
+        {"sourceDbInstanceArn", "sourceDbInstanceArnRef", "kmsKeyId", "kmsKeyIdRef"}
+    ),
+    "ParameterGroup": frozenset({"family", "name"}),
     "Bucket": frozenset({"objectLockEnabled", "region"}),
     "Key": frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion"}),
     "Zone": frozenset({"name", "delegationSetId"}),

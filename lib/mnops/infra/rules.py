@@ -258,7 +258,6 @@ def edge_cut_over_reaches_the_gateway(target: str, params: Params) -> Iterator[P
         )
 
 
-DATA_FILE = "inventory/classes/env/<env>.yml"
 _MANAGED_CLOUDS = frozenset({"aws"})
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -304,7 +303,7 @@ def managed_data_is_encrypted_and_protected(target: str, params: Params) -> Iter
     for service, key, expected in checks:
         if chosen[service].get(key) is False:
             yield Problem(target, f"parameters.infra.data_services.{service}.{key}", "false", expected,
-                          f"remove it from {_target_file(target)} or {DATA_FILE}")  # fmt: skip
+                          "remove the key: it cannot be turned off")  # fmt: skip
 
 
 def production_managed_data_survives_a_zone_loss(target: str, params: Params) -> Iterator[Problem]:
