@@ -28,6 +28,8 @@ from mnops.data.managed import OPERATOR_CHARTS
 from mnops.infra.capabilities import capability_gaps, managed_reads, published_values
 from mnops.infra.protection import is_protected, may_delete
 from mnops.kapitan_inventory import compiles_manifests
+from mnops.review.compiled import documents as compiled_documents
+from mnops.review.dr_impact import dr_facts, managed_documents
 
 pytestmark = pytest.mark.slow  # compiles a copy of the repository
 
@@ -197,9 +199,13 @@ def test_a_standby_follows_its_primary_with_a_read_replica_and_the_primary_copie
     for cluster in clusters():
         spec = managed(repo, cluster, "Instance")["rds/postgres"]["spec"]["forProvider"]
         replication = managed(repo, cluster, "DBInstanceAutomatedBackupsReplication")
+        # make diff's DR review reads the same facts: still within the RPO, still replicating.
+        facts = dr_facts(compiled_documents(repo, cluster) + managed_documents(repo, cluster))
+        assert facts.postgres_rpo is not None and facts.rpo_miss() is None
         if params[cluster]["cluster"]["role"] == "standby":
             primary = params[cluster]["data"]["primary_cluster"]
             assert spec["replicateSourceDb"].endswith(f":db:{primary}-postgres")
+            assert facts.replica_of == f"{primary}-postgres"
             assert "username" not in spec and not replication
             # The replica answers to its primary's user and password: the primary publishes them here too.
             pushed = published_values(management_infra(repo, cluster))

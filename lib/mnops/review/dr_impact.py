@@ -3,7 +3,8 @@ as RPO and retention against the plan's targets, plus observability coverage cel
 
 Read from what the operators get: Velero Schedules (cron and ttl), CloudNativePG Clusters (WAL
 archiving through the barman-cloud plugin, archive_timeout, instances, replica clusters),
-ScheduledBackups and ObjectStore retention, Redis replicas. The plan's targets (seed 7.1, 7.2):
+ScheduledBackups and ObjectStore retention, Redis replicas; for a store on RDS or ElastiCache
+(infra.data_services) the Instance and ReplicationGroup in the management cluster's tree. The plan's targets (seed 7.1, 7.2):
 RPO under 15 minutes, RTO under 1 hour, backups kept 24 hours hourly, 7 days daily, 4 weeks weekly
 and 12 months monthly. A change that makes a cluster miss a target it met is risky, and so is
 turning off any coverage cell (observability.coverage: scrape, RED rules, alerts, SLO, dashboard,
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnops import yamlio
 from mnops.inventory.model import build_target
 from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
@@ -34,6 +36,7 @@ RETENTION_TARGETS = (
     ("monthly", 31 * DAY, 365 * DAY),
 )
 POSTGRES_DEFAULT_ARCHIVE_TIMEOUT = 300  # CloudNativePG sets archive_timeout to 5min unless told otherwise
+RDS_LOG_UPLOAD = 300  # RDS uploads transaction logs for point-in-time recovery every 5 minutes
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _PG_DURATION = re.compile(r"^(\d+)\s*(ms|s|min|h|d)?$")
 
@@ -133,6 +136,26 @@ def _postgres(docs: list[Doc]) -> tuple[int | None, str, int, str]:
     return rpo, why, int(spec.get("instances", 1)), source
 
 
+def _rds(docs: list[Doc]) -> tuple[int | None, str, int, str, str]:
+    """(rpo, why, instances, replica of, retention) of an RDS instance, if the cluster's PostgreSQL is one."""
+    found = [d for d in docs if d["kind"] == "Instance" and str(d.get("apiVersion", "")).startswith("rds.aws.m.upbound.io/")]
+    if not found:
+        return None, "", 0, "", ""
+    spec = (found[0].get("spec") or {}).get("forProvider") or {}
+    source = str(spec.get("replicateSourceDb", "")).rsplit(":", 1)[-1]
+    retention = f"{spec.get('backupRetentionPeriod', 0)}d (RDS automated backups)"
+    return RDS_LOG_UPLOAD, "RDS, transaction logs uploaded every 5min", 2 if spec.get("multiAz") else 1, source, retention
+
+
+def managed_documents(root: Path, cluster: str) -> list[Doc]:
+    """The cluster's RDS and ElastiCache objects, from the management cluster's tree (none if it has none)."""
+    docs: list[Doc] = []
+    for path in sorted((root / "compiled").glob(f"*/infra/infra-{cluster}/*.yaml")):
+        if path.stem in ("instance", "replicationgroup"):
+            docs.extend(d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict) and "kind" in d)
+    return docs
+
+
 def dr_facts(docs: list[Doc]) -> DrFacts:
     schedules = {
         str(d["metadata"]["name"]): (
@@ -149,8 +172,13 @@ def dr_facts(docs: list[Doc]) -> DrFacts:
             str((s.get("spec") or {}).get("retentionPolicy", "")) for s in stores if (s.get("spec") or {}).get("retentionPolicy")
         )
     )
+    if rpo is None:
+        rpo, why, instances, replica_of, retention = _rds(docs)
     redis = [d for d in docs if d["kind"] == "RedisReplication"]
+    cache = [d for d in docs if d["kind"] == "ReplicationGroup" and str(d.get("apiVersion", "")).startswith("elasticache.")]
     redis_replicas = int((redis[0].get("spec") or {}).get("clusterSize", 1)) if redis else 0
+    if cache:
+        redis_replicas = int(((cache[0].get("spec") or {}).get("forProvider") or {}).get("numCacheClusters", 1))
     return DrFacts(schedules, rpo, why, retention, instances, replica_of, redis_replicas)
 
 
@@ -174,7 +202,8 @@ def build(review: ReviewInput) -> Section | None:
     rows = ["| cluster | what | before | after |", "| --- | --- | --- | --- |"]
     risks: list[RiskItem] = []
     for cluster in changed_clusters(review.base_root, review.head_root):
-        base_docs, head_docs = documents(review.base_root, cluster), documents(review.head_root, cluster)
+        base_docs = documents(review.base_root, cluster) + managed_documents(review.base_root, cluster)
+        head_docs = documents(review.head_root, cluster) + managed_documents(review.head_root, cluster)
         before, after = dr_facts(base_docs), dr_facts(head_docs)
         if before != after:
             old, new = before.lines(), after.lines()
