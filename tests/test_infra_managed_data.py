@@ -246,5 +246,6 @@ def test_the_infrastructure_doc_and_the_storage_table_say_who_runs_the_data(repo
     for cluster in clusters():
         row = next(line for line in infra.splitlines() if line.startswith(f"| {cluster} |"))
         assert "PostgreSQL: RDS" in row and "Redis: ElastiCache" in row
+        assert "(no rate)" not in row, "the cloud class's rate table prices the default RDS and ElastiCache classes"
         assert f"{cluster}-postgres`" not in storage and f"-{cluster}-redis`" not in storage
         assert f"- {cluster}: PostgreSQL on Amazon RDS" in storage

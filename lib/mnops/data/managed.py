@@ -14,9 +14,12 @@ with External Secrets, like every other secret (docs/infrastructure.md, "Managed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mnops.inventory.model import Service
 
 STORES = ("postgres", "redis")
 IN_CLUSTER = {"postgres": "cloudnative-pg", "redis": "operator"}
@@ -66,7 +69,7 @@ def data_services(params: Mapping[str, Any]) -> DataServices:
     return DataServices(chosen.get("postgres", IN_CLUSTER["postgres"]), chosen.get("redis", IN_CLUSTER["redis"]))
 
 
-def uses_in_cluster(services: Any, params: Mapping[str, Any], store: str) -> bool:
+def uses_in_cluster(services: Iterable[Service], params: Mapping[str, Any], store: str) -> bool:
     """Whether a service of the cluster depends on the store and the cluster runs it itself: what its
     in-cluster monitors, dashboards and alerts need (RDS and ElastiCache have no exporter here)."""
     return data_services(params).in_cluster(store) and any(getattr(s.dependencies, store) for s in services)
