@@ -9,8 +9,9 @@ from conftest import ROOT, real_parameters
 from ruamel.yaml import YAML
 
 from mnops.gitops.diffing import Key, TargetChanges, leaves
+from mnops.inventory.sources import locate_all, read_sources
 from mnops.review import ReviewInput
-from mnops.review.provenance import Origin, build, class_chain, where_set
+from mnops.review.provenance import Origins, build
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -31,26 +32,30 @@ INVENTORY = {
 
 
 def test_the_chain_is_in_merge_order_with_each_class_once_and_the_target_last(tmp_path):
-    inventory = write(tmp_path, INVENTORY) / "inventory"
-    chain = [str(f.path.relative_to(inventory)) for f in class_chain(inventory, "prod")]
-    assert chain == [
-        "classes/common.yml",
-        "classes/services/api.yml",
-        "classes/services/init.yml",
-        "classes/env/prod.yml",
-        "targets/prod.yml",
+    sources = read_sources(write(tmp_path, INVENTORY) / "inventory")
+    assert sources.chains["prod"] == [
+        "inventory/classes/common.yml",
+        "inventory/classes/services/api.yml",
+        "inventory/classes/services/init.yml",
+        "inventory/classes/env/prod.yml",
+        "inventory/targets/prod.yml",
     ]
 
 
 def test_the_last_layer_that_writes_a_key_wins_with_its_line(tmp_path):
-    inventory = write(tmp_path, INVENTORY) / "inventory"
-    prod, dev = class_chain(inventory, "prod"), class_chain(inventory, "dev")
-    assert where_set(prod, ("sizes", "replicas")) == Origin(inventory / "classes/env/prod.yml", 4)
-    assert where_set(dev, ("sizes", "replicas")) == Origin(inventory / "classes/common.yml", 3)
-    assert where_set(prod, ("sizes", "memory")) == Origin(inventory / "classes/common.yml", 4)
-    assert where_set(prod, ("list", "[0]")) == Origin(inventory / "classes/env/prod.yml", 5)  # `~list` replaces
-    assert where_set(prod, ("services", "api", "port")) == Origin(inventory / "classes/services/api.yml", 5)
-    assert where_set(prod, ("nowhere",)) is None
+    repo = write(tmp_path, INVENTORY)
+    origins = Origins()
+    assert origins.where(repo, "prod", ("sizes", "replicas")) == "inventory/classes/env/prod.yml:4"
+    assert origins.where(repo, "dev", ("sizes", "replicas")) == "inventory/classes/common.yml:3"
+    assert origins.where(repo, "prod", ("sizes", "memory")) == "inventory/classes/common.yml:4"
+    assert origins.where(repo, "prod", ("list", "[0]")) == "inventory/classes/env/prod.yml:5"  # `~list` replaces
+    assert origins.where(repo, "prod", ("services", "api", "port")) == "inventory/classes/services/api.yml:5"
+    assert origins.where(repo, "prod", ("nowhere",)) == "(not found)"
+
+
+def test_an_inventory_that_fails_the_file_checks_has_no_origins_instead_of_an_error(tmp_path):
+    repo = write(tmp_path, {**INVENTORY, "inventory/classes/common.yml": "parameters:\n  mode: 0755\n"})
+    assert Origins().where(repo, "prod", ("mode",)) == "(not found)"
 
 
 @cache
@@ -58,8 +63,8 @@ def parsed(file: Path):
     return YAML(typ="rt").load(file.read_text())
 
 
-def written_value(origin: Origin, path: tuple[str, ...]):
-    node = parsed(origin.file)["parameters"]
+def written_value(file: Path, path: tuple[str, ...]):
+    node = parsed(file)["parameters"]
     for part in path:
         node = node[part] if part in node else node[f"~{part}"]
     return node
@@ -67,20 +72,20 @@ def written_value(origin: Origin, path: tuple[str, ...]):
 
 def test_every_rendered_value_comes_from_the_file_the_lookup_names():
     """Against reclass itself: for every scalar of every target, the named file writes exactly the rendered value."""
+    sources = read_sources(ROOT / "inventory")
     checked = 0
     for target, parameters in real_parameters().items():
-        chain = class_chain(ROOT / "inventory", target)
         for path, value in leaves({k: v for k, v in parameters.items() if not k.startswith("_")}):
             if any(part.startswith("[") for part in path) or isinstance(value, list | dict):
                 continue
-            origin = where_set(chain, path)
-            if path[0] == "kapitan" and origin is None:
+            if path[0] == "kapitan" and not sources.has(target, path):
                 continue  # Kapitan adds its own defaults (target_full_path, secrets, ...) while rendering
-            assert origin is not None, f"{target}: {'.'.join(path)} found in no file"
-            written = written_value(origin, path)
+            location = locate_all(sources, target, path)
+            assert location is not None and sources.has(target, path), f"{target}: {'.'.join(path)} found in no file"
+            written = written_value(ROOT / location.file, path)
             if isinstance(written, str) and "${" in written:
                 continue  # a reference: the file that writes it is still the one to edit
-            assert written == value, f"{target}: {'.'.join(path)} is {value!r} but {origin} writes {written!r}"
+            assert written == value, f"{target}: {'.'.join(path)} is {value!r} but {location} writes {written!r}"
             checked += 1
     assert checked > 100
 

@@ -286,13 +286,15 @@ def _chain(sources: InventorySources, inventory: Path, target: str) -> tuple[lis
     return order, problems
 
 
-def locate_all(sources: InventorySources, target: str, path: str) -> Location | None:
+def locate_all(sources: InventorySources, target: str, path: str | Sequence[str | int]) -> Location | None:
     """The file that set a merged key path, following a service's layers (lib/mnops/inventory/layers.py).
 
+    The one lookup of "which file set this key": compile errors ask it with a dotted path
+    (`parameters.services.a.ports[0].port`), `make diff`'s provenance section with the keys.
     A service's effective value comes from images.<name> over services.<name> over
     service_defaults, so a problem at services.<name>.<field> may have been set in any of them.
     """
-    keys = split_key_path(path)
+    keys = split_key_path(path) if isinstance(path, str) else list(path)
     candidates: list[list[str | int]] = []
     if len(keys) > 2 and keys[0] == "services":
         name, rest = keys[1], keys[2:]

@@ -1,36 +1,27 @@
 """Review section: where each change came from, as inventory file:line and the clusters it reaches.
 
-    chain = class_chain(inventory, "staging")             # class files in merge order, target last
-    origin = where_set(chain, ("service_defaults", "replicas"))   # Origin(file, line) or None
-
-Reclass merges a target's classes depth first (a class's own `classes:` before its body, each
-class once) and then the target file; later files win (the order lib/mnops/inventory/layers.py
-describes). The file that set a key is therefore the last file in that chain that writes the
-key (or `~key`, which replaces). Lines come from ruamel.yaml's positions.
+The file that set a key is the last file in the target's merge order that writes it (or `~key`,
+which replaces): the same lookup the compile's error messages use (mnops.inventory.sources,
+locate_all), so a review and an error name the same file and line.
 
 The section lists every inventory value that differs between base and head (from the rendered
 parameters of both sides), with the file:line that set it on the side that has it and the
 clusters that get it, and then, for each changed compiled field whose old and new values are
 exactly an inventory value's old and new values (an image tag, a replica count, a resource
 size, a threshold, a config value), the inventory key and file:line behind it.
-
-`where_set` is the lookup an error message needs too ("which file set this key"); the inventory
-validation can call it with the same arguments.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-
 from mnops.gitops.diffing import FieldChange, Key, changed_fields, helm_values_changes
+from mnops.inventory.sources import InventorySources, SourceErrors, locate_all, read_sources
 from mnops.review import ReviewInput, Section
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
@@ -38,104 +29,32 @@ MAX_FIELD_ROWS = 60  # compiled fields traced back in one section; the rest are 
 RENDER_KEYS = ("_reclass_", "_kapitan_")  # added by the renderer, not written in any file
 
 
-@dataclass(frozen=True)
-class ClassFile:
-    """One file of a target's class chain, parsed with line numbers."""
+class Origins:
+    """Where each inventory key was set, per checkout: the inventory's own lookup
+    (mnops.inventory.sources, the one compile errors use), each inventory parsed once per section."""
 
-    path: Path
-    document: Any
+    def __init__(self) -> None:
+        self._sources: dict[Path, InventorySources | None] = {}
 
+    def _of(self, repo: Path) -> InventorySources | None:
+        if repo not in self._sources:
+            try:
+                self._sources[repo] = read_sources(repo / "inventory")
+            except SourceErrors:  # a base from before a file check existed: its origins are unknown
+                self._sources[repo] = None
+        return self._sources[repo]
 
-@dataclass(frozen=True, order=True)
-class Origin:
-    file: Path
-    line: int  # 1-based
+    def where(self, repo: Path, target: str, path: Sequence[str]) -> str:
+        """`inventory/<file>:<line>` of the layer that won for parameters.<path>, or "(not found)".
 
-    def relative_to(self, root: Path) -> str:
-        try:
-            return f"{self.file.relative_to(root)}:{self.line}"
-        except ValueError:
-            return f"{self.file}:{self.line}"
-
-
-def _load(path: Path) -> Any:
-    """A class file as ruamel nodes (with line numbers), parsed once per content version."""
-    stat = path.stat()
-    return _parse(path, stat.st_mtime_ns, stat.st_size)
-
-
-@cache
-def _parse(path: Path, mtime_ns: int, size: int) -> Any:  # the stat fields are the cache key
-    return YAML(typ="rt").load(path.read_text()) or {}
-
-
-def class_file(inventory: Path, name: str) -> Path | None:
-    """classes/a/b.yml for class `a.b`, or classes/a/b/init.yml when `a.b` is a folder."""
-    relative = Path(*name.split("."))
-    for candidate in (inventory / "classes" / f"{relative}.yml", inventory / "classes" / relative / "init.yml"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def class_chain(inventory: Path, target: str) -> list[ClassFile]:
-    """Every file that contributes to a target, in reclass merge order (later wins), target last."""
-    chain: list[ClassFile] = []
-    seen: set[Path] = set()
-
-    def visit(names: Sequence[str]) -> None:
-        for name in names:
-            path = class_file(inventory, str(name))
-            if path is None or path in seen:
-                continue
-            seen.add(path)
-            document = _load(path)
-            visit(document.get("classes") or [])
-            chain.append(ClassFile(path, document))
-
-    target_file = inventory / "targets" / f"{target}.yml"
-    document = _load(target_file) if target_file.is_file() else {}
-    visit(document.get("classes") or [])
-    return [*chain, ClassFile(target_file, document)]
-
-
-def _key_line(mapping: Any, key: str) -> tuple[Any, str | None]:
-    """The value and the actual key written (`key` or `~key`) in a ruamel mapping."""
-    if not isinstance(mapping, CommentedMap):
-        return None, None
-    for written in (key, f"~{key}"):
-        if written in mapping:
-            return mapping[written], written
-    return None, None
-
-
-def _locate(document: Any, path: Sequence[str]) -> int | None:
-    """The 1-based line of the deepest mapping key on `path` under `parameters`, if the whole
-    mapping part of the path is written in this file (a path into a list stops at the list)."""
-    node: Any = document.get("parameters") if isinstance(document, CommentedMap) else None
-    line = None
-    for part in path:
-        if part.startswith("["):  # a list item: the file that writes the list set it
-            break
-        value, written = _key_line(node, part)
-        if written is None:
-            return None
-        line = int(node.lc.key(written)[0]) + 1
-        node = value
-    return line
-
-
-def where_set(chain: Sequence[ClassFile], path: Sequence[str]) -> Origin | None:
-    """The last file in the chain that writes `path` (the layer that won), with its line."""
-    for file in reversed(chain):
-        line = _locate(file.document, path)
-        if line is not None:
-            return Origin(file.path, line)
-    return None
-
-
-def _chain(repo: Path, target: str) -> list[ClassFile]:
-    return class_chain(repo / "inventory", target)
+        A list item (a `[name]` segment) was set by the file that writes the list. Unlike an error,
+        which points at the deepest parent that exists, a key no file writes is not found."""
+        sources = self._of(repo)
+        keys: list[str | int] = [*itertools.takewhile(lambda part: not part.startswith("["), path)]
+        if sources is None or not keys or not sources.has(target, keys):
+            return "(not found)"
+        location = locate_all(sources, target, keys)
+        return f"{location.file}:{location.line}" if location else "(not found)"
 
 
 # --- inventory changes ----------------------------------------------------------------------------
@@ -152,8 +71,11 @@ class InventoryChange:
     clusters: tuple[str, ...]
 
 
-def inventory_changes(review: ReviewInput) -> tuple[list[InventoryChange], dict[str, list[FieldChange]]]:
+def inventory_changes(
+    review: ReviewInput, origins: Origins | None = None
+) -> tuple[list[InventoryChange], dict[str, list[FieldChange]]]:
     """Changed inventory values grouped across clusters, and the raw per-target field changes."""
+    origins = origins or Origins()
     per_target: dict[str, list[FieldChange]] = {}
     grouped: dict[tuple[str, str, str, str], list[str]] = {}
     values: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
@@ -164,8 +86,7 @@ def inventory_changes(review: ReviewInput) -> tuple[list[InventoryChange], dict[
         per_target[target] = fields
         for change in fields:
             repo = review.head_repo if change.after is not None else review.base_repo
-            origin = where_set(_chain(repo, target), change.path)
-            where = origin.relative_to(repo) if origin else "(not found)"
+            where = origins.where(repo, target, change.path)
             group = (change.dotted, repr(change.before), repr(change.after), where)
             grouped.setdefault(group, []).append(target)
             values[group] = (change.before, change.after)
@@ -228,7 +149,8 @@ def _value(value: Any) -> str:
 
 
 def build(review: ReviewInput) -> Section | None:
-    rows, per_target = inventory_changes(review)
+    origins = Origins()
+    rows, per_target = inventory_changes(review, origins)
     if not rows:
         return None
     text = ["Inventory values changed (file:line that sets them, clusters that get them):"]
@@ -242,10 +164,8 @@ def build(review: ReviewInput) -> Section | None:
         text.append("Compiled fields and the inventory key behind them:")
         markdown += ["", "| cluster | object | field | from | set in |", "| --- | --- | --- | --- | --- |"]
         for key, compiled, sources in traced[:MAX_FIELD_ROWS]:
-            chain = _chain(review.head_repo, key.target)
-            origins = [where_set(chain, source.path) for source in sources]
             names = " or ".join(source.dotted for source in sources)
-            where = ", ".join(o.relative_to(review.head_repo) if o else "(not found)" for o in origins)
+            where = ", ".join(origins.where(review.head_repo, key.target, source.path) for source in sources)
             text.append(f"  {key.target}: {key} {compiled.dotted} <- {names} [{where}]")
             markdown.append(f"| {key.target} | `{key}` | `{compiled.dotted}` | `{names}` | `{where}` |")
         if len(traced) > MAX_FIELD_ROWS:
