@@ -7,6 +7,7 @@ Usage (normally through `make compile`):
     .venv/bin/python scripts/compile.py --inventory tests/fixtures/invalid/typo --output /tmp/x/compiled
     .venv/bin/python scripts/compile.py --recover       # only finish or clean up an interrupted compile
     .venv/bin/python scripts/compile.py --list-generated  # every path the compile owns (make check)
+    .venv/bin/python scripts/compile.py --output /tmp/x/compiled --scratch --parameters-out /tmp/x/p.json  # make diff
 
 Beside the output folder (the repository root by default) it writes everything listed in
 lib/mnops/generated.py: argocd/<target>/ (the Argo CD bootstrap), docs/deployment-guide.md, the
@@ -17,12 +18,20 @@ written: the new set is built in a `.compile-*` folder beside the outputs and in
 commit record (lib/mnops/transaction.py), so a kill at any instant leaves the complete old or,
 after the next run's recovery, the complete new set. Errors are one line each; MNOPS_DEBUG=1
 or --debug shows tracebacks. Exit code 1 on any error.
+
+A compile of this checkout's own inventory into its own compiled/ also writes
+.cache/compile-record.json (lib/mnops/gitops/compile_record.py): digests of the inputs it read and
+of the compiled/ and argocd/ it installed, with the rendered parameters, so `make diff` reuses
+them instead of compiling the working tree again while both digests still match. `--scratch`
+is make diff's own compile into a folder it throws away: only compiled/ and argocd/ (what it
+compares), not fsynced, no record; `--parameters-out` writes every target's parameters as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -40,6 +49,14 @@ from mnops.api_limits import oversized_objects  # noqa: E402
 from mnops.charts.compile_check import chart_values_problems  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
+from mnops.gitops.compile_record import (  # noqa: E402
+    COMPARED_OUTPUTS,
+    CompileRecord,
+    forget_record,
+    inputs_digest,
+    outputs_digest,
+    write_record,
+)
 from mnops.gitops.rules import fleet_problems  # noqa: E402
 from mnops.inventory import problems_in  # noqa: E402
 from mnops.inventory.sources import (  # noqa: E402
@@ -147,19 +164,33 @@ def _output_to(log: IO[str]) -> Iterator[None]:
         os.close(saved[1])
 
 
-def compile_all(inventory_path: Path, output: Path, parallelism: int | None = None) -> int:
+def compile_all(
+    inventory_path: Path,
+    output: Path,
+    parallelism: int | None = None,
+    *,
+    scratch: bool = False,
+    parameters_out: Path | None = None,
+) -> int:
     root = output.parent
-    destinations = {a.path: output.name if a.path == "compiled" else a.path for a in GENERATED}
+    artefacts = [a for a in GENERATED if a.path in COMPARED_OUTPUTS] if scratch else list(GENERATED)
+    destinations = {a.path: output.name if a.path == "compiled" else a.path for a in artefacts}
+    # Only `make compile` itself (this checkout's inventory into its compiled/) is recorded for make diff.
+    recorded = not scratch and inventory_path == ROOT / "inventory" and output == ROOT / "compiled"
     with output_lock(root):
         say(recover(root, locked=True))
         # Refuse an output we cannot replace now, before the slow part, and again at the commit.
-        check_writable(root, {destinations[a.path]: a.folder for a in GENERATED})
+        check_writable(root, {destinations[a.path]: a.folder for a in artefacts})
+        read_inputs = inputs_digest(ROOT) if recorded else ""
         parameters = checked_parameters(inventory_path)
         if parameters is None:
             return 1
-        stage = Stage.create(root)
+        if parameters_out is not None:
+            parameters_out.write_text(json.dumps(parameters, sort_keys=True, default=str))
+        stage = Stage.create(root, durable=not scratch)
         try:
-            write_all(Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism)))
+            build = Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism))
+            write_all(build, destinations)
             refused = oversized_objects(stage.new / "compiled")
             if refused:
                 say("\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]))
@@ -170,11 +201,17 @@ def compile_all(inventory_path: Path, output: Path, parallelism: int | None = No
                 say("\n".join(["chart values error:", *(f"  {p}" for p in chart_problems),
                                 f"{len(chart_problems)} problem(s); nothing was written to compiled/."]))  # fmt: skip
                 return 1
+            wrote = outputs_digest(stage.new) if recorded else ""
+            if recorded:
+                forget_record(ROOT)  # until the new outputs are installed, no record describes them
             stage.commit({staged: to for staged, to in destinations.items() if (stage.new / staged).exists()})
         finally:
             stage.discard()
+        # An input edited while the compile read it: the outputs may be of either version, so no record.
+        if recorded and inputs_digest(ROOT) == read_inputs:
+            write_record(ROOT, CompileRecord(read_inputs, wrote, parameters))
     names = ", ".join(parameters)
-    print(f"compiled {len(parameters)} targets into {os.path.relpath(output)} and {len(GENERATED) - 1} generated docs: {names}")
+    print(f"compiled {len(parameters)} targets into {os.path.relpath(output)} and {len(artefacts) - 1} generated docs: {names}")
     return 0
 
 
@@ -212,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recover", action="store_true", help="only finish or clean up an interrupted compile")
     parser.add_argument("--list-generated", action="store_true", help="print every generated path, one a line")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (also MNOPS_DEBUG=1)")
+    parser.add_argument(
+        "--scratch", action="store_true", help="make diff's throwaway output: only compiled/ and argocd/, not fsynced"
+    )
+    parser.add_argument("--parameters-out", type=Path, help="also write every target's rendered parameters here (JSON)")
     args = parser.parse_args(argv)
     if args.debug:
         os.environ["MNOPS_DEBUG"] = "1"
@@ -224,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.recover:
             say(recover(output.parent) or "nothing to recover")
             return 0
-        return compile_all(args.inventory.resolve(), output, args.parallelism)
+        parameters_out = args.parameters_out.resolve() if args.parameters_out else None
+        return compile_all(
+            args.inventory.resolve(), output, args.parallelism, scratch=args.scratch, parameters_out=parameters_out
+        )
     except Exception as error:  # every failure is one line unless debugging
         if os.environ.get("MNOPS_DEBUG") == "1":
             raise

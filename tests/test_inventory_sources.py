@@ -90,7 +90,7 @@ def test_an_unexpected_failure_is_one_line_and_a_traceback_only_with_the_debug_s
     compile_script = load_compile_script()
     monkeypatch.chdir(tmp_path)  # main() moves to the repository root; give the cwd back afterwards
 
-    def broken(*_: object) -> int:
+    def broken(*_: object, **__: object) -> int:
         raise ValueError("boom")
 
     monkeypatch.setattr(compile_script, "compile_all", broken)

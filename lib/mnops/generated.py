@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -162,9 +162,11 @@ GENERATED: tuple[Generated, ...] = (
 )
 
 
-def write_all(build: Build) -> None:
+def write_all(build: Build, only: Collection[str] | None = None) -> None:
+    """Every artefact, or `only` those paths (make diff's scratch compile: compiled/ and argocd/)."""
     for artefact in GENERATED:
-        artefact.write(build)
+        if only is None or artefact.path in only:
+            artefact.write(build)
 
 
 def _write(path: Path, text: str) -> None:

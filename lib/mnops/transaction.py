@@ -134,6 +134,9 @@ class Stage:
     root: Path
     path: Path
     step: int = field(default=0)
+    # False for an output nobody keeps (make diff's scratch compile): the staged files are not
+    # fsynced one by one, which was most of such a compile's wall time on a busy disk.
+    durable: bool = True
 
     @property
     def new(self) -> Path:
@@ -144,13 +147,13 @@ class Stage:
         return self.path / "old"
 
     @classmethod
-    def create(cls, root: Path) -> Stage:
+    def create(cls, root: Path, *, durable: bool = True) -> Stage:
         try:
             path = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=root))
         except OSError as error:
             raise OutputError(root, f"cannot create the compile's working folder here ({error.strerror})") from None
         (path / "new").mkdir()
-        return cls(root=root, path=path)
+        return cls(root=root, path=path, durable=durable)
 
     def discard(self) -> None:
         """Delete an uncommitted stage. A committed one holds the only copy of what is not yet
@@ -173,7 +176,8 @@ class Stage:
             if not (self.new / unit.staged).exists():
                 raise FileNotFoundError(f"nothing was staged for {unit.staged}")
         check_writable(self.root, {u.destination: (self.new / u.staged).is_dir() for u in plan})
-        _fsync_tree(self.new)
+        if self.durable:
+            _fsync_tree(self.new)
         self._next()
         record = {"stage": self.path.name, "units": [[u.staged, u.destination] for u in plan]}
         pending = self.path / "journal.tmp"
