@@ -1,10 +1,52 @@
-"""Fast YAML reading: libyaml's C loader. The pure-Python loader made compiles several times slower."""
+"""Fast YAML reading: libyaml's C loader. The pure-Python loader made compiles several times slower.
+
+`load_all_bytes` also remembers each parse by a digest of the file's bytes, for the life of the
+process: `make diff` reads two compiled trees that share most files byte for byte, and its
+sections read some of them again. Keyed by content, a remembered parse can never be of other
+bytes; `parsed()` and `remember()` move the memory into and out of make diff's base-tree cache.
+Callers must not modify what they get: the same documents are handed to every caller.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
+
+# Which parser made a remembered parse: another PyYAML may read the same bytes differently.
+PARSER = f"PyYAML {yaml.__version__} CSafeLoader"
+
+
+class _Parses:
+    """Parses by content digest, least recently used forgotten first past `limit` bytes of YAML
+    (both sides of a diff are about 25 MB), so a long test process does not keep every tree it read."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self.entries: OrderedDict[bytes, tuple[int, list[Any]]] = OrderedDict()
+
+    def get(self, key: bytes) -> list[Any] | None:
+        found = self.entries.get(key)
+        if found is None:
+            return None
+        self.entries.move_to_end(key)
+        return found[1]
+
+    def keep(self, key: bytes, size: int, docs: list[Any]) -> None:
+        if key in self.entries:
+            return
+        self.entries[key] = (size, docs)
+        self.held += size
+        while self.held > self.limit and len(self.entries) > 1:
+            _, (forgotten, _) = self.entries.popitem(last=False)
+            self.held -= forgotten
+
+
+_PARSED = _Parses(96 * 1024 * 1024)
 
 
 def load(text: str) -> Any:
@@ -13,3 +55,28 @@ def load(text: str) -> Any:
 
 def load_all(text: str) -> list[Any]:
     return list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def load_all_bytes(data: bytes) -> list[Any]:
+    """The documents of a UTF-8 YAML file's bytes (None for an empty document), parsed once per content."""
+    key = digest(data)
+    docs = _PARSED.get(key)
+    if docs is None:
+        docs = load_all(data.decode("utf-8"))
+        _PARSED.keep(key, len(data), docs)
+    return docs
+
+
+def parsed() -> dict[bytes, tuple[int, list[Any]]]:
+    """Every parse remembered now, by content digest, with the size of the bytes parsed."""
+    return dict(_PARSED.entries)
+
+
+def remember(parses: Mapping[bytes, tuple[int, list[Any]]]) -> None:
+    """Add parses made earlier by this same PARSER (make diff's cache checks that before calling)."""
+    for key, (size, docs) in parses.items():
+        _PARSED.keep(key, size, docs)

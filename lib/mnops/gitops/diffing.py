@@ -132,10 +132,12 @@ def load_tree(root: Path) -> Tree:
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             rel = path.relative_to(base)
             target = rel.parts[0]
-            text = path.read_text()
+            data = path.read_bytes()
+            text = data.decode()
             docs: list[Any] = []
             if path.suffix in (".yaml", ".yml") and "helm-values" not in rel.parts:
-                docs = [d for d in yamlio.load_all(text) if d is not None]
+                # Parsed once per content: the two sides share most files byte for byte.
+                docs = [d for d in yamlio.load_all_bytes(data) if d is not None]
             if docs and all(_is_object(d) for d in docs):
                 for doc in docs:
                     key = object_key(target, doc)

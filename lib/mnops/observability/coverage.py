@@ -48,7 +48,7 @@ class Cell:
 
 def _documents(paths: Iterator[Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
-        for doc in yamlio.load_all(path.read_text()):
+        for doc in yamlio.load_all_bytes(path.read_bytes()):  # shared parses: make diff has most of these already
             if isinstance(doc, dict):
                 yield doc
 

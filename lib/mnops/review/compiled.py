@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,15 @@ def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
     ]
 
 
-@cache
 def documents(root: Path, cluster: str) -> list[Doc]:
     """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent.
 
-    Read once per process for all sections (a compiled tree does not change while it is reviewed);
-    callers must not modify what they get."""
+    Each file is parsed once per process and content (mnops.yamlio.load_all_bytes), however many
+    sections ask; callers must not modify what they get."""
     folder = root / "compiled" / cluster / "manifests"
     docs: list[Doc] = []
     for path in sorted(folder.rglob("*.yaml")):
-        docs.extend(doc for doc in yamlio.load_all(path.read_text()) if isinstance(doc, dict) and "kind" in doc)
+        docs.extend(doc for doc in yamlio.load_all_bytes(path.read_bytes()) if isinstance(doc, dict) and "kind" in doc)
     return docs
 
 
