@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from mnops.gitops.diffing import TargetChanges
+from mnops.review.compiled import changed_clusters
 
 # Risk classes map to required reviewers (inventory: review.reviewers_by_risk).
 RISK_CLASSES = (
@@ -33,6 +35,11 @@ class ReviewInput:
     head_parameters: Mapping[str, Mapping[str, Any]]
     # The object-level diff of the two compiled trees (per target), computed once for every section.
     changes: Mapping[str, TargetChanges] = field(default_factory=dict)
+
+    @cached_property
+    def changed_clusters(self) -> tuple[str, ...]:
+        """Clusters whose compiled folder differs between the sides, read once for every section."""
+        return tuple(changed_clusters(self.base_root, self.head_root))
 
 
 @dataclass(frozen=True)

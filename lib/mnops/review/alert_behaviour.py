@@ -27,7 +27,6 @@ import yaml
 from mnops.inventory.model import build_target
 from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
-from mnops.review.compiled import changed_clusters
 
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -243,7 +242,7 @@ def behaviour_changes(review: ReviewInput, cluster: str) -> list[Change]:
 def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | case (synthetic series) | alert | before | after | change |", "| --- | --- | --- | --- | --- | --- |"]
-    for cluster in changed_clusters(review.base_root, review.head_root):
+    for cluster in review.changed_clusters:
         if not rules_changed(review, cluster):
             continue
         try:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, changed_clusters, documents, ref
+from mnops.review.compiled import Doc, documents, ref
 from mnops.units import cpu_millicores, memory_bytes
 
 HOURS_PER_MONTH = 730
@@ -251,7 +251,7 @@ def build(review: ReviewInput) -> Section | None:
         if Rates.of(review.base_parameters[name]) != Rates.of(review.head_parameters[name])
         and (review.head_root / "compiled" / name / "manifests").is_dir()
     }
-    names = sorted(set(changed_clusters(review.base_root, review.head_root)) | repriced)
+    names = sorted(set(review.changed_clusters) | repriced)
     costs = [c for c in (cluster_cost(review, name) for name in names) if c]
     if not costs:
         return None

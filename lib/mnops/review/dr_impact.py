@@ -23,7 +23,7 @@ from mnops import yamlio
 from mnops.inventory.model import build_target
 from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, changed_clusters, documents
+from mnops.review.compiled import Doc, documents
 
 HOUR, DAY = 3600, 86400
 RPO_TARGET = 15 * 60
@@ -152,7 +152,7 @@ def managed_documents(root: Path, cluster: str) -> list[Doc]:
     docs: list[Doc] = []
     for path in sorted((root / "compiled").glob(f"*/infra/infra-{cluster}/*.yaml")):
         if path.stem in ("instance", "replicationgroup"):
-            docs.extend(d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict) and "kind" in d)
+            docs.extend(d for d in yamlio.load_all_bytes(path.read_bytes()) if isinstance(d, dict) and "kind" in d)
     return docs
 
 
@@ -201,7 +201,7 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | what | before | after |", "| --- | --- | --- | --- |"]
     risks: list[RiskItem] = []
-    for cluster in changed_clusters(review.base_root, review.head_root):
+    for cluster in review.changed_clusters:
         base_docs = documents(review.base_root, cluster) + managed_documents(review.base_root, cluster)
         head_docs = documents(review.head_root, cluster) + managed_documents(review.head_root, cluster)
         before, after = dr_facts(base_docs), dr_facts(head_docs)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, changed_clusters, documents
+from mnops.review.compiled import Doc, documents
 
 INTERNET = "internet"
 ALL_PORTS: frozenset[str] = frozenset({"*"})
@@ -394,7 +394,7 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     markdown: list[str] = []
     risks: list[RiskItem] = []
-    for cluster in changed_clusters(review.base_root, review.head_root):
+    for cluster in review.changed_clusters:
         base_docs, head_docs = documents(review.base_root, cluster), documents(review.head_root, cluster)
         base, head = reachability(base_docs), reachability(head_docs)
         if base == head:
