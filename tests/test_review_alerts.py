@@ -75,3 +75,26 @@ def test_a_raised_error_rate_threshold_lists_the_alerts_that_stop_firing(review_
 
 def test_no_change_gives_no_section(review_sides):
     assert alert_behaviour.build(review_sides([])) is None
+
+
+@pytest.mark.servers  # about 10 s of promtool: make test, not test-fast
+def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(tmp_path: Path, monkeypatch):
+    """probed_rules leaves out every alert no probe checks: the outcomes must not move."""
+    cluster, service, _threshold = cluster_and_service()
+    probes = [
+        p
+        for p in alert_behaviour.pooled_cases(real_parameters()[cluster])
+        if p.name.startswith(f"{service} ") and p.suite in ("paging", "alerts")
+    ]
+    rules = ROOT / "compiled" / cluster / "rules"
+    evaluation = real_parameters()[cluster]["monitoring"]["evaluation_interval"]
+    trimmed = alert_behaviour.run_side(rules, probes, tmp_path / "trimmed", evaluation)
+    kept = alert_behaviour._rules(tmp_path / "trimmed" / "paging")
+    assert {r["alert"] for r in kept if "alert" in r} == {p.alert for p in probes if p.suite == "paging"}
+    assert len(kept) < len(alert_behaviour._rules(rules))
+    monkeypatch.setattr(
+        alert_behaviour, "probed_rules", lambda files, _alerts, _work: [(f, alert_behaviour._groups(f)) for f in files]
+    )
+    whole = alert_behaviour.run_side(rules, probes, tmp_path / "whole", evaluation)
+    assert trimmed == whole
+    assert any(o.first_firing is not None for o in whole.values()) and any(o.first_firing is None for o in whole.values())

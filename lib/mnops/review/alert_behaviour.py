@@ -7,7 +7,8 @@ evaluation up to the case's own check time by real `promtool test rules` (one ru
 cluster, expecting silence, so every firing evaluation is reported); the first firing evaluation
 is the detection time. A moved threshold thus shows up as the cases that change verdict.
 Only cases that probe an alert rule which differs between the sides run (all of them when a
-recording rule changed, since any alert may read it): that keeps a one-threshold change to seconds.
+recording rule changed, since any alert may read it), against only the alerts they probe and the
+recording rules (probed_rules): that keeps a one-threshold change to seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from mnops import yamlio
 from mnops.inventory.model import build_target
 from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
@@ -56,10 +58,16 @@ def rules_changed(review: ReviewInput, cluster: str) -> bool:
     return files(review.base_root) != files(review.head_root)
 
 
+def _groups(path: Path) -> list[dict[str, Any]]:
+    """A rule file's groups (parsed once per content: make diff has read every rule file already)."""
+    docs = yamlio.load_all_bytes(path.read_bytes())
+    return list((docs[0] or {}).get("groups") or []) if docs else []
+
+
 def _rules(folder: Path) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        for group in (yaml.safe_load(path.read_text()) or {}).get("groups") or []:
+        for group in _groups(path):
             found.extend(group.get("rules") or [])
     return found
 
@@ -67,13 +75,13 @@ def _rules(folder: Path) -> list[dict[str, Any]]:
 def changed_alerts(base_rules: Path, head_rules: Path) -> set[tuple[str, str]] | None:
     """(alert, service) of every alert rule that differs; None when a recording rule changed (any alert may move)."""
 
-    def index(rules: list[dict[str, Any]], key: str) -> dict[tuple[str, str, str], str]:
+    def index(rules: list[dict[str, Any]], key: str) -> dict[tuple[str, str, str], dict[str, Any]]:
         return {
             (
                 str(r[key]),
                 str((r.get("labels") or {}).get("service", "")),
                 str((r.get("labels") or {}).get("slo", "")),
-            ): yaml.safe_dump(r)
+            ): r
             for r in rules
             if key in r
         }
@@ -161,35 +169,66 @@ class Outcome:
         )
 
 
+def probed_rules(rule_files: list[Path], alerts: set[str], work: Path) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """The rule files a suite runs against, kept to every recording rule and the probed alerts.
+
+    An alert's firing depends on its own rule and the series recording rules make, not on other
+    alerts, so the rest is left out: promtool then evaluates a few alerts per step instead of
+    every alert of every service (most of its time). A file whose expressions read the ALERTS
+    series (one alert's state feeding another) is kept whole.
+    """
+    kept: list[tuple[Path, list[dict[str, Any]]]] = []
+    for path in rule_files:
+        groups = _groups(path)
+        if any("ALERTS" in str(rule.get("expr", "")) for group in groups for rule in group.get("rules") or []):
+            kept.append((path, groups))
+            continue
+        trimmed = [
+            {**group, "rules": [r for r in group.get("rules") or [] if "record" in r or r.get("alert") in alerts]}
+            for group in groups
+        ]
+        trimmed = [group for group in trimmed if group["rules"]]
+        copy = work / path.name
+        copy.write_text(yaml.dump({"groups": trimmed}, Dumper=yaml.CSafeDumper, sort_keys=False))
+        kept.append((copy.resolve(), trimmed))
+    return kept
+
+
 def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str = "30s") -> dict[str, Outcome]:
     """One `promtool test rules` run over all probes against one side's rule files.
 
     `evaluation` is the cluster's rule evaluation interval, used by suites that do not set their own.
     """
     work.mkdir(parents=True, exist_ok=True)
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise PromtoolFailed("promtool is not installed (make test-tools installs it)")
     files: list[str] = []
+    checked: set[Path] = set()
     for suite, stems in sorted(SUITES.items()):
         interval = SUITE_EVALUATION.get(suite, evaluation)
         tests = [_sweep(probe.case, interval) for probe in probes if probe.suite == suite]
         if not tests:
             continue
-        rule_files = [(rules_dir / f"{stem}.yaml").resolve() for stem in stems if (rules_dir / f"{stem}.yaml").exists()]
+        sources = [(rules_dir / f"{stem}.yaml").resolve() for stem in stems if (rules_dir / f"{stem}.yaml").exists()]
+        checked.update(sources)
+        (work / suite).mkdir()
+        rule_files = probed_rules(sources, {probe.alert for probe in probes if probe.suite == suite}, work / suite)
         suite_file = {
-            "rule_files": [str(f) for f in rule_files],
+            "rule_files": [str(f) for f, _ in rule_files],
             "evaluation_interval": interval,
             # Recording groups before the alerts that read them, always: promtool's default order is
             # random, which moves a detection time by one evaluation from run to run.
-            "group_eval_order": [
-                g["name"] for f in rule_files for g in (yaml.safe_load(f.read_text()) or {}).get("groups") or []
-            ],
+            "group_eval_order": [g["name"] for _, groups in rule_files for g in groups],
             "tests": tests,
         }
         path = work / f"{suite}.yaml"
-        path.write_text(yaml.safe_dump(suite_file, sort_keys=False))
+        path.write_text(yaml.dump(suite_file, Dumper=yaml.CSafeDumper, sort_keys=False))  # libyaml: suites are large
         files.append(str(path))
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        raise PromtoolFailed("promtool is not installed (make test-tools installs it)")
+    # The whole files must load, though only the probed alerts are evaluated: a broken rule is reported, not left out.
+    loads = subprocess.run([promtool, "check", "rules", *map(str, sorted(checked))], capture_output=True, text=True, check=False)
+    if checked and loads.returncode != 0:
+        raise PromtoolFailed((loads.stdout + loads.stderr).strip()[-2000:])
     result = subprocess.run([promtool, "test", "rules", *files], capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
     firing: dict[tuple[str, str], set[int]] = {}
