@@ -35,8 +35,24 @@ MAX_DIFF_LINES = 80  # longer object diffs are summarised with counts
 SHOWN_FIELDS = 12  # field changes listed in a summary
 
 
+class _ReviewDumper(yaml.CSafeDumper):
+    """libyaml's emitter (PyYAML's pure-Python one was most of the rendering time of a large diff),
+    every object written out in full, and multi-line strings (queries, scripts, config files) as
+    literal blocks, so a changed line in one shows as that line."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _literal(dumper: yaml.CSafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_ReviewDumper.add_representer(str, _literal)
+
+
 def _yaml(obj: Any) -> list[str]:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines(keepends=True)
+    return yaml.dump(obj, Dumper=_ReviewDumper, sort_keys=True, default_flow_style=False).splitlines(keepends=True)
 
 
 def object_diff(key: Key, old: Any, new: Any) -> str:
