@@ -20,7 +20,7 @@ $(HELM_STAMP): tools/helm-layer.sha256 scripts/install-helm
 helm: $(HELM_STAMP) ## Install Helm 4.1.4 and kubectl 1.33 into .tools/ (sha256-verified; first use only)
 
 # Everything that renders charts needs Helm; make installs it on first use like the virtualenv.
-compile test: $(HELM_STAMP)
+compile test bench diff: $(HELM_STAMP)
 
 .PHONY: chart-lock
 chart-lock: $(VENV_STAMP) $(HELM_STAMP) ## Regenerate charts.lock (version, repository, sha256) from the chart catalog

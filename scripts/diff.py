@@ -9,14 +9,22 @@ Usage (normally through `make diff`):
     .venv/bin/python scripts/diff.py --full                   # never summarise long object diffs
     .venv/bin/python scripts/diff.py --repo /path/to/checkout # another checkout of this repository
 
-When no compile input (inventory, components, lib, scripts, docs/templates, requirements.txt)
-differs from the base, nothing is compiled and the answer is "no changes". Otherwise both sides
-are compiled from scratch into temporary folders, in parallel: the working tree (with
+When no compile input (inventory, components, lib, scripts, docs/templates, requirements.txt,
+charts.lock) differs from the base, nothing is compiled and the answer is "no changes".
+Otherwise both sides are compiled into temporary folders, in parallel: the working tree (with
 uncommitted edits) by its own scripts/compile.py, the base by the scripts/compile.py of a
 `git archive` of the base revision, so the comparison never trusts a committed compiled/ tree.
-The base's compiled tree and rendered inventory are cached in .cache/diff/ keyed by the git
-tree ids of the base's compile inputs (and the Python version), so a second run against the
-same base compiles only the working tree.
+
+Every cache is keyed by content, so none can give a stale answer:
+- the base: its compiled tree, charts' renders, rendered inventory and parsed YAML are kept in
+  .cache/diff/ under a digest of the git tree ids of its compile inputs and the tool versions
+  (Python, installed packages, Helm), so a second run against the same base compiles only the
+  working tree;
+- the working tree: when `make compile` recorded digests of the inputs it read and the outputs it
+  installed (.cache/compile-record.json) and both still match the working tree and a copy of its
+  compiled/ and argocd/, that copy is the head and nothing is compiled at all;
+- the charts: a cluster whose chart inputs equal the base's reuses the base's renders;
+- YAML: each file is parsed once per content (mnops.yamlio), shared by both sides and the sections.
 
 The output lists each changed object (list items matched by name, label-only changes as one
 line, long diffs summarised), then every review section of mnops.review.registry (where each
@@ -31,6 +39,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -39,20 +48,30 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops import yamlio  # noqa: E402
+from mnops.gitops.compile_record import (  # noqa: E402
+    COMPARED_OUTPUTS,
+    COMPILE_INPUTS,
+    inputs_digest,
+    outputs_digest,
+    read_record,
+    tool_versions,
+)
 from mnops.gitops.diff_render import render_markdown, render_text  # noqa: E402
-from mnops.gitops.diffing import diff_trees  # noqa: E402
+from mnops.gitops.diffing import diff_loaded, load_tree  # noqa: E402
 from mnops.review import ReviewInput  # noqa: E402
 from mnops.review.registry import review  # noqa: E402
 from mnops.transaction import recover  # noqa: E402
 
 DEFAULT_BASE = "origin/main"
-CACHE_FORMAT = "diff-cache-1"  # bump when what is cached changes shape
+CACHE_FORMAT = "diff-cache-2"  # bump when what is cached changes shape
 CACHE_ENTRIES = 3  # base trees kept; each is a few MB
 Parameters = dict[str, Mapping[str, Any]]
 
@@ -74,10 +93,6 @@ def resolve_base(repo: Path, base: str) -> str | None:
     return None
 
 
-# What a compile reads: if none of it differs from the base, neither can the output.
-COMPILE_INPUTS = ("inventory", "components", "lib", "scripts", "docs/templates", "requirements.txt", "charts.lock")
-
-
 def inputs_unchanged(repo: Path, base: str) -> bool:
     """True when the working tree's compile inputs (tracked edits and new files) equal the base's."""
     same = subprocess.run(["git", "-C", str(repo), "diff", "--quiet", base, "--", *COMPILE_INPUTS], check=False)
@@ -86,20 +101,69 @@ def inputs_unchanged(repo: Path, base: str) -> bool:
 
 
 def export_revision(repo: Path, revision: str, destination: Path) -> None:
-    """The files of `revision` (no .git), like a fresh checkout."""
-    archive = git(repo, "archive", "--format=tar", revision)
+    """The files of `revision` (no .git), like a fresh checkout, without its committed compiled/ and
+    argocd/: the base is compiled, never read from what was committed (and they are most of the files)."""
+    outputs = [f":(exclude){tree}" for tree in COMPARED_OUTPUTS]
+    archive = git(repo, "archive", "--format=tar", revision, "--", ".", *outputs)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(destination, filter="data")
 
 
-def compile_tree(source: Path, output_root: Path, parallelism: int = 1, render: bool = True) -> subprocess.CompletedProcess[str]:
-    """Compile the checkout at `source` into output_root/compiled (+ argocd/, docs/), and render its
-    charts unless `render` is False (the head renders after the base is known: render_head_charts)."""
+@dataclass(frozen=True)
+class Side:
+    """One compiled side: the root holding compiled/ and argocd/ (and rendered/ once charts are
+    rendered), its parameters if its compile wrote them, and how it was obtained."""
+
+    root: Path
+    result: subprocess.CompletedProcess[str]
+    parameters: Parameters | None = None
+    reused: bool = False  # the working tree's own compiled/ and argocd/, current per `make compile`'s record
+
+
+def _supports(source: Path, option: str) -> bool:
+    """Whether the checkout's scripts/compile.py has an option (a base revision may predate it)."""
+    try:
+        return option in (source / "scripts" / "compile.py").read_text()
+    except OSError:
+        return False
+
+
+def compile_tree(source: Path, output_root: Path, parallelism: int = 1, render: bool = True) -> Side:
+    """Compile the checkout at `source` into output_root/compiled (+ argocd/), and render its charts
+    unless `render` is False (the head renders after the base is known: render_head_charts).
+    Only what the diff compares is generated, not fsynced, and the parameters come with it, when
+    that checkout's compile.py knows how (--scratch, --parameters-out)."""
     env = {**os.environ, "PYTHONPATH": str(source / "lib")}
     command = [sys.executable, str(source / "scripts" / "compile.py"), "--inventory", str(source / "inventory"),
                "--output", str(output_root / "compiled"), "--parallelism", str(parallelism)]  # fmt: skip
+    parameters_file = output_root / "parameters.json"
+    if _supports(source, "--scratch") and _supports(source, "--parameters-out"):
+        command += ["--scratch", "--parameters-out", str(parameters_file)]
     compiled = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
-    return render_charts_into(source, output_root) if compiled.returncode == 0 and render else compiled
+    parameters = json.loads(parameters_file.read_text()) if compiled.returncode == 0 and parameters_file.is_file() else None
+    result = render_charts_into(source, output_root) if compiled.returncode == 0 and render else compiled
+    return Side(output_root, result, parameters)
+
+
+def reuse_compiled(repo: Path, output_root: Path) -> Side | None:
+    """The working tree's compiled/ and argocd/ as the head, if `make compile` recorded them as the
+    output of exactly the inputs and tools there now (mnops.gitops.compile_record). The copy is
+    what gets checked and read, so an edit made meanwhile cannot slip in unchecked."""
+    record = read_record(repo)
+    if record is None or record.inputs != inputs_digest(repo):
+        return None
+    for tree in COMPARED_OUTPUTS:
+        if (repo / tree).is_dir():
+            shutil.copytree(repo / tree, output_root / tree, symlinks=True)
+    if outputs_digest(output_root) != record.outputs:
+        for tree in COMPARED_OUTPUTS:
+            shutil.rmtree(output_root / tree, ignore_errors=True)
+        return None
+    return Side(output_root, subprocess.CompletedProcess([], 0, "", ""), dict(record.parameters), reused=True)
+
+
+def head_side(repo: Path, output_root: Path, parallelism: int) -> Side:
+    return reuse_compiled(repo, output_root) or compile_tree(repo, output_root, parallelism, render=False)
 
 
 def render_charts_into(source: Path, output_root: Path, clusters: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
@@ -119,12 +183,21 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    """Hard-link a cached render (never modified in place) into the head; copy across file systems."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
 def render_head_charts(  # noqa: PLR0917 - both sides' checkouts, roots and parameters
     source: Path, head_root: Path, base_source: Path, base_root: Path, base: Parameters, head: Parameters
 ) -> subprocess.CompletedProcess[str]:
     """Render the head's charts, reusing the base's renders of every cluster whose chart inputs are
     unchanged (same lock, same helm-values files, same chart catalog and Kubernetes versions): on a
-    one-value change that leaves one cluster or none to render instead of every chart of every cluster."""
+    one-value change that leaves one cluster or none to render instead of every chart of every cluster.
+    A cluster the base rendered nothing for (the base renders every cluster) reuses that nothing."""
     same_lock = (
         (base_source / "charts.lock").is_file()
         and (source / "charts.lock").is_file()
@@ -136,22 +209,22 @@ def render_head_charts(  # noqa: PLR0917 - both sides' checkouts, roots and para
         before, after = base.get(cluster) or {}, head.get(cluster) or {}
         reusable = (
             same_lock
-            and (base_root / "rendered" / cluster).is_dir()
             and before.get("charts") == after.get("charts")
             and before.get("kubernetes") == after.get("kubernetes")
             and _files(base_root / "compiled" / cluster / "helm-values") == _files(values)
         )
-        if reusable:
-            shutil.copytree(base_root / "rendered" / cluster, head_root / "rendered" / cluster)
-        else:
+        if not reusable:
             to_render.append(cluster)
+        elif (base_root / "rendered" / cluster).is_dir():
+            shutil.copytree(base_root / "rendered" / cluster, head_root / "rendered" / cluster, copy_function=_link_or_copy)
     if not to_render:
         return subprocess.CompletedProcess([], 0, "", "")
     return render_charts_into(source, head_root, to_render)
 
 
 def render_parameters(source: Path) -> Parameters:
-    """Each target's merged inventory parameters, as the compile renders them (Kapitan + reclass)."""
+    """Each target's merged inventory parameters, as the compile renders them (Kapitan + reclass):
+    for a base whose compile.py cannot write them itself."""
     from mnops.kapitan_inventory import render_inventory
 
     # Through JSON: plain dicts and lists, the same shape the cache gives back.
@@ -161,10 +234,23 @@ def render_parameters(source: Path) -> Parameters:
 # --- cache of compiled base trees -----------------------------------------------------------------
 
 
+def helm_identity() -> str:
+    """The Helm that renders the charts cached with the base (its version), or that there is none."""
+    from mnops.charts.render import helm_version
+
+    helm = os.environ.get("HELM") or str(ROOT / ".tools" / "helm" / "helm")  # as scripts/charts.py finds it
+    try:
+        return helm_version(helm)
+    except (OSError, subprocess.CalledProcessError):
+        return f"no helm at {helm}"
+
+
 def base_cache_key(repo: Path, base: str) -> str:
-    """The git tree ids of the base's compile inputs: equal ids, equal compiled output."""
+    """The git tree ids of the base's compile inputs and the tools that compile and render them:
+    equal keys, equal compiled output, renders and parses."""
     listing = git(repo, "ls-tree", base, "--", *COMPILE_INPUTS)
-    return hashlib.sha256(CACHE_FORMAT.encode() + sys.version.encode() + listing).hexdigest()[:32]
+    tools = "\n".join([CACHE_FORMAT, tool_versions(), helm_identity(), yamlio.PARSER])
+    return hashlib.sha256(tools.encode() + listing).hexdigest()[:32]
 
 
 def cache_dir(repo: Path) -> Path:
@@ -172,22 +258,29 @@ def cache_dir(repo: Path) -> Path:
 
 
 def cached_base(repo: Path, key: str) -> tuple[Path, Parameters] | None:
+    """A cached base's tree and parameters; its parsed YAML goes into mnops.yamlio's memory."""
     entry = cache_dir(repo) / key
     try:
         parameters = json.loads((entry / "parameters.json").read_text())
-    except (OSError, ValueError):
+        parses = pickle.loads((entry / "parsed.pickle").read_bytes())  # noqa: S301 - written by store_base
+    except (OSError, ValueError, pickle.UnpicklingError):
+        parses = None
+    if not (isinstance(parses, dict) and all(isinstance(v, tuple) and len(v) == 2 for v in parses.values())):
+        shutil.rmtree(entry, ignore_errors=True)  # incomplete, or from an older make diff: make room for a new one
         return None
+    yamlio.remember(parses)  # keyed by the digest of each file's bytes: a parse of other bytes is never used
     entry.touch()  # most recently used
     return entry / "tree", parameters
 
 
 def store_base(repo: Path, key: str, tree: Path, parameters: Parameters) -> None:
-    """Copy a compiled base into the cache (complete or not at all), keeping the newest entries."""
+    """Copy a compiled base and its parsed YAML into the cache (complete or not at all), keeping the newest entries."""
     folder = cache_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
     shutil.copytree(tree, staging / "tree", symlinks=True)
     (staging / "parameters.json").write_text(json.dumps(parameters, sort_keys=True))
+    (staging / "parsed.pickle").write_bytes(pickle.dumps(yamlio.parsed(), protocol=pickle.HIGHEST_PROTOCOL))
     try:
         staging.rename(folder / key)
     except OSError:  # another run stored the same key first
@@ -200,33 +293,48 @@ def store_base(repo: Path, key: str, tree: Path, parameters: Parameters) -> None
 # --- the run --------------------------------------------------------------------------------------
 
 
-def compile_both(repo: Path, base: str, work: Path) -> tuple[Path, Path, Parameters, Parameters] | str:
-    """Compiled roots and parameters of base and head, or the error of the side that failed."""
+@dataclass(frozen=True)
+class Compiled:
+    base_root: Path
+    head_root: Path
+    base_parameters: Parameters
+    head_parameters: Parameters
+    head_reused: bool
+
+
+def compile_both(repo: Path, base: str, work: Path) -> Compiled | str:
+    """Compiled roots and parameters of base and head, or the error of the side that failed.
+
+    In parallel: the head (reused or compiled) in one thread; the base's export and, when it is
+    not cached, its compile in the other."""
     key = base_cache_key(repo, base)
     hit = cached_base(repo, key)
-    export_revision(repo, base, work / "base-src")  # sections read the base's inventory files too
     with ThreadPoolExecutor(max_workers=2) as pool:
-        base_job: Future[subprocess.CompletedProcess[str]] | None = None
-        if hit is None:
-            base_job = pool.submit(compile_tree, work / "base-src", work / "base")
         # With the base cached, the head compile has both cores.
-        head_job = pool.submit(compile_tree, repo, work / "head", 1 if hit is None else 2, False)
-        head_parameters = render_parameters(repo)
-        base_parameters = hit[1] if hit else render_parameters(work / "base-src")
-        results = {"working tree": head_job.result()}
-        if base_job is not None:
-            results[f"base {base}"] = base_job.result()
+        head_job = pool.submit(head_side, repo, work / "head", 1 if hit is None else 2)
+        export_revision(repo, base, work / "base-src")  # sections read the base's inventory files too
+        base_job: Future[Side] | None = None if hit else pool.submit(compile_tree, work / "base-src", work / "base")
+        head = head_job.result()
+        base_side = base_job.result() if base_job else None
+    results = {"working tree": head.result, **({f"base {base}": base_side.result} if base_side else {})}
     for side, result in results.items():
         if result.returncode != 0:
             return f"compiling the {side} failed:\n{result.stderr.strip()}"
-    base_root = work / "base" if hit is None else hit[0]
+    head_parameters = head.parameters if head.parameters is not None else render_parameters(repo)
+    if base_side is None and hit is not None:
+        base_root, base_parameters = hit
+    else:
+        base_root = work / "base"
+        base_parameters = (
+            base_side.parameters if base_side and base_side.parameters is not None else render_parameters(work / "base-src")
+        )
     rendered = render_head_charts(repo, work / "head", work / "base-src", base_root, base_parameters, head_parameters)
     if rendered.returncode != 0:
         return f"rendering the working tree's charts failed:\n{rendered.stderr.strip()}"
     if hit is None:
-        store_base(repo, key, work / "base", base_parameters)
-        return work / "base", work / "head", base_parameters, head_parameters
-    return hit[0], work / "head", base_parameters, head_parameters
+        load_tree(base_root)  # parse the base once here, so its cache entry carries the parses
+        store_base(repo, key, base_root, base_parameters)
+    return Compiled(base_root, work / "head", base_parameters, head_parameters, head.reused)
 
 
 def recover_outputs(repo: Path) -> None:
@@ -272,9 +380,14 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(compiled, str):
             print(f"diff: {compiled}", file=sys.stderr)
             return 2
-        base_root, head_root, base_parameters, head_parameters = compiled
-        changes = diff_trees(base_root, head_root)
-        review_input = ReviewInput(Path(tmp) / "base-src", repo, base_root, head_root, base_parameters, head_parameters, changes)
+        if compiled.head_reused:
+            print("diff: the working tree's compiled/ is what `make compile` made of these inputs; not compiling it again",
+                  file=sys.stderr)  # fmt: skip
+        changes = diff_loaded(load_tree(compiled.base_root), load_tree(compiled.head_root))
+        review_input = ReviewInput(
+            Path(tmp) / "base-src", repo, compiled.base_root, compiled.head_root,
+            compiled.base_parameters, compiled.head_parameters, changes,
+        )  # fmt: skip
         result = review(review_input)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     sys.stdout.write(render_text(changes, result.sections, color=color, full=args.full))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,6 +17,7 @@ def diff_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("diff_script", ROOT / "scripts" / "diff.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
     spec.loader.exec_module(module)
     return module
 
@@ -69,3 +71,20 @@ def test_a_chart_bump_renders_every_cluster(tmp_path, rendered_clusters):
     params = {"dev": {"charts": {}}, "prod": {"charts": {}}}
     module.render_head_charts(head_src, head_root, base_src, base_root, params, params)
     assert calls == [["dev", "prod"]]
+
+
+def test_a_cluster_the_base_rendered_no_chart_for_is_not_rendered_again(tmp_path, rendered_clusters):
+    """The base renders every cluster; one without renders (its charts are not Argo CD's to render,
+    as on the management cluster) had nothing to render, and neither has the head while its inputs match."""
+    module, calls = rendered_clusters
+    base_src, base_root = side(tmp_path / "base", {"dev": "a\n", "mgmt": "b\n"})
+    head_src, head_root = side(tmp_path / "head", {"dev": "a\n", "mgmt": "b\n"})
+    for root, cluster in ((base_root, "mgmt"), (head_root, "mgmt"), (head_root, "dev")):
+        for path in (root / "rendered" / cluster).iterdir():
+            path.unlink()
+        (root / "rendered" / cluster).rmdir()
+    params = {"dev": {"charts": {}}, "mgmt": {"charts": {}}}
+    module.render_head_charts(head_src, head_root, base_src, base_root, params, params)
+    assert calls == []
+    assert not (head_root / "rendered" / "mgmt").exists()
+    assert (head_root / "rendered" / "dev" / "loki.yaml").read_text() == "rendered from a\n"

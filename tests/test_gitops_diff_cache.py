@@ -1,0 +1,137 @@
+"""make diff's caches are keyed by content (scripts/diff.py): a warm run shows exactly what a cold one
+shows, and a change to anything a key covers gives the new result, never the cached one.
+
+One copy of this repository with one inventory value changed in the working tree is diffed cold
+(both sides compiled), warm (the base from .cache/diff/), after `make compile` (the working tree's
+compiled/ reused), after a further edit without `make compile`, and after a hand edit of compiled/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from gitops_checks import ROOT, git_commit, init_repo
+
+pytestmark = pytest.mark.slow
+
+DEV = "inventory/classes/env/dev.yml"
+ANCHOR = "    topology_spread: false\n"
+REUSED = "not compiling it again"
+
+
+def diff_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("diff_script_cache", ROOT / "scripts" / "diff.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def set_dev_error_rate(repo: Path, percent: int) -> None:
+    """One value: dev's error-rate alert threshold (the organisation's default is in common.yml)."""
+    path = repo / DEV
+    text = path.read_text()
+    if "error_rate_percent:" in text:
+        text = re.sub(r"error_rate_percent: \d+", f"error_rate_percent: {percent}", text)
+    else:
+        assert text.count(ANCHOR) == 1, f"{DEV} no longer has {ANCHOR!r} once"
+        text = text.replace(ANCHOR, f"{ANCHOR}    alerts:\n      error_rate_percent: {percent}\n")
+    path.write_text(text)
+
+
+def run_diff(repo: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(ROOT / "scripts" / "diff.py"), "--repo", str(repo), "--base", "HEAD", "--color", "never"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def make_compile(repo: Path) -> None:
+    command = [sys.executable, str(repo / "scripts" / "compile.py")]  # `make compile` in that checkout
+    compiled = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    assert compiled.returncode == 0, compiled.stderr
+    assert (repo / ".cache" / "compile-record.json").is_file()
+
+
+def report(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The report without its timing line."""
+    return [line for line in result.stdout.splitlines() if not line.startswith("make diff took ")]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
+    repo = init_repo(tmp_path_factory.mktemp("diff-cache") / "repo")
+    set_dev_error_rate(repo, 10)
+    found = {"cold": run_diff(repo), "warm": run_diff(repo)}
+    make_compile(repo)
+    found["after make compile"] = run_diff(repo)
+    set_dev_error_rate(repo, 20)  # edited after the compile: the record no longer matches
+    found["edited since"] = run_diff(repo)
+    make_compile(repo)
+    readme = repo / "compiled" / "dev" / "README.md"
+    readme.write_text(readme.read_text() + "\nedited by hand\n")  # compiled/ no longer what the compile wrote
+    found["hand edit"] = run_diff(repo)
+    return found
+
+
+def test_a_warm_diff_shows_every_section_a_cold_one_shows(runs):
+    cold = report(runs["cold"])
+    assert "-- Where each change came from --" in cold and "-- Alert behaviour --" in cold
+    assert "-- Required reviewers by risk --" in cold
+    assert any("error_rate_percent: 5 -> 10" in line for line in cold)
+    assert report(runs["warm"]) == cold
+    assert REUSED not in runs["warm"].stderr
+
+
+def test_after_make_compile_the_working_tree_is_not_compiled_again_and_nothing_moves(runs):
+    assert REUSED in runs["after make compile"].stderr
+    assert report(runs["after make compile"]) == report(runs["cold"])
+
+
+def test_an_input_edited_after_make_compile_is_compiled_and_shown(runs):
+    edited = report(runs["edited since"])
+    assert REUSED not in runs["edited since"].stderr
+    assert any("error_rate_percent: 5 -> 20" in line for line in edited)
+    assert not any("error_rate_percent: 5 -> 10" in line for line in edited)
+
+
+def test_a_hand_edit_of_compiled_is_never_taken_for_the_compile(runs):
+    assert REUSED not in runs["hand edit"].stderr
+    assert "edited by hand" not in runs["hand edit"].stdout
+    assert any("error_rate_percent: 5 -> 20" in line for line in report(runs["hand edit"]))
+
+
+# --- the base's cache key ---------------------------------------------------------------------------
+
+
+def commit_file(repo: Path, relative: str, text: str) -> str:
+    (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+    (repo / relative).write_text(text)
+    git_commit(repo, f"edit {relative}")
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_the_base_key_covers_every_compile_input_and_the_tools(tmp_path, monkeypatch):
+    module = diff_script()
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    keys = {"first": module.base_cache_key(repo, commit_file(repo, "inventory/classes/common.yml", "parameters: {a: 1}\n"))}
+    keys["inventory"] = module.base_cache_key(repo, commit_file(repo, "inventory/classes/common.yml", "parameters: {a: 2}\n"))
+    keys["lib"] = module.base_cache_key(repo, commit_file(repo, "lib/mnops/x.py", "X = 1\n"))
+    keys["charts.lock"] = module.base_cache_key(repo, commit_file(repo, "charts.lock", "lock\n"))
+    assert len(set(keys.values())) == len(keys)
+    # Not a compile input: the same key, so the cached base is reused.
+    assert module.base_cache_key(repo, commit_file(repo, "README.md", "words\n")) == keys["charts.lock"]
+    monkeypatch.setattr(module, "tool_versions", lambda: "another Python and Kapitan")
+    other_tools = module.base_cache_key(repo, "HEAD")
+    monkeypatch.setattr(module, "helm_identity", lambda: "v9.9.9")
+    assert len({keys["charts.lock"], other_tools, module.base_cache_key(repo, "HEAD")}) == 3
