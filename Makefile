@@ -70,8 +70,8 @@ check: compile ## Compile and fail if any generated file (compiled/, argocd/, ge
 	@echo "compiled/, argocd/ and the generated docs are up to date"
 
 .PHONY: bench
-bench: $(VENV_STAMP) ## Benchmark compile and validation; writes docs/performance.md
-	@$(PY) scripts/bench
+bench: $(VENV_STAMP) ## Benchmark compile, validation and make diff; writes docs/performance.md (BENCH_ARGS=--diff-only: diff cases only)
+	@$(PY) scripts/bench $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (compiled/ is kept: it is committed)
