@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from mnops import units
@@ -576,15 +577,18 @@ def _le(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else R.num(bound)
 
 
-def latency_cases(threshold: float) -> tuple[tuple[float, list[tuple[str, int]]], ...]:
+@cache
+def latency_cases(threshold: float) -> tuple[tuple[float, tuple[tuple[str, int], ...]], ...]:
     """Two bucket layouts: P99 closest below the threshold and closest above it.
 
     `fast` requests land in the first bucket, the rest in one slower bucket; searching every
     slower bucket and split finds P99 values on both sides of the threshold, whatever it is.
+    Remembered per threshold (immutable tuples): the search was most of generating every
+    cluster's cases, and each cluster's services share a handful of thresholds.
     """
     bounds = _bounds()
-    below: tuple[float, list[tuple[str, int]]] | None = None
-    above: tuple[float, list[tuple[str, int]]] | None = None
+    below: tuple[float, tuple[tuple[str, int], ...]] | None = None
+    above: tuple[float, tuple[tuple[str, int], ...]] | None = None
     for slow_index in range(1, len(bounds) - 1):
         for fast in range(LATENCY_REQUESTS + 1):
             cumulative = [
@@ -596,7 +600,7 @@ def latency_cases(threshold: float) -> tuple[tuple[float, list[tuple[str, int]]]
             q = histogram_quantile(0.99, cumulative)
             if abs(q - threshold) < 1e-6 * threshold:
                 continue
-            layout = [(_le(bound), int(count)) for bound, count in cumulative]
+            layout = tuple((_le(bound), int(count)) for bound, count in cumulative)
             if q < threshold and (below is None or q > below[0]):
                 below = (q, layout)
             if q > threshold and (above is None or q < above[0]):
