@@ -10,8 +10,10 @@ into the target files so that the role assignments and federated credentials fol
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 import yaml
 from conftest import CRD_SCHEMAS
 
+from mnops.infra.capabilities import capability_gaps
 from mnops.infra.protection import is_protected, may_delete, replacement_fields
 from mnops.kapitan_inventory import render_inventory
 from mnops.manifest_validation import validate_document
@@ -58,6 +61,9 @@ class Switched:
     clusters: tuple[str, ...]
     parameters: dict[str, Any]
     first_sync: dict[str, list[str]]  # Azure: cluster -> the kinds of its first compile, before the IDs were known
+    first_annotations: dict[str, set[str]] = dataclasses.field(
+        default_factory=dict
+    )  # Azure: cluster -> its client-id values then
 
     @property
     def management(self) -> str:
@@ -131,11 +137,12 @@ def switched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if cloud != "azure":
         return switched
     first = {c: [d["kind"] for d in switched.documents(c)] for c in clusters}
+    annotations = {c: workload_annotations(repo, c, ANNOTATION[cloud]) for c in clusters}
     for index, cluster in enumerate(clusters):
         record_first_sync(repo, switched, cluster, index)
     compiled = journey.regenerate(repo)
     assert compiled.returncode == 0, compiled.stderr
-    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), first)
+    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), first, annotations)
 
 
 def record_first_sync(repo: Path, switched: Switched, cluster: str, index: int) -> None:
@@ -147,7 +154,16 @@ def record_first_sync(repo: Path, switched: Switched, cluster: str, index: int) 
     target["parameters"]["cloud"]["principal_ids"] = {
         name: f"0b1c2d3e-0000-4000-8000-{index:04x}{number:08x}" for number, name in enumerate(identities)
     }
+    target["parameters"]["cloud"]["client_ids"] = {
+        name: f"0c1d2e3f-0000-4000-8000-{index:04x}{number:08x}" for number, name in enumerate(identities)
+    }
     journey.dump(path, target)
+
+
+def workload_annotations(repo: Path, cluster: str, key: str) -> set[str]:
+    """Every value of the workload-identity annotation in the cluster's compiled files."""
+    return {value for path in sorted((repo / "compiled" / cluster).rglob("*.yaml")) for d in load_all(path)
+            for value in annotated(d, key)}  # fmt: skip
 
 
 def group_of(doc: dict[str, Any]) -> str:
@@ -365,18 +381,21 @@ def test_every_bucket_is_private_encrypted_with_its_own_key_versioned_and_expire
                 deletes = [r for r in body["lifecycleRule"] if r["action"]["type"] == "Delete"]
                 assert deletes and all("daysSinceNoncurrentTime" in r["condition"] for r in deletes), name
         else:
-            (account,) = switched.by_kind(cluster, "Account").values()
-            body = account["spec"]["forProvider"]
-            assert body["allowNestedItemsToBePublic"] is False and body["sharedAccessKeyEnabled"] is False
-            assert body["minTlsVersion"] == "TLS1_2" and body["httpsTrafficOnlyEnabled"] is True
-            assert body["infrastructureEncryptionEnabled"] is True and body["blobProperties"]["versioningEnabled"] is True
-            assert body["customerManagedKey"]["keyVaultKeyId"].endswith("/keys/data"), "the key once its identity may use it"
-            assert body["networkRules"]["defaultAction"] == "Deny"
+            accounts = switched.by_kind(cluster, "Account")
+            assert accounts
+            for account in accounts.values():
+                body = account["spec"]["forProvider"]
+                assert body["allowNestedItemsToBePublic"] is False and body["sharedAccessKeyEnabled"] is False
+                assert body["minTlsVersion"] == "TLS1_2" and body["httpsTrafficOnlyEnabled"] is True
+                assert body["infrastructureEncryptionEnabled"] is True and body["blobProperties"]["versioningEnabled"] is True
+                assert body["customerManagedKey"]["keyVaultKeyId"].endswith("/keys/data"), "the key once its identity may use it"
+                assert body["networkRules"]["defaultAction"] == "Deny"
             assert all(c["spec"]["forProvider"]["containerAccessType"] == "private" for c in buckets.values())
-            (policy,) = switched.by_kind(cluster, "ManagementPolicy").values()
-            prefixes = {p for rule in policy["spec"]["forProvider"]["rule"] for p in rule["filters"]["prefixMatch"]
-                        if "deleteAfterDaysSinceCreation" in rule["actions"]["version"]}  # fmt: skip
-            assert prefixes == {f"{name}/" for name in buckets}, "old versions expire in every container"
+            for name, policy in switched.by_kind(cluster, "ManagementPolicy").items():
+                prefixes = {p for rule in policy["spec"]["forProvider"]["rule"] for p in rule["filters"]["prefixMatch"]
+                            if "deleteAfterDaysSinceCreation" in rule["actions"]["version"]}  # fmt: skip
+                held = {c for c, body in buckets.items() if body["spec"]["forProvider"]["storageAccountIdRef"]["name"] == name}
+                assert held and prefixes == {f"{c}/" for c in held}, f"{name}: old versions expire in every container"
 
 
 def test_replicated_buckets_are_copied_to_their_dr_bucket(switched: Switched) -> None:
@@ -391,13 +410,52 @@ def test_replicated_buckets_are_copied_to_their_dr_bucket(switched: Switched) ->
                              for j in jobs}  # fmt: skip
                     assert (source, target) in pairs
                 else:
-                    # One geo-redundant account per cluster: every container, the `-dr` one too, has a copy in
-                    # the paired region (the data layer addresses both containers in this account).
-                    (account,) = switched.by_kind(cluster, "Account").values()
-                    assert account["spec"]["forProvider"]["accountReplicationType"] in {"GRS", "GZRS", "RAGRS", "RAGZRS"}
-                    assert {source, target} <= set(switched.by_kind(cluster, "Container"))
+                    assert azure_replicates(switched, cluster, source, target)
                 checked += 1
     assert checked, "no replicated bucket in the switched environment: the check would be empty"
+
+
+def azure_replicates(switched: Switched, cluster: str, source: str, target: str) -> bool:
+    """Object replication fills `target`, a container of an account in the DR region, from `source`,
+    a container of an account in the cluster's region (the account's own geo-redundancy fills nothing)."""
+    containers, accounts = switched.by_kind(cluster, "Container"), switched.by_kind(cluster, "Account")
+
+    def account_of(container: str) -> str:
+        return str(containers[container]["spec"]["forProvider"]["storageAccountIdRef"]["name"])
+
+    region = switched.parameters[cluster]["cluster"]["region"]
+    (other,) = set(switched.parameters[cluster]["data"]["regions"].values()) - {region}
+    assert accounts[account_of(source)]["spec"]["forProvider"]["location"] == region
+    assert accounts[account_of(target)]["spec"]["forProvider"]["location"] == other
+    pairs = set()
+    for replication in switched.by_kind(cluster, "ObjectReplication").values():
+        body = replication["spec"]["forProvider"]
+        between = (body["sourceStorageAccountIdRef"]["name"], body["destinationStorageAccountIdRef"]["name"])
+        for rule in body["rules"]:
+            pair = (rule["sourceContainerNameRef"]["name"], rule["destinationContainerNameRef"]["name"])
+            if between == (account_of(pair[0]), account_of(pair[1])):
+                pairs.add(pair)
+    return (source, target) in pairs
+
+
+def test_azure_dr_containers_live_in_the_dr_region_where_the_data_layer_reads_them(switched: Switched) -> None:
+    """Every `-dr` URL the compiled data layer uses names a container of the DR-region account."""
+    if switched.cloud != "azure":
+        pytest.skip("only Azure keeps containers in an account of their own")
+    checked = 0
+    for cluster in switched.clusters:
+        for path in sorted((switched.repo / "compiled").rglob("*.yaml")):
+            for url in re.findall(r"https://([a-z0-9]+)\.blob\.core\.windows\.net/([a-z0-9-]+-dr)\b", path.read_text()):
+                account, container = url
+                if container not in switched.by_kind(cluster, "Container"):
+                    continue
+                owner = switched.by_kind(cluster, "Container")[container]["spec"]["forProvider"]["storageAccountIdRef"]["name"]
+                assert account == owner, f"{path}: {container} addressed in {account}, created in {owner}"
+                region = switched.parameters[cluster]["cluster"]["region"]
+                (other,) = set(switched.parameters[cluster]["data"]["regions"].values()) - {region}
+                assert switched.by_kind(cluster, "Account")[owner]["spec"]["forProvider"]["location"] == other
+                checked += 1
+    assert checked, "no `-dr` container URL in the compiled tree: the check would be empty"
 
 
 # --- workload identity ---------------------------------------------------------------------------
@@ -440,8 +498,10 @@ def test_every_workload_identity_annotation_has_its_cloud_identity_and_binding(s
             for namespace, name in sorted(bound):
                 assert f"serviceAccount:{project}.svc.id.goog[{namespace}/{name}]" in members, (namespace, name)
         else:
-            identities = set(switched.by_kind(cluster, "UserAssignedIdentity"))
-            assert found <= identities, f"{cluster}: no identity for {sorted(found - identities)}"
+            # The annotation carries a client ID recorded after the first sync, never the identity's name.
+            clients = {client: name for name, client in switched.parameters[cluster]["cloud"]["client_ids"].items()}
+            assert found <= set(clients), f"{cluster}: annotations that are no recorded client ID: {sorted(found - set(clients))}"
+            assert {clients[c] for c in found} <= set(switched.by_kind(cluster, "UserAssignedIdentity"))
             issuer = switched.parameters[cluster]["cloud"]["oidc_issuer"]
             credentials = {
                 c["spec"]["forProvider"]["subject"] for c in switched.by_kind(cluster, "FederatedIdentityCredential").values()
@@ -467,6 +527,65 @@ def test_azure_grants_follow_the_principal_ids_of_the_first_sync(switched: Switc
         # AKS joins the subnet on its control plane's identity; the storage account unwraps its key on its own.
         assert {principals[f"{cluster}-control-plane"], principals[f"{cluster}-storage-cmk"], deployer} <= assigned
         assert len(assigned) > 3, "the workload identities get their data roles too"
+
+
+def test_azure_client_id_annotations_wait_for_the_recorded_client_ids(switched: Switched) -> None:
+    """Before the first sync no client ID is known: no ServiceAccount names an identity the webhook cannot use."""
+    if switched.cloud != "azure":
+        pytest.skip("only Azure's annotation carries an ID assigned by the cloud")
+    for cluster in switched.clusters:
+        assert switched.first_annotations[cluster] == set(), f"{cluster}: annotated before any client ID was recorded"
+        assert workload_annotations(switched.repo, cluster, ANNOTATION["azure"]), f"{cluster}: none after the first sync"
+
+
+def test_azure_capability_check_accepts_recorded_client_ids_and_finds_names_and_unknown_ids(
+    switched: Switched, tmp_path: Path
+) -> None:
+    if switched.cloud != "azure":
+        pytest.skip("only Azure's annotation carries an ID assigned by the cloud")
+    cluster = switched.clusters[0]
+    infra = switched.folder(cluster)
+    assert client_id_gaps(switched.repo / "compiled" / cluster, infra) == []
+    accounts = [p for p in sorted((switched.repo / "compiled" / cluster).rglob("*.yaml"))
+                if ANNOTATION["azure"] in p.read_text()]  # fmt: skip
+    assert accounts, "no annotated ServiceAccount: the check would be empty"
+    client = sorted(v for d in load_all(accounts[0]) for v in annotated(d, ANNOTATION["azure"]))[0]
+    for wrong, gap in [(f"{cluster}-external-secrets", "not a client ID"), ("0d000000-0000-4000-8000-000000000000", "no user")]:
+        copy = tmp_path / wrong / cluster
+        shutil.copytree(switched.repo / "compiled" / cluster, copy)
+        changed = copy / accounts[0].relative_to(switched.repo / "compiled" / cluster)
+        changed.write_text(changed.read_text().replace(client, wrong))
+        (found,) = client_id_gaps(copy, infra)
+        assert wrong in found and gap in found, found
+
+
+def client_id_gaps(cluster_dir: Path, infra_dir: Path) -> list[str]:
+    return [g for g in capability_gaps(cluster_dir, infra_dir) if g.startswith(ANNOTATION["azure"])]
+
+
+STORE_NAME = {"gcp": re.compile(r"^[A-Za-z0-9_-]{1,255}$"), "azure": re.compile(r"^[0-9A-Za-z-]{1,127}$")}
+
+
+def test_external_secrets_read_valid_store_names_and_the_cloud_grants_exactly_those(switched: Switched) -> None:
+    """Secret paths have `/`, which neither Secret Manager nor Key Vault accepts: the ExternalSecrets read the
+    mapped names, and the grants of the cluster's secret reader name the same ones."""
+    for cluster in switched.clusters:
+        keys = {str(item["remoteRef"]["key"])
+                for path in sorted((switched.repo / "compiled" / cluster).rglob("*.yaml")) for d in load_all(path)
+                if d.get("kind") == "ExternalSecret" for item in d["spec"].get("data", [])}  # fmt: skip
+        assert keys, f"{cluster}: no ExternalSecret"
+        invalid = sorted(k for k in keys if not STORE_NAME[switched.cloud].match(k))
+        assert invalid == [], f"{cluster}: not a {switched.cloud} secret name: {invalid}"
+        if switched.cloud == "gcp":
+            number = switched.parameters[cluster]["cloud"]["project_number"]
+            (grant,) = [m["spec"]["forProvider"] for m in switched.by_kind(cluster, "ProjectIAMMember").values()
+                        if m["spec"]["forProvider"]["role"] == "roles/secretmanager.secretAccessor"]  # fmt: skip
+            granted = set(re.findall(rf'resource\.name == "projects/{number}/secrets/([^"]+)"', grant["condition"]["expression"]))
+        else:
+            granted = {r["spec"]["forProvider"]["scope"].split("/secrets/", 1)[1]
+                       for r in switched.by_kind(cluster, "RoleAssignment").values()
+                       if r["spec"]["forProvider"]["roleDefinitionName"] == "Key Vault Secrets User"}  # fmt: skip
+        assert keys <= granted, f"{cluster}: read but not granted: {sorted(keys - granted)}"
 
 
 # --- the generated doc ---------------------------------------------------------------------------

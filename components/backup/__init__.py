@@ -99,7 +99,9 @@ def velero_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
 
 
 def _in_region(data: DataSettings, name: str) -> Bucket:
-    return Bucket(name, "velero", data.primary_cluster, data.region, data.versioning, data.noncurrent_version_days, "")
+    return Bucket(
+        name, "velero", data.primary_cluster, data.region, data.versioning, data.noncurrent_version_days, "", in_dr_region=True
+    )
 
 
 def alert_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:

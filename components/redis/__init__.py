@@ -18,6 +18,7 @@ from mnops.inventory import Target
 from mnops.k8s.core import config_map, service_account
 from mnops.k8s.data_extras import JobContainer, cron_job, external_secret
 from mnops.k8s.redis import RedisPods, redis_cluster, redis_replication, redis_sentinel, redis_standalone
+from mnops.security.secret_names import store_name
 
 CONFIG_KEY = "redis-additional.conf"
 COPY_JOB = "redis-rdb-copy"
@@ -46,7 +47,7 @@ def redis_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
         ident,
         store_kind=data.secret_store.kind,
         store_name=data.secret_store.name,
-        keys={rd.password_key: (rd.password_remote_key, rd.password_key)},
+        keys={rd.password_key: (store_name(target.cloud["secret_store"]["provider"], rd.password_remote_key), rd.password_key)},
         refresh_interval=data.secret_store.refresh_interval,
     )
     pods = RedisPods(

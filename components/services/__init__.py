@@ -19,14 +19,13 @@ from mnops.k8s.core import config_map, service, service_account
 from mnops.k8s.scaling import horizontal_pod_autoscaler, pod_disruption_budget
 from mnops.k8s.workloads import Container, HttpProbes, PodSpec, deployment, zone_spread
 from mnops.observability.signals import service_otel_env
+from mnops.workload_identity import workload_identity_annotations
 
 
 def cloud_identity_annotations(target: Target, svc: Service) -> dict[str, str]:
     if not svc.cloud_identity:
         return {}
-    wi = target.cloud["workload_identity"]
-    value = wi["value_template"].format(cluster=target.cluster.name, namespace=svc.namespace, workload=svc.name)
-    return {wi["annotation"]: value}
+    return workload_identity_annotations(target.cloud, target.cluster.name, svc.namespace, svc.name)
 
 
 def service_objects(target: Target, svc: Service) -> list[dict[str, Any]]:

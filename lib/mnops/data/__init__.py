@@ -38,6 +38,12 @@ class Bucket:
     noncurrent_version_days: int
     retention: str  # what the owner of the data keeps (human text for the table)
     replicate_to: str | None = None  # bucket name in the DR region, if replicated
+    in_dr_region: bool = False  # a `-dr` copy in the DR region: on Azure, in the cluster's DR storage account
+
+    @property
+    def account(self) -> str:
+        """The Azure storage account holding this bucket as a container."""
+        return storage_account(self.cluster, dr=self.in_dr_region)
 
     def url(self, provider: str) -> str:
         """Base URL as barman-cloud and the copy job write it."""
@@ -45,12 +51,14 @@ class Bucket:
             return f"s3://{self.name}"
         if provider == "gcp":
             return f"gs://{self.name}"
-        return f"https://{storage_account(self.cluster)}.blob.core.windows.net/{self.name}"
+        return f"https://{self.account}.blob.core.windows.net/{self.name}"
 
 
-def storage_account(cluster: str) -> str:
-    """Azure storage account names allow only 3-24 lower-case letters and digits."""
-    return ("mnops" + "".join(c for c in cluster if c.isalnum()) + "backup")[:24]
+def storage_account(cluster: str, dr: bool = False) -> str:
+    """Azure storage account names allow only 3-24 lower-case letters and digits. A cluster's `-dr` copies
+    live in a second account in the DR region (`...dr`): an account and its containers are in one region."""
+    base = "mnops" + "".join(c for c in cluster if c.isalnum())
+    return base[:22] + "dr" if dr else (base + "backup")[:24]
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,7 @@ class DataSettings:
                     versioning=self.versioning,
                     noncurrent_version_days=self.noncurrent_version_days,
                     retention=f"{self.backup.cross_region.name} TTL {self.backup.cross_region.ttl_seconds // 3600}h",
+                    in_dr_region=True,
                 )
             )
         return found
@@ -258,6 +267,7 @@ class DataSettings:
             versioning=self.versioning,
             noncurrent_version_days=self.noncurrent_version_days,
             retention="replica of the primary's archive",
+            in_dr_region=True,
         )
 
 

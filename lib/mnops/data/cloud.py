@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mnops.data import Bucket, storage_account
+from mnops.data import Bucket
 from mnops.inventory.model import Target
+from mnops.workload_identity import workload_identity_annotations
 
 VELERO_PROVIDERS = {"aws": "aws", "gcp": "velero.io/gcp", "azure": "velero.io/azure"}
 
 
 def identity_annotations(target: Target, namespace: str, workload: str) -> dict[str, str]:
     """The ServiceAccount annotation that binds `workload` to its cloud identity."""
-    wi = target.cloud["workload_identity"]
-    value = wi["value_template"].format(cluster=target.cluster.name, namespace=namespace, workload=workload)
-    return {wi["annotation"]: value}
+    return workload_identity_annotations(target.cloud, target.cluster.name, namespace, workload)
 
 
 def identity_pod_labels(target: Target) -> dict[str, str]:
@@ -41,7 +40,7 @@ def velero_location_config(provider: str, bucket: Bucket) -> dict[str, str]:
         return {"region": bucket.region}
     if provider == "gcp":
         return {}
-    return {"storageAccount": storage_account(bucket.cluster), "resourceGroup": f"mnops-{bucket.cluster}-backup"}
+    return {"storageAccount": bucket.account, "resourceGroup": f"mnops-{bucket.cluster}-backup"}
 
 
 def velero_snapshot_config(provider: str, region: str, cluster: str) -> dict[str, str]:
@@ -63,7 +62,7 @@ def upload_command(provider: str, source: str, bucket: Bucket, key_prefix: str) 
         copy = (
             f'az login --federated-token "$(cat $AZURE_FEDERATED_TOKEN_FILE)" --service-principal '
             f"-u $AZURE_CLIENT_ID -t $AZURE_TENANT_ID >/dev/null && "
-            f"az storage blob upload --auth-mode login --account-name {storage_account(bucket.cluster)} "
+            f"az storage blob upload --auth-mode login --account-name {bucket.account} "
             f"--container-name {bucket.name} --name {key_prefix}/{stamp}.rdb --file {source}"
         )
     return ["/bin/sh", "-c", f"set -eu; test -s {source}; {copy}"]

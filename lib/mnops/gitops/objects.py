@@ -22,6 +22,7 @@ from mnops.k8s.argocd import (
     cluster_entry,
     notifications_config_map,
 )
+from mnops.security.secret_names import store_name
 
 Obj = dict[str, Any]
 
@@ -207,7 +208,7 @@ def cluster_entry_object(plan: DeliveryPlan) -> Obj:
         labels={"environment": c.environment, "region": c.region, "cloud": c.cloud, "role": c.role, "cluster": c.name},
         store_kind=e.secret_store_kind,
         store_name=e.secret_store,
-        remote_key=e.remote_key,
+        remote_key=store_name(plan.target.cloud["secret_store"]["provider"], e.remote_key),
         refresh_interval=e.refresh_interval,
     )
 

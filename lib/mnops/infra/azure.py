@@ -8,10 +8,12 @@ Front Door with a WAF policy in front of the gateway. Everything is in the manag
 `infra-<cluster>` namespace; Azure resource IDs are written out where a field takes no reference
 (they follow from the names).
 
-Two things Azure only knows once the first sync created them come from the target file afterwards:
+Three things Azure only knows once the first sync created them come from the target file afterwards:
 role assignments take a literal principal ID (provider-upjet-azure has no reference for it), so a
-grant is emitted once its identity's ID is in `cloud.principal_ids`; and federated credentials
-need the cluster's OIDC issuer URL (`cloud.oidc_issuer`).
+grant is emitted once its identity's ID is in `cloud.principal_ids`; the workload cluster's
+`azure.workload.identity/client-id` annotations carry each identity's client ID (`cloud.client_ids`,
+see mnops.workload_identity); and federated credentials need the cluster's OIDC issuer URL
+(`cloud.oidc_issuer`).
 
 Managed PostgreSQL and Redis (Azure Database for PostgreSQL, Azure Cache for Redis) are not generated
 yet: a managed choice in `infra.data_services` builds no database on this cloud (refusing it outside
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
+from mnops import workload_identity
 from mnops.data import storage_account
 from mnops.infra.identities import buckets_for, portable_identities
 from mnops.infra.model import CloudIdentity, ClusterInfra
@@ -32,6 +35,7 @@ from mnops.infra.network import allocate
 from mnops.infra.protection import management_policies
 from mnops.k8s.crossplane import managed_resource
 from mnops.k8s.meta import Identity
+from mnops.security.secret_names import store_names
 
 Obj = dict[str, Any]
 API_VERSION = "v1beta1"
@@ -62,9 +66,8 @@ def vault_name(infra: ClusterInfra) -> str:
 
 
 def identity_name(infra: ClusterInfra, namespace: str, workload: str) -> str:
-    """The user-assigned identity the workload-identity annotation of the workload cluster names."""
-    template: str = infra.parameters["cloud"]["workload_identity"]["value_template"]
-    return template.format(cluster=infra.name, namespace=namespace, workload=workload)
+    """The user-assigned identity whose client ID the workload cluster's annotation carries once recorded."""
+    return workload_identity.identity_name(infra.parameters["cloud"], infra.name, namespace, workload)
 
 
 class AzureLayer:
@@ -79,13 +82,23 @@ class AzureLayer:
         self.ranges = ranges(infra)
         self.group = f"{infra.project}-{infra.name}"
         self.principals: Mapping[str, str] = infra.parameters["cloud"].get("principal_ids", {})
+        self.client_ids: Mapping[str, str] = infra.parameters["cloud"].get("client_ids", {})
 
     # --- helpers ---------------------------------------------------------------------------
     def tags(self) -> dict[str, str]:
         i = self.infra
         return {"cluster": i.name, "environment": i.environment, "project": i.project, "managed-by": "crossplane"}
 
-    def mr(self, group: str, kind: str, name: str, for_provider: Mapping[str, Any], *, located: bool = True) -> Obj:
+    def mr(
+        self,
+        group: str,
+        kind: str,
+        name: str,
+        for_provider: Mapping[str, Any],
+        *,
+        located: bool = True,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Obj:
         """A managed resource in the cluster's resource group (`located`: it also takes a location and tags)."""
         body = dict(for_provider)
         if located:
@@ -99,6 +112,7 @@ class AzureLayer:
             for_provider=body,
             management_policies=management_policies(kind, self.infra.prod),
             provider_config_name=self.provider_config,
+            annotations=annotations,
         )
 
     @staticmethod
@@ -428,7 +442,10 @@ class AzureLayer:
         """A user-assigned identity the Kubernetes ServiceAccount federates with, and what it may touch."""
         i = self.infra
         name = identity_name(i, ci.namespace, ci.workload)
-        objs = [self.mr("managedidentity", "UserAssignedIdentity", name, {"name": name})]
+        # The recorded client ID, on the identity it belongs to: the workload cluster's annotation carries
+        # it, and the capability check matches the two in the compiled files.
+        client = {workload_identity.RECORDED_CLIENT_ID: self.client_ids[name]} if name in self.client_ids else None
+        objs = [self.mr("managedidentity", "UserAssignedIdentity", name, {"name": name}, annotations=client)]
         issuer = i.parameters["cloud"].get("oidc_issuer")
         if issuer:
             objs.append(
@@ -446,13 +463,17 @@ class AzureLayer:
                     located=False,
                 )
             )
-        account = self.resource_id(f"Microsoft.Storage/storageAccounts/{storage_account(i.name)}")
+        accounts = {b.name: b.account for b in i.buckets}
         for container in buckets_for(i, ci.bucket_purposes):
+            account = self.resource_id(f"Microsoft.Storage/storageAccounts/{accounts[container]}")
             scope = f"{account}/blobServices/default/containers/{container}"
             objs += self.role(f"{name}-{container}", "Storage Blob Data Contributor", scope, name)
         if ci.reads_secrets:
+            # One assignment per secret, scoped to the name the ExternalSecrets read it under (Key Vault's
+            # RBAC scopes single secrets); an assignment waits, retried, until an operator stored its secret.
             vault = self.resource_id(f"Microsoft.KeyVault/vaults/{vault_name(i)}")
-            objs += self.role(f"{name}-secrets", "Key Vault Secrets User", vault, name)
+            for secret in sorted(set(store_names(i.parameters).values())):
+                objs += self.role(f"{name}-secret-{secret.lower()}", "Key Vault Secrets User", f"{vault}/secrets/{secret}", name)
         if ci.writes_dns and i.role == "primary":
             zone = self.resource_id(f"Microsoft.Network/dnsZones/{i.public_zone}", self.dns_group())
             objs += self.role(f"{name}-dns", "DNS Zone Contributor", zone, name)
@@ -463,15 +484,50 @@ class AzureLayer:
 
     # --- storage -----------------------------------------------------------------------------
     def storage(self) -> list[Obj]:
-        """One account per cluster holds every bucket of docs/object-storage.md as a container (the data
-        layer addresses them so); geo-redundant, so the DR region has a copy of every container."""
+        """The buckets of docs/object-storage.md as containers of the cluster's storage account, and the
+        `-dr` copies as containers of a second account in the DR region (`data.regions.dr`).
+
+        An account's geo-redundancy (GRS) would not do for the copies: its secondary is Azure's fixed paired
+        region, not necessarily the DR region, readable only as a whole account after a failover, and it
+        would leave the `-dr` containers the data layer reads in the DR region empty. So, as S3 replication
+        and Storage Transfer do on the other clouds, object replication copies each replicated container
+        into its `-dr` container (a delete at the source leaves the copy's earlier versions, which expire like any
+        old version);
+        each account is zone-redundant in production and locally redundant elsewhere."""
         i = self.infra
-        account = storage_account(i.name)
+        home = sorted({b.name for b in i.buckets if not b.in_dr_region})
+        away = sorted({b.name for b in i.buckets if b.in_dr_region} | {b.replicate_to for b in i.buckets if b.replicate_to})
+        days = {b.name: b.noncurrent_version_days for b in i.buckets}
+        objs = self.account(storage_account(i.name), i.region, home, days)
+        if away and i.dr_region:
+            objs += self.account(storage_account(i.name, dr=True), i.dr_region, away, days)
+        replicated = [b for b in i.buckets if b.replicate_to]
+        if replicated and i.dr_region:
+            rules = [
+                {
+                    "sourceContainerNameRef": self.ref(b.name),
+                    "destinationContainerNameRef": self.ref(str(b.replicate_to)),
+                    "copyBlobsCreatedAfter": "Everything",
+                }
+                for b in replicated
+            ]
+            body = {
+                "sourceStorageAccountIdRef": self.ref(storage_account(i.name)),
+                "destinationStorageAccountIdRef": self.ref(storage_account(i.name, dr=True)),
+                "rules": rules,
+            }
+            objs.append(self.mr("storage", "ObjectReplication", f"{i.name}-dr", body, located=False))
+        return objs
+
+    def account(self, account: str, region: str, containers: list[str], days: Mapping[str, int]) -> list[Obj]:
+        """A private, key-less storage account in `region`, its containers, and their old versions' expiry."""
+        i = self.infra
         cmk = f"{i.name}-storage-cmk"
         body: dict[str, Any] = {
+            "location": region,
             "accountKind": "StorageV2",
             "accountTier": "Standard",
-            "accountReplicationType": "GZRS" if i.prod else "GRS",
+            "accountReplicationType": "ZRS" if i.prod else "LRS",
             "minTlsVersion": "TLS1_2",
             "httpsTrafficOnlyEnabled": True,
             "allowNestedItemsToBePublic": False,
@@ -484,6 +540,7 @@ class AzureLayer:
                 "bypass": ["AzureServices"],
                 "virtualNetworkSubnetIdsRefs": [self.ref("nodes")],
             },
+            # Object replication needs versions on both sides and the source's change feed.
             "blobProperties": {
                 "versioningEnabled": True,
                 "changeFeedEnabled": True,
@@ -499,7 +556,6 @@ class AzureLayer:
                 "userAssignedIdentityId": self.identity_id(cmk),
             }
         objs = [self.mr("storage", "Account", account, body)]
-        containers = sorted({b.name for b in i.buckets} | {b.replicate_to for b in i.buckets if b.replicate_to})
         objs += [
             self.mr(
                 "storage",
@@ -512,7 +568,6 @@ class AzureLayer:
         ]
         # Old versions make an overwrite or a delete recoverable; they expire after the inventory's
         # noncurrent_version_days (the owners' own retention removes current objects).
-        days = {b.name: b.noncurrent_version_days for b in i.buckets}
         rules = [
             {
                 "name": f"oldversions{index}",

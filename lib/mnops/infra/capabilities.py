@@ -10,6 +10,8 @@ Read from the compiled files only, as Argo CD and the API server will see them:
                                        Pod Identity (our choice on EKS) also needs an association and the
                                        agent; IRSA (annotation or token exchange) on a role that trusts
                                        only Pod Identity is a gap
+  Azure client-ID annotation        -> a GUID recorded on one of the cluster's user-assigned identities
+                                       (mnops.workload_identity), federated with that ServiceAccount
   gateway hostname                  -> external-dns watching routes in a zone the hostname is in, or (once
                                        CloudFront fronts the gateway) alias records in the cluster's zone
   load-balancer security group      -> a SecurityGroup of that name in the cluster's infrastructure
@@ -21,12 +23,15 @@ Read from the compiled files only, as Argo CD and the API server will see them:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mnops.workload_identity import AZURE_CLIENT_ID, RECORDED_CLIENT_ID
 
 EBS_PROVISIONER = "ebs.csi.aws.com"
 LB_SECURITY_GROUPS = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
@@ -38,6 +43,7 @@ IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 POD_IDENTITY_ANNOTATION = "machinenativeops.io/pod-identity-role"
 IRSA, POD_IDENTITY = "IRSA (web identity)", "EKS Pod Identity"
 MECHANISM_OF = {IRSA_ANNOTATION: IRSA, POD_IDENTITY_ANNOTATION: POD_IDENTITY}
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _documents(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -88,6 +94,7 @@ class Usage:
     hostnames: set[str] = field(default_factory=set)
     security_groups: set[str] = field(default_factory=set)
     published: set[str] = field(default_factory=set)  # names external-dns publishes from annotations
+    azure_clients: set[tuple[str, tuple[str, str] | None]] = field(default_factory=set)  # (client ID, ServiceAccount)
 
     def add(self, path: Path, doc: dict[str, Any]) -> None:
         if doc.get("kind") == "HorizontalPodAutoscaler":
@@ -104,6 +111,8 @@ class Usage:
                     self.security_groups |= {g.strip() for g in str(value).split(",") if g.strip()}
             elif key == EXTERNAL_DNS_HOSTNAME:
                 self.published |= {h.strip() for h in str(value).split(",") if h.strip()}
+            elif key == AZURE_CLIENT_ID:
+                self.azure_clients.add((str(value), _service_account(doc)))
             elif key in MECHANISM_OF:
                 self.identities.append(Identity(str(value).rsplit("/", 1)[-1], MECHANISM_OF[key], _service_account(doc)))
 
@@ -124,6 +133,7 @@ def capability_gaps(cluster_dir: Path, infra_dir: Path) -> list[str]:
     if "aws-load-balancer" in usage.uses and "aws-load-balancer-controller" not in apps:
         gaps.append("aws-load-balancer-* annotations need the AWS Load Balancer Controller: no Application")
     gaps += _identity_gaps(usage.identities, infra_dir)
+    gaps += _azure_client_gaps(usage.azure_clients, infra_dir)
     infra = _by_kind(infra_dir)
     # Once CloudFront fronts the gateway, the public names are alias records of the cluster's own zone.
     records = [r["spec"]["forProvider"] for r in infra.get("Record", {}).values()]
@@ -222,6 +232,34 @@ def _identity_gaps(identities: list[Identity], infra_dir: Path) -> list[str]:
             gaps += _association_gaps(ident, associations)
     if any(i.mechanism == POD_IDENTITY for i in identities) and "eks-pod-identity-agent" not in docs.get("Addon", {}):
         gaps.append("Pod Identity associations need the eks-pod-identity-agent add-on")
+    return gaps
+
+
+def _azure_client_gaps(clients: set[tuple[str, tuple[str, str] | None]], infra_dir: Path) -> list[str]:
+    """Azure's webhook exchanges the pod's token for the identity with this client ID: it must be a GUID that
+    the cluster's layer recorded on one of its user-assigned identities, federated with the ServiceAccount."""
+    if not clients:
+        return []
+    docs = _by_kind(infra_dir)
+    owner = {
+        str(ident["metadata"]["annotations"][RECORDED_CLIENT_ID]): name
+        for name, ident in docs.get("UserAssignedIdentity", {}).items()
+        if RECORDED_CLIENT_ID in ident["metadata"].get("annotations", {})
+    }
+    subjects: dict[str, set[str]] = {}
+    for credential in docs.get("FederatedIdentityCredential", {}).values():
+        body = credential["spec"]["forProvider"]
+        subjects.setdefault(str((body.get("parentIdRef") or {}).get("name")), set()).add(str(body.get("subject")))
+    gaps: list[str] = []
+    for client, account in sorted(clients, key=lambda c: (c[0], c[1] or ("", ""))):
+        if not GUID.match(client):
+            gaps.append(f"{AZURE_CLIENT_ID} {client!r}: not a client ID (a GUID)")
+        elif client not in owner:
+            gaps.append(f"{AZURE_CLIENT_ID} {client!r}: no user-assigned identity of the cluster has this client ID recorded")
+        elif account and f"system:serviceaccount:{account[0]}:{account[1]}" not in subjects.get(owner[client], set()):
+            namespace, name = account
+            missing = f"identity {owner[client]!r} has no federated credential for {namespace}/{name}"
+            gaps.append(f"{AZURE_CLIENT_ID} {client!r}: {missing}")
     return gaps
 
 

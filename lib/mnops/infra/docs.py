@@ -313,24 +313,30 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
         portable = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in gcp for ci in portable_identities(i)})
         lines += [
             "Workload identities on GKE (a Google service account each, `roles/iam.workloadIdentityUser` for the "
-            "Kubernetes ServiceAccount, object access on the cluster's own buckets only; secrets and DNS by project "
-            f"role, since a project holds one cluster): {', '.join(portable)}. Cloud SQL and Memorystore are not "
-            "generated: PostgreSQL and Redis run in the cluster (`infra.data_services`).",
+            "Kubernetes ServiceAccount, object access on the cluster's own buckets only; DNS by project role, since "
+            "a project holds one cluster; secrets by a project role whose IAM condition names each secret the "
+            "ExternalSecrets read, under the name Secret Manager accepts, every `/` of the path as `_`): "
+            f"{', '.join(portable)}. Cloud SQL and Memorystore are not generated: PostgreSQL and Redis run in the "
+            "cluster (`infra.data_services`).",
             "",
         ]
     if azure:
         portable = sorted({f"`{ci.namespace}/{ci.service_account}`" for i in azure for ci in portable_identities(i)})
-        waiting = sorted(i.name for i in azure if not i.parameters["cloud"].get("oidc_issuer"))
+        waiting = sorted(
+            i.name for i in azure if not (i.parameters["cloud"].get("oidc_issuer") and i.parameters["cloud"].get("client_ids"))
+        )
         lines += [
             "Workload identities on AKS (a user-assigned identity each, federated with the Kubernetes ServiceAccount "
-            "through the cluster's OIDC issuer; data roles on the cluster's own containers only, Key Vault secrets, "
+            "through the cluster's OIDC issuer; data roles on the cluster's own containers only, each Key Vault secret "
+            "the ExternalSecrets read under the name Key Vault accepts (every `/` of the path as `--`), "
             f"the DNS zone): {', '.join(portable)}. Azure Database for PostgreSQL and Azure Cache for Redis are not "
             "generated: PostgreSQL and Redis run in the cluster (`infra.data_services`).",
             "",
         ]
         if waiting:
             lines += [
-                f"Waiting for their first sync (no `cloud.oidc_issuer` yet, so no federated credentials): {', '.join(waiting)}.",
+                "Waiting for their first sync (no `cloud.oidc_issuer` or `cloud.client_ids` yet, so no federated credentials "
+                f"or client-ID annotations): {', '.join(waiting)}.",
                 "",
             ]
     lines += [BOOTSTRAP_TEXT.read_text().rstrip(), ""]

@@ -26,6 +26,7 @@ from mnops.infra.network import allocate
 from mnops.infra.protection import management_policies
 from mnops.k8s.crossplane import managed_resource
 from mnops.k8s.meta import Identity
+from mnops.security.secret_names import store_names
 
 Obj = dict[str, Any]
 GROUP = "gcp.m.upbound.io"
@@ -490,13 +491,26 @@ class GcpLayer:
                 )
             )
         if ci.reads_secrets:
-            # Project-wide: a project holds one cluster's secrets (SecretIAMMember is not in the mirror).
-            objs.append(self.project_member(f"{sa}-secrets", "roles/secretmanager.secretAccessor", member))
+            # SecretIAMMember is not in the mirror: a project grant whose condition names exactly the
+            # secrets the cluster's ExternalSecrets read, by the names they read them under.
+            objs.append(
+                self.project_member(f"{sa}-secrets", "roles/secretmanager.secretAccessor", member, self.secrets_condition())
+            )
         if ci.writes_dns:
             objs.append(self.project_member(f"{sa}-dns", "roles/dns.admin", member))
         if ci.snapshots:
             objs.append(self.project_member(f"{sa}-snapshots", "roles/compute.storageAdmin", member))
         return objs
+
+    def secrets_condition(self) -> dict[str, str]:
+        """An IAM condition matching the cluster's secrets and their versions: Secret Manager names
+        them `projects/<project number>/secrets/<name>[/versions/<version>]` in conditions."""
+        names = sorted(set(store_names(self.infra.parameters).values()))
+        if not names:
+            raise BuildError(f"{self.infra.name}: External Secrets is enabled but no secret path names a secret to grant")
+        secrets = f"projects/{self.project_number}/secrets"
+        expression = " || ".join(f'resource.name == "{secrets}/{n}" || resource.name.startsWith("{secrets}/{n}/")' for n in names)
+        return {"title": "cluster-secrets", "description": f"the secrets {self.infra.name} reads", "expression": expression}
 
     # --- storage ---------------------------------------------------------------------------
     def buckets(self) -> list[Obj]:

@@ -9,6 +9,7 @@ from mnops.observability.dashboards import DashboardSettings
 from mnops.observability.grafana import DatasourceUrls
 from mnops.observability.logs import Logging, LogTarget, loki_query_url
 from mnops.observability.tracing import Tracing, jaeger_query_url, otel_env
+from mnops.workload_identity import workload_identity_annotations
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,7 @@ def log_target(target: Target) -> LogTarget:
     annotations = {}
     if wi and logging_config(target).loki.mode == "simple-scalable":
         # Loki reaches its bucket through the cloud's workload identity, never with static keys.
-        annotations = {
-            wi["annotation"]: wi["value_template"].format(cluster=target.cluster.name, namespace=namespace, workload="loki")
-        }
+        annotations = workload_identity_annotations(target.cloud, target.cluster.name, namespace, "loki")
     return LogTarget(
         cluster=target.cluster.name,
         environment=target.cluster.environment,

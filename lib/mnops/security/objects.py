@@ -24,6 +24,7 @@ from mnops.k8s.external_secrets import RemoteValue
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 from mnops.security.model import ConnectionString, PlatformSecret, Settings, delivery_strategy, restricted_namespaces
 from mnops.security.network import network_policies
+from mnops.security.secret_names import installed, store_name
 
 Obj = dict[str, Any]
 RUNBOOK_BASE = "https://github.com/machinenativeops/machine-native-ops-gitops/blob/main/docs/security.md"
@@ -36,8 +37,7 @@ EXTERNAL_SECRETS_CHART = "external-secrets"
 def namespace_exists(target: Target, namespace: str) -> bool:
     """Whether something this target deploys creates the namespace: a declared project namespace or
     the namespace of an enabled chart. Objects for components a target does not run are left out."""
-    charts = target.parameters["charts"].values()
-    return namespace in target.namespaces.values() or any(c["enabled"] and c["namespace"] == namespace for c in charts)
+    return installed(target.parameters, namespace)
 
 
 def _seconds(n: int) -> str:
@@ -317,7 +317,7 @@ def _service_secret(target: Target, settings: Settings, svc: Service, ref: Secre
         svc.namespace,
         identity(target, svc.name, "secrets"),
         store=s.store_name,
-        remote_key=f"{s.key_prefix}{ref.name}",
+        remote_key=store_name(target.cloud["secret_store"]["provider"], f"{s.key_prefix}{ref.name}"),
         properties=sorted(properties),
         templates=templates,
         refresh_interval=s.refresh_interval,
@@ -340,7 +340,7 @@ def _platform_secret(target: Target, settings: Settings, secret: PlatformSecret)
         secret.namespace,
         identity(target, secret.name, "secrets"),
         store=s.store_name,
-        remote_key=secret.remote_key,
+        remote_key=store_name(target.cloud["secret_store"]["provider"], secret.remote_key),
         properties=properties,
         templates=templates,
         refresh_interval=s.refresh_interval,

@@ -9,6 +9,8 @@ from mnops import units
 from mnops.errors import Problem
 from mnops.inventory.layers import deep_merge
 from mnops.inventory.rules import Rule
+from mnops.security.secret_names import RULES as RULES_OF_STORE
+from mnops.security.secret_names import secret_paths, store_names
 
 Params = Mapping[str, Any]
 
@@ -122,6 +124,24 @@ def mesh_folder_follows_mesh(target: str, params: Params) -> Iterator[Problem]:
                       "the folder is empty, so its Argo CD Application would point at nothing")  # fmt: skip
 
 
+def secret_names_fit_the_store(target: str, params: Params) -> Iterator[Problem]:
+    """Each secret path becomes a name the cloud's store accepts (mnops.security.secret_names), and no
+    two paths become the same name: one ExternalSecret would read, and one grant name, another's secret."""
+    provider = params["cloud"]["secret_store"]["provider"]
+    rule = RULES_OF_STORE[provider]
+    keys = secret_paths(params)
+    taken: dict[str, str] = {}
+    for path, name in store_names(params).items():
+        if not rule.valid.match(name):
+            yield Problem(target, keys[path], f"{path!r} (as {name!r})", f"a {provider} secret name: {rule.text}")
+            continue
+        same = name.lower() if rule.ignores_case else name
+        if same in taken:
+            yield Problem(target, keys[path], f"{path!r}, which becomes {name!r} like {taken[same]!r} ({keys[taken[same]]})",
+                          f"a path with a {provider} name of its own")  # fmt: skip
+        taken.setdefault(same, path)
+
+
 RULES: tuple[Rule, ...] = (
     routes_are_consistent,
     certificates_renew_early,
@@ -130,4 +150,5 @@ RULES: tuple[Rule, ...] = (
     secret_keys_are_renderable,
     mesh_charts_follow_mesh,
     mesh_folder_follows_mesh,
+    secret_names_fit_the_store,
 )

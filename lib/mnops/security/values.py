@@ -13,6 +13,7 @@ from mnops.data.managed import data_services
 from mnops.inventory import Target
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 from mnops.security.model import Settings
+from mnops.workload_identity import workload_identity_annotations
 
 # The Secret the rate limit service reads Redis' password (and with ElastiCache its `url`) from:
 # secrets.platform_secrets.ratelimit-redis in platform/security.yml.
@@ -28,8 +29,7 @@ def _resources(settings: Settings) -> dict[str, Any]:
 
 
 def _workload_identity(target: Target, namespace: str, workload: str) -> dict[str, str]:
-    wi = target.cloud["workload_identity"]
-    return {wi["annotation"]: wi["value_template"].format(cluster=target.cluster.name, namespace=namespace, workload=workload)}
+    return workload_identity_annotations(target.cloud, target.cluster.name, namespace, workload)
 
 
 def _pdb(settings: Settings) -> dict[str, Any]:
