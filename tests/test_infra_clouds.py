@@ -28,6 +28,7 @@ from mnops.infra.capabilities import capability_gaps
 from mnops.infra.protection import is_protected, may_delete, replacement_fields
 from mnops.kapitan_inventory import render_inventory
 from mnops.manifest_validation import validate_document
+from mnops.security.secret_names import store_name
 
 pytestmark = pytest.mark.slow  # compiles a copy of the repository
 
@@ -580,7 +581,13 @@ def test_external_secrets_read_valid_store_names_and_the_cloud_grants_exactly_th
             number = switched.parameters[cluster]["cloud"]["project_number"]
             (grant,) = [m["spec"]["forProvider"] for m in switched.by_kind(cluster, "ProjectIAMMember").values()
                         if m["spec"]["forProvider"]["role"] == "roles/secretmanager.secretAccessor"]  # fmt: skip
-            granted = set(re.findall(rf'resource\.name == "projects/{number}/secrets/([^"]+)"', grant["condition"]["expression"]))
+            expression = grant["condition"]["expression"]
+            assert expression.count("||") + expression.count("&&") <= 12, "IAM allows 12 logical operators"
+            exact = set(re.findall(rf'resource\.name == "projects/{number}/secrets/([^"]+)"', expression))
+            prefixes = [p for p in re.findall(rf'startsWith\("projects/{number}/secrets/([^"]+)"\)', expression)
+                        if not p.endswith("/")]  # fmt: skip
+            assert prefixes == [store_name("gcp-secret-manager", switched.parameters[cluster]["secrets"]["key_prefix"])]
+            granted = {k for k in keys if k in exact or k.startswith(prefixes[0])}
         else:
             granted = {r["spec"]["forProvider"]["scope"].split("/secrets/", 1)[1]
                        for r in switched.by_kind(cluster, "RoleAssignment").values()

@@ -314,8 +314,9 @@ def render(management: Target, clusters: list[ClusterInfra], left_out: list[str]
         lines += [
             "Workload identities on GKE (a Google service account each, `roles/iam.workloadIdentityUser` for the "
             "Kubernetes ServiceAccount, object access on the cluster's own buckets only; DNS by project role, since "
-            "a project holds one cluster; secrets by a project role whose IAM condition names each secret the "
-            "ExternalSecrets read, under the name Secret Manager accepts, every `/` of the path as `_`): "
+            "a project holds one cluster; secrets by a project role whose IAM condition admits the cluster's "
+            "`secrets.key_prefix` and each other secret the ExternalSecrets read, under the names Secret Manager "
+            "accepts, every `/` of a path as `_`): "
             f"{', '.join(portable)}. Cloud SQL and Memorystore are not generated: PostgreSQL and Redis run in the "
             "cluster (`infra.data_services`).",
             "",

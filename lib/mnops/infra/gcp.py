@@ -26,7 +26,7 @@ from mnops.infra.network import allocate
 from mnops.infra.protection import management_policies
 from mnops.k8s.crossplane import managed_resource
 from mnops.k8s.meta import Identity
-from mnops.security.secret_names import store_names
+from mnops.security.secret_names import store_name, store_names
 
 Obj = dict[str, Any]
 GROUP = "gcp.m.upbound.io"
@@ -45,6 +45,7 @@ NODE_ROLES = (
 )
 KEY_ROTATION = "7776000s"  # 90 days, as AWS rotates KMS keys yearly at the latest
 DEFAULT_RULE_PRIORITY = 2147483647  # Cloud Armor's mandatory last rule
+IAM_CONDITION_OPERATORS = 12  # the most logical operators (&&, ||) one IAM condition expression may hold
 
 
 def ranges(infra: ClusterInfra) -> dict[str, str]:
@@ -503,13 +504,21 @@ class GcpLayer:
         return objs
 
     def secrets_condition(self) -> dict[str, str]:
-        """An IAM condition matching the cluster's secrets and their versions: Secret Manager names
-        them `projects/<project number>/secrets/<name>[/versions/<version>]` in conditions."""
-        names = sorted(set(store_names(self.infra.parameters).values()))
-        if not names:
-            raise BuildError(f"{self.infra.name}: External Secrets is enabled but no secret path names a secret to grant")
+        """An IAM condition matching the cluster's secrets and their versions, which Secret Manager names
+        `projects/<project number>/secrets/<name>[/versions/<version>]` in conditions: everything under the
+        cluster's `secrets.key_prefix` (as AWS grants `key_prefix*`), and each other secret by its name."""
+        params = self.infra.parameters
+        prefix = store_name(params["cloud"]["secret_store"]["provider"], params["secrets"]["key_prefix"])
+        others = sorted({n for n in store_names(params).values() if not n.startswith(prefix)})
         secrets = f"projects/{self.project_number}/secrets"
-        expression = " || ".join(f'resource.name == "{secrets}/{n}" || resource.name.startsWith("{secrets}/{n}/")' for n in names)
+        clauses = [f'resource.name.startsWith("{secrets}/{prefix}")']
+        clauses += [f'resource.name == "{secrets}/{n}" || resource.name.startsWith("{secrets}/{n}/")' for n in others]
+        expression = " || ".join(clauses)
+        if expression.count("||") > IAM_CONDITION_OPERATORS:
+            raise BuildError(
+                f"{self.infra.name}: {len(others)} secrets outside secrets.key_prefix need more than the "
+                f"{IAM_CONDITION_OPERATORS} logical operators an IAM condition allows; keep platform secrets under the prefix"
+            )
         return {"title": "cluster-secrets", "description": f"the secrets {self.infra.name} reads", "expression": expression}
 
     # --- storage ---------------------------------------------------------------------------
