@@ -7,7 +7,7 @@ chooses them (`infra.data_services`, mnops.data.managed):
                cluster's data key, Multi-AZ in prod, automated backups = point-in-time recovery for
                `backup_retention_days`, deletion protection); on a standby a cross-region read replica
                of its primary's instance instead; on a primary with a DR region its automated backups
-               are also replicated there (DbInstanceAutomatedBackupsReplication, with a key of that region)
+               are also replicated there (DbInstanceAutomatedBackupsReplication, with the data key of that region)
   elasticache  SubnetGroup, ParameterGroup (maxmemory-policy), ReplicationGroup (Multi-AZ with automatic
                failover when it has replicas, TLS and at-rest encryption, AUTH token)
   publishing   how the workload cluster learns the endpoint and credentials without a hand step:
@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mnops.data.managed import CREDENTIAL_PROPERTIES, ENDPOINT_PROPERTIES, PORTS, ConnectionKeys, connection_keys, data_services
+from mnops.infra.aws import DR_KEY
 from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
 from mnops.k8s.external_secrets import PushedValue, aws_secret_store, push_secret
@@ -181,39 +182,18 @@ class AwsDataServices:
     def postgres_backups_elsewhere(self) -> list[Obj]:
         """The primary's automated backups (snapshots and transaction logs) replicated to the DR region:
         point-in-time recovery there even if the region and its read replica are both lost."""
-        i, dr = self.infra, self.infra.dr_region
+        dr = self.infra.dr_region
         if self.replica or dr is None:
             return []
-        key = "backups-dr"
         return [
-            self.layer.mr(
-                "kms",
-                "Key",
-                key,
-                {
-                    "description": f"{i.name} PostgreSQL backups replicated to {dr}",
-                    "enableKeyRotation": True,
-                    "deletionWindowInDays": 30,
-                    "policy": _json(self.layer.key_policy(key)),
-                },
-                region=dr,
-            ),
-            self.layer.mr(
-                "kms",
-                "Alias",
-                key,
-                {"targetKeyIdRef": {"name": key}},
-                region=dr,
-                tags=False,
-                external_name=f"alias/{i.name}-{key}",
-            ),
             self.layer.mr(
                 "rds",
                 "DBInstanceAutomatedBackupsReplication",
                 "postgres",
                 {
                     "sourceDbInstanceArnRef": {"name": "postgres"},
-                    "kmsKeyIdRef": {"name": key},
+                    # The data key's counterpart there (AwsLayer.dr_key): a key of the backups' own region.
+                    "kmsKeyIdRef": {"name": DR_KEY},
                     "retentionPeriod": self.chosen["rds"]["backup_retention_days"],
                 },
                 region=dr,
