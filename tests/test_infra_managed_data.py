@@ -24,8 +24,11 @@ import pytest
 import yaml
 from conftest import CRD_SCHEMAS, real_parameters
 
+from mnops import units
+from mnops.data.alerts import cron_period_seconds
 from mnops.data.managed import OPERATOR_CHARTS
 from mnops.infra.capabilities import capability_gaps, managed_reads, published_values
+from mnops.infra.key_regions import key_reference_gaps
 from mnops.infra.protection import is_protected, may_delete
 from mnops.kapitan_inventory import compiles_manifests
 from mnops.review.compiled import documents as compiled_documents
@@ -216,6 +219,53 @@ def test_a_standby_follows_its_primary_with_a_read_replica_and_the_primary_copie
             assert replication["rds/postgres"]["spec"]["forProvider"]["region"] == params[cluster]["data"]["regions"]["dr"]
 
 
+def test_the_primary_keeps_the_plans_longer_tiers_in_aws_backup_with_a_copy_in_the_dr_region(repo: Path) -> None:
+    """RDS keeps at most 35 days; the plan's retention table (backup.schedules) goes further. Each tier of a
+    day or more is a rule of an AWS Backup plan for the instance, kept as long, copied to a vault of the DR
+    region encrypted with that region's key; the vaults are never deleted from git. Shorter tiers are PITR."""
+    params = real_parameters()
+    for cluster in clusters():
+        plans = managed(repo, cluster, "Plan")
+        if params[cluster]["cluster"]["role"] == "standby":
+            assert not plans, "a standby's instance is a read replica of the primary's: the primary's plan covers it"
+            continue
+        tiers = params[cluster]["backup"]["schedules"].values()
+        kept = {n: units.duration_seconds(t["ttl"]) for n, t in params[cluster]["backup"]["schedules"].items()}
+        daily = {n for n, t in params[cluster]["backup"]["schedules"].items() if cron_period_seconds(t["schedule"]) >= 86400}
+        longer = {n: -(-kept[n] // 86400) for n in daily}
+        assert longer and len(longer) < len(tiers), "the inventory's table should have both kinds of tier"
+        pitr = params[cluster]["infra"]["data_services"]["rds"]["backup_retention_days"] * 86400
+        assert all(kept[n] <= pitr for n in kept if n not in daily), "a sub-daily tier must lie within RDS's PITR window"
+        vaults = {name.split("/")[1]: v["spec"]["forProvider"] for name, v in managed(repo, cluster, "Vault").items()}
+        keys = {name.split("/")[1]: k["spec"]["forProvider"]["region"] for name, k in managed(repo, cluster, "Key").items()}
+        dr = params[cluster]["data"]["regions"]["dr"]
+        assert (
+            vaults["backups"]["region"] == keys[vaults["backups"]["kmsKeyArnRef"]["name"]] == params[cluster]["cluster"]["region"]
+        )
+        assert vaults["backups-dr"]["region"] == keys[vaults["backups-dr"]["kmsKeyArnRef"]["name"]] == dr
+        for vault in managed(repo, cluster, "Vault").values():
+            assert is_protected(vault) and not may_delete(vault) and vault["spec"]["forProvider"]["forceDestroy"] is False
+        dr_vault = managed(repo, cluster, "Vault")["backup/backups-dr"]["metadata"]["annotations"]["crossplane.io/external-name"]
+        rules = {r["ruleName"]: r for r in plans["backup/postgres"]["spec"]["forProvider"]["rule"]}
+        assert {n: r["lifecycle"]["deleteAfter"] for n, r in rules.items()} == longer
+        for rule in rules.values():
+            assert rule["targetVaultNameRef"] == {"name": "backups"} and rule["schedule"].startswith("cron(")
+            [copy] = rule["copyAction"]
+            assert copy["destinationVaultArn"].split(":")[3] == dr and copy["destinationVaultArn"].endswith(
+                f":backup-vault:{dr_vault}"
+            )
+            assert copy["lifecycle"] == rule["lifecycle"]
+        selection = managed(repo, cluster, "Selection")["backup/postgres"]["spec"]["forProvider"]
+        assert selection["resourcesRefs"] == [{"name": "postgres"}] and selection["planIdRef"] == {"name": "postgres"}
+        role = managed(repo, cluster, "Role")[f"iam/{selection['iamRoleArnRef']['name']}"]["spec"]["forProvider"]
+        assert [s["Principal"] for s in json.loads(role["assumeRolePolicy"])["Statement"]] == [
+            {"Service": "backup.amazonaws.com"}
+        ]
+    manager = params[clusters()[0]]["infra"]["management_cluster"]
+    tree = list(documents(repo / "compiled" / manager / "infra"))
+    assert key_reference_gaps(tree) == [], "a vault, replica or backup copy names a key of another region"
+
+
 def test_the_publishing_path_is_scoped_to_each_cluster(repo: Path) -> None:
     """The management cluster's External Secrets may assume each publisher role, which may write only
     its own cluster's `managed/` secrets; the bootstrap gives External Secrets nothing else."""
@@ -236,7 +286,7 @@ def test_the_publishing_path_is_scoped_to_each_cluster(repo: Path) -> None:
 def test_provider_families_follow_what_is_emitted(repo: Path) -> None:
     manager = real_parameters()[clusters()[0]]["infra"]["management_cluster"]
     providers = {d["metadata"]["name"] for d in documents(repo / "compiled" / manager / "infra" / "crossplane")}
-    assert {"provider-aws-rds", "provider-aws-elasticache"} <= providers
+    assert {"provider-aws-rds", "provider-aws-elasticache", "provider-aws-backup"} <= providers
     assert (repo / "compiled" / manager / "helm-values" / "external-secrets.yaml").exists()
 
 

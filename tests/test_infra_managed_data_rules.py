@@ -8,6 +8,7 @@ from typing import Any
 from conftest import real_parameters
 
 from mnops.data.managed import OPERATOR_CHARTS
+from mnops.infra.aws_data import aws_cron
 from mnops.inventory import problems_in
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -78,3 +79,24 @@ def test_turning_off_encryption_or_protection_is_named_even_while_unused() -> No
     }
     found = _problems(cluster, off)
     assert sorted(line.split(": ")[0].strip() for line in found) == [f"parameters.{key}" for key in sorted(off)]
+
+
+def test_every_backup_tier_fits_what_covers_it_on_rds() -> None:
+    """Tiers taken more often than daily are RDS's point-in-time recovery, so they fit its retention; the
+    others become AWS Backup rules, whose cron cannot name a day of the month and a weekday at once."""
+    cluster = a_cluster()
+    days = real_parameters()[cluster]["infra"]["data_services"]["rds"]["backup_retention_days"]
+    hourly = {"backup.schedules.hourly.ttl": f"{days + 1}d"}
+    [found] = _problems(cluster, _switched(cluster, **hourly))
+    assert "parameters.backup.schedules.hourly.ttl" in found and "backup_retention_days" in found
+    both = {"backup.schedules.monthly.schedule": "0 5 1 * 1"}
+    [found] = _problems(cluster, _switched(cluster, **both))
+    assert "parameters.backup.schedules.monthly.schedule" in found and "not both" in found
+    assert _problems(cluster, both) == [], "without RDS the table is Velero's alone, which runs such a schedule"
+
+
+def test_the_plan_tiers_become_aws_backup_crons() -> None:
+    assert aws_cron("c", "daily", "0 3 * * *") == "cron(0 3 * * ? *)"
+    assert aws_cron("c", "weekly", "0 4 * * 0") == "cron(0 4 ? * SUN *)"
+    assert aws_cron("c", "weekly", "30 1 * * 1-5") == "cron(30 1 ? * MON-FRI *)"
+    assert aws_cron("c", "monthly", "@monthly") == "cron(0 0 1 * ? *)"

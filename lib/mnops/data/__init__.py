@@ -199,6 +199,12 @@ class DataSettings:
                 copy = f", copied to {self.other_region} by automated backup replication" if self.other_region else ""
                 lines.append(f"PostgreSQL on Amazon RDS: automated backups and point-in-time recovery for "
                              f"{rds['backup_retention_days']} d (window {rds['backup_window']} UTC){copy}")  # fmt: skip
+                tiers = ", ".join(f"{t.name} {-(-t.ttl_seconds // 86400)} d" for t in vault_tiers(self.backup.schedules))
+                there = (
+                    f", each copied to the vault `{self.cluster}-backups-dr` in {self.other_region}" if self.other_region else ""
+                )
+                lines.append(f"PostgreSQL on Amazon RDS: AWS Backup snapshots in the vault `{self.cluster}-backups`, "
+                             f"kept {tiers}{there}")  # fmt: skip
         if self.services.managed("redis"):
             cache = self.managed_settings["elasticache"]
             lines.append(f"Redis on Amazon ElastiCache: daily snapshots kept {cache['snapshot_retention_days']} d "
@@ -293,6 +299,19 @@ def _schedule(name: str, raw: Mapping[str, Any]) -> VeleroSchedule:
     return VeleroSchedule(name, raw["schedule"], units.duration_seconds(raw["ttl"]))
 
 
+def backup_schedules(backup: Mapping[str, Any]) -> tuple[VeleroSchedule, ...]:
+    """The plan's retention table (`backup.schedules`), shortest retention first."""
+    return tuple(sorted((_schedule(n, raw) for n, raw in backup["schedules"].items()), key=lambda s: (s.ttl_seconds, s.name)))
+
+
+def vault_tiers(schedules: tuple[VeleroSchedule, ...]) -> list[VeleroSchedule]:
+    """The tiers a managed database keeps as snapshots in a backup vault (AWS Backup): those taken daily or
+    less often. Tiers taken more often (hourly, kept 24 h) are its point-in-time recovery window instead."""
+    from mnops.data.alerts import cron_period_seconds  # alerts imports this module
+
+    return [s for s in schedules if cron_period_seconds(s.cron) >= 86400]
+
+
 def data_settings(target: Target) -> DataSettings:
     """The data layer of one validated target."""
     p = target.parameters
@@ -348,9 +367,7 @@ def data_settings(target: Target) -> DataSettings:
         enabled=bk["enabled"],
         namespace=bk["namespace"],
         plugin_images=dict(bk["plugin_images"]),
-        schedules=tuple(
-            sorted((_schedule(name, raw) for name, raw in bk["schedules"].items()), key=lambda s: (s.ttl_seconds, s.name))
-        ),
+        schedules=backup_schedules(bk),
         cross_region_enabled=bk["cross_region"]["enabled"],
         cross_region=_schedule("cross-region", bk["cross_region"]),
         snapshot_volumes=bk["snapshot_volumes"],

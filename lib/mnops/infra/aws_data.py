@@ -26,10 +26,14 @@ nor a console slip destroys data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mnops import units
+from mnops.data import backup_schedules, vault_tiers
 from mnops.data.managed import CREDENTIAL_PROPERTIES, ENDPOINT_PROPERTIES, PORTS, ConnectionKeys, connection_keys, data_services
+from mnops.errors import BuildError
 from mnops.infra.aws import DR_KEY
 from mnops.infra.model import ClusterInfra
 from mnops.inventory.model import Target
@@ -68,6 +72,29 @@ def pusher_role_arn(management: Target) -> str:
     return template.format(cluster=management.cluster.name, namespace=namespace, workload="external-secrets")
 
 
+DAY = 86400
+BACKUP_POLICIES = (
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+)
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def aws_cron(cluster: str, tier: str, expression: str) -> str:
+    """A five-field cron of the plan's table as AWS Backup writes it: six fields, `?` in one of the day
+    fields, weekdays by name (AWS counts them 1-7 from Sunday, cron 0-7)."""
+    minute, hour, day, month, weekday = units.standard_cron(expression).split()
+    if weekday in ("*", "?"):
+        weekday = "?"
+    elif day in ("*", "?"):
+        day = "?"
+        weekday = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group())], weekday)
+    else:
+        raise BuildError(f"{cluster}: backup.schedules.{tier}.schedule {expression!r}: AWS Backup cannot run on a day "
+                         "of the month and a weekday at once; give one of them as *")  # fmt: skip
+    return f"cron({minute} {hour} {day} {month} {weekday} *)"
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -90,7 +117,7 @@ class AwsDataServices:
     def all(self) -> list[Obj]:
         objs: list[Obj] = []
         if self.choice.managed("postgres"):
-            objs += self.postgres() + self.postgres_backups_elsewhere()
+            objs += self.postgres() + self.postgres_backups_elsewhere() + self.backup_plan()
         if self.choice.managed("redis"):
             objs += self.redis()
         if objs:
@@ -200,6 +227,100 @@ class AwsDataServices:
                 tags=False,
             ),
         ]
+
+    # --- AWS Backup: the plan's weekly and monthly tiers, beyond RDS's 35 days -----------------------
+    def backup_rules(self) -> list[tuple[str, str, int]]:
+        """(rule, AWS cron, days kept) for every tier of the plan's retention table (`backup.schedules`, the
+        one Velero follows) taken daily or less often; tiers taken more often (hourly, kept 24 h) are RDS's
+        point-in-time recovery, which keeps every second for `rds.backup_retention_days`."""
+        tiers = vault_tiers(backup_schedules(self.infra.parameters["backup"]))
+        # Whole days, rounded up: AWS Backup counts retention in days.
+        return [(t.name, aws_cron(self.infra.name, t.name, t.cron), -(-t.ttl_seconds // DAY)) for t in tiers]
+
+    def backup_plan(self) -> list[Obj]:
+        """A vault (the data key) with a plan whose rules keep each snapshot of the instance for its tier's
+        retention and copy it to a vault of the DR region (that region's data key): the seed's one
+        cross-region copy, kept as long. Only on the primary: a standby's instance is a read replica of it."""
+        i, dr = self.infra, self.infra.dr_region
+        if self.replica:
+            return []
+        role = f"{i.name}-backup"
+        vault = f"{i.name}-backups"
+        copy: list[dict[str, Any]] = []
+        objs = [
+            self.layer.mr(
+                "iam",
+                "Role",
+                role,
+                {
+                    "assumeRolePolicy": _json(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                            ],
+                        }
+                    ),
+                    "description": f"{i.name}: AWS Backup snapshots, copies and restores of the selected resources",
+                    # AWS maintains these with each service's API; they reach keys only through grants
+                    # for AWS resources, which our key policies allow the account to delegate.
+                    "managedPolicyArns": list(BACKUP_POLICIES),
+                },
+                regional=False,
+            ),
+            self._vault("backups", vault, i.region, "data"),
+        ]
+        if dr is not None:
+            objs.append(self._vault("backups-dr", f"{vault}-dr", dr, DR_KEY))
+        rules = []
+        for name, schedule, days in self.backup_rules():
+            if dr is not None:
+                copy = [
+                    {
+                        "destinationVaultArn": i.arn("backup", f"backup-vault:{vault}-dr", region=dr),
+                        "lifecycle": {"deleteAfter": days},
+                    }
+                ]
+            rules.append(
+                {
+                    "ruleName": name,
+                    "targetVaultNameRef": {"name": "backups"},
+                    "schedule": schedule,
+                    "scheduleExpressionTimezone": "Etc/UTC",
+                    "startWindow": 60,
+                    "completionWindow": 24 * 60,
+                    "lifecycle": {"deleteAfter": days},
+                    **({"copyAction": copy} if copy else {}),
+                }
+            )
+        objs += [
+            self.layer.mr("backup", "Plan", "postgres", {"name": f"{i.name}-postgres", "rule": rules}),
+            self.layer.mr(
+                "backup",
+                "Selection",
+                "postgres",
+                {
+                    "name": f"{i.name}-postgres",
+                    "planIdRef": {"name": "postgres"},
+                    "iamRoleArnRef": {"name": role},
+                    "resourcesRefs": [{"name": "postgres"}],
+                },
+                tags=False,
+            ),
+        ]
+        return objs
+
+    def _vault(self, name: str, external: str, region: str, key: str) -> Obj:
+        # Recovery points outlive everything else: the vault is never deleted from git (protection.py), and
+        # forceDestroy stays off so that not even a deletion in the console empties it.
+        return self.layer.mr(
+            "backup",
+            "Vault",
+            name,
+            {"kmsKeyArnRef": {"name": key}, "forceDestroy": False},
+            region=region,
+            external_name=external,
+        )
 
     # --- Redis ---------------------------------------------------------------------------------
     def redis(self) -> list[Obj]:

@@ -28,6 +28,8 @@ PROTECTED_KINDS = frozenset(
         "ReplicationGroup",
         # RDS automated backups copied to the DR region: stopping the replication deletes the copies.
         "DBInstanceAutomatedBackupsReplication",
+        # AWS Backup vaults (backup.aws.m) hold the recovery points; the same kind name is Azure's Key Vault below.
+        "Vault",
         "Zone",
         "Trail",
         # GCP and Azure equivalents of the same data (same rule, other clouds): databases, caches,
@@ -41,7 +43,6 @@ PROTECTED_KINDS = frozenset(
         "Container",
         "ManagedZone",
         "DNSZone",
-        "Vault",
         "KeyRing",
         "CryptoKey",
         "KubernetesCluster",

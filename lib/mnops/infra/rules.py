@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnops import units
+from mnops.data import backup_schedules, vault_tiers
 from mnops.data.managed import IN_CLUSTER, OPERATOR_CHARTS, STORES, data_services
 from mnops.errors import Problem
 from mnops.infra.network import AddressError, allocate, carve, overlaps
@@ -382,6 +383,25 @@ def data_service_windows_are_sound(target: str, params: Params) -> Iterator[Prob
                           "AWS refuses overlapping backup and maintenance windows")  # fmt: skip
 
 
+def rds_covers_every_backup_tier(target: str, params: Params) -> Iterator[Problem]:
+    """With RDS, the plan's retention table (backup.schedules) is kept by point-in-time recovery (tiers taken
+    more often than daily) and AWS Backup rules (the others, mnops.infra.aws_data): each must fit its tier."""
+    if not compiles_manifests(params) or not data_services(params).managed("postgres"):
+        return
+    days = params["infra"]["data_services"]["rds"]["backup_retention_days"]
+    in_vault = {t.name for t in vault_tiers(backup_schedules(params["backup"]))}
+    for name, tier in sorted(params["backup"]["schedules"].items()):
+        if name not in in_vault and units.duration_seconds(tier["ttl"]) > days * 86400:
+            yield Problem(target, f"parameters.backup.schedules.{name}.ttl", repr(tier["ttl"]),
+                          f"at most infra.data_services.rds.backup_retention_days ({days} d)",
+                          "on RDS a tier taken more often than daily is its point-in-time recovery window")  # fmt: skip
+        fields = units.standard_cron(tier["schedule"]).split()
+        if name in in_vault and fields[2] not in ("*", "?") and fields[4] not in ("*", "?"):
+            yield Problem(target, f"parameters.backup.schedules.{name}.schedule", repr(tier["schedule"]),
+                          "a day of the month or a weekday, not both",
+                          "AWS Backup rules cannot run on both (one of them must be *)")  # fmt: skip
+
+
 RULES = (
     network_is_planned,
     networks_do_not_overlap,
@@ -399,6 +419,7 @@ RULES = (
     production_managed_data_survives_a_zone_loss,
     rds_keeps_the_recovery_window,
     data_service_windows_are_sound,
+    rds_covers_every_backup_tier,
 )
 
 
