@@ -68,6 +68,15 @@ def test_replacing_a_database_is_a_data_deletion_and_an_engine_upgrade_is_one_wa
     assert risk_class == "infrastructure-replacement"
 
 
+def test_rekeying_a_backup_vault_is_a_data_deletion_and_removing_one_orphans_it():
+    old = managed("backup", "Vault", "backups", {"kmsKeyArnRef": {"name": "data"}, "forceDestroy": False}, KEEP_ON_REMOVAL)
+    new = managed("backup", "Vault", "backups", {"kmsKeyArnRef": {"name": "other"}, "forceDestroy": False}, KEEP_ON_REMOVAL)
+    ((_, reason, risk_class),) = risks(changed=[(old, new)])
+    assert risk_class == "data-deletion" and "spec.forProvider.kmsKeyArnRef" in reason
+    ((_, reason, risk_class),) = risks(removed=[old])
+    assert reason.startswith("orphans the cloud resource") and risk_class == "infrastructure-replacement"
+
+
 def test_a_removal_deletes_or_orphans_the_cloud_resource_by_its_management_policies():
     bucket = managed("s3", "Bucket", "backups", {"forceDestroy": False}, KEEP_ON_REMOVAL)
     group = managed("ec2", "SecurityGroup", "nodes", {"name": "x-nodes"}, FULL_CONTROL)

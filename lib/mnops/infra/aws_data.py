@@ -8,6 +8,9 @@ chooses them (`infra.data_services`, mnops.data.managed):
                `backup_retention_days`, deletion protection); on a standby a cross-region read replica
                of its primary's instance instead; on a primary with a DR region its automated backups
                are also replicated there (DbInstanceAutomatedBackupsReplication, with the data key of that region)
+  AWS Backup   on a primary with RDS: the retention table's daily-or-rarer tiers (`backup.schedules`) as a Plan
+               whose Selection is the instance, recovery points in a Vault (data key) and each copied to a
+               Vault of the DR region (its data key); tiers taken more often are the PITR window above
   elasticache  SubnetGroup, ParameterGroup (maxmemory-policy), ReplicationGroup (Multi-AZ with automatic
                failover when it has replicas, TLS and at-rest encryption, AUTH token)
   publishing   how the workload cluster learns the endpoint and credentials without a hand step:
@@ -18,7 +21,7 @@ chooses them (`infra.data_services`, mnops.data.managed):
                cluster's account that may write exactly those paths; the cluster's ExternalSecrets read
                them like every other secret (mnops.security.objects).
 
-Databases, caches and replicated backups keep no Delete policy (mnops.infra.protection); the
+Databases, caches, replicated backups and backup vaults keep no Delete policy (mnops.infra.protection); the
 Instance additionally has deletion protection and a final snapshot, so neither a removal from git
 nor a console slip destroys data.
 """
@@ -228,7 +231,7 @@ class AwsDataServices:
             ),
         ]
 
-    # --- AWS Backup: the plan's weekly and monthly tiers, beyond RDS's 35 days -----------------------
+    # --- AWS Backup: the plan's daily, weekly and monthly tiers (RDS keeps at most 35 days) ----------
     def backup_rules(self) -> list[tuple[str, str, int]]:
         """(rule, AWS cron, days kept) for every tier of the plan's retention table (`backup.schedules`, the
         one Velero follows) taken daily or less often; tiers taken more often (hourly, kept 24 h) are RDS's
@@ -262,8 +265,8 @@ class AwsDataServices:
                         }
                     ),
                     "description": f"{i.name}: AWS Backup snapshots, copies and restores of the selected resources",
-                    # AWS maintains these with each service's API; they reach keys only through grants
-                    # for AWS resources, which our key policies allow the account to delegate.
+                    # AWS's own backup and restore policies, which AWS updates with each service's API; the
+                    # data keys' policies let IAM grant their use (AccountAdministers), so these reach them.
                     "managedPolicyArns": list(BACKUP_POLICIES),
                 },
                 regional=False,

@@ -87,6 +87,8 @@ _REPLACED_BY: dict[str, frozenset[str]] = {
     "ParameterGroup": frozenset({"family", "name"}),
     "Bucket": frozenset({"objectLockEnabled", "region"}),
     "Key": frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion"}),
+    # An AWS Backup vault keeps its key for life (the recovery points in it are encrypted with it).
+    "Vault": frozenset({"kmsKeyArn", "kmsKeyArnRef"}),
     "Zone": frozenset({"name", "delegationSetId"}),
     "Trail": frozenset({"name"}),
     "WebACL": frozenset({"name", "scope"}),
