@@ -6,6 +6,8 @@ kept clusters, the head is the inventory trimmed to those clusters with `edits` 
 compiled by scripts/compile.py, once per test process and edit list. The kept clusters are chosen
 from the inventory by what they run (a primary and the standby that replicates from it), never by
 name; a compile of some targets gives the same bytes per cluster as a compile of all of them.
+`review_sides(edits, keep, base_edits)` compiles the base too, from the inventory with base_edits,
+for a change on top of another (the head has both).
 """
 
 from __future__ import annotations
@@ -66,8 +68,17 @@ def _base(work: Path, keep: tuple[str, ...]) -> Path:
 
 
 def make_sides(work: Path) -> Callable[..., ReviewInput]:
-    def sides(edits: Sequence[Mapping[str, Any]], keep: tuple[str, ...] | None = None) -> ReviewInput:
+    def sides(
+        edits: Sequence[Mapping[str, Any]],
+        keep: tuple[str, ...] | None = None,
+        base_edits: Sequence[Mapping[str, Any]] = (),
+    ) -> ReviewInput:
+        """base_edits: the base is compiled from the inventory with these applied too (a change on top of another)."""
         keep = keep or kept_clusters()
+        if base_edits:
+            base_repo, base_compiled = _head(work, keep, base_edits)
+            head_repo, head_params = _head(work, keep, [*base_edits, *edits])
+            return ReviewInput(base_repo, head_repo, base_repo, head_repo, base_compiled, head_params)
         base_params = {c: p for c, p in real_parameters().items() if c in keep}
         if not edits:  # nothing changed: both sides are the committed tree
             base = _base(work, keep)

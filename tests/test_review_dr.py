@@ -1,5 +1,6 @@
 """Disaster-recovery impact section (lib/mnops/review/dr_impact.py) on a real compile of a change
-that shortens a retention and slows WAL archiving, and on a head tree that loses a coverage cell."""
+that shortens a retention and slows WAL archiving, on one that only shortens a cluster's RDS backups
+(compiled under the management cluster), and on a head tree that loses a coverage cell."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from conftest import real_parameters
 from review_support import env_class, kept_clusters
 
 from mnops import yamlio
+from mnops.data.managed import OPERATOR_CHARTS
 from mnops.review import dr_impact
 from mnops.review.registry import SECTIONS
 
@@ -42,6 +44,57 @@ def test_retention_targets_need_frequency_and_age():
     short = dataclasses.replace(met, schedules={**met.schedules, "d": (86400, 3 * 86400)})
     assert short.retention_misses() == ["no backup at least daily kept 7d"]
     assert dataclasses.replace(met, postgres_rpo=900).rpo_miss() == "PostgreSQL RPO 15m is not under 15m"
+
+
+def test_managed_stores_miss_the_plan_on_retention_multi_az_and_deletion_protection():
+    met = dr_impact.ManagedFacts(rds_retention_days=30, rds_multi_az=True, rds_deletion_protection=True,
+                                 cache_retention_days=7, cache_multi_az=True)  # fmt: skip
+    assert met.misses(prod=True) == []
+    weak = dr_impact.ManagedFacts(rds_retention_days=3, rds_multi_az=False, rds_deletion_protection=False,
+                                  cache_retention_days=1, cache_multi_az=False)  # fmt: skip
+    assert weak.misses(prod=False) == [
+        "RDS backups kept 3d, under the daily tier's 7d",
+        "ElastiCache snapshots kept 1d, under the daily tier's 7d",
+        "RDS deletion protection off: deleting the instance takes its automated backups with it",
+    ]
+    assert "RDS Multi-AZ off in prod: a zone loss becomes a restore (RTO target 1h)" in weak.misses(prod=True)
+    assert "ElastiCache Multi-AZ off in prod: a zone loss has no replica to promote" in weak.misses(prod=True)
+    assert dr_impact.ManagedFacts().misses(prod=True) == []  # a cluster without managed stores misses nothing
+
+
+def managed_postgres_cluster() -> tuple[str, str]:
+    """A primary with services whose cloud resources a management cluster creates (from the inventory)."""
+    parameters = real_parameters()
+    cluster = next(
+        c
+        for c, p in sorted(parameters.items())
+        if p["cluster"]["role"] == "primary" and p.get("services") and p["cloud"]["provider"] == "aws"
+        and p["infra"].get("management_cluster") not in (None, c)
+    )  # fmt: skip
+    return cluster, parameters[cluster]["infra"]["management_cluster"]
+
+
+def on_rds(cluster: str, **more: object) -> list[dict[str, object]]:
+    """docs/infrastructure.md's recipe (the choice, the operator charts off) in the cluster's environment class."""
+    charts = {f"parameters.charts.{key}.enabled": False for key in OPERATOR_CHARTS["postgres"]}
+    return [{"file": env_class(real_parameters(), cluster),
+             "set": {"parameters.infra.data_services.postgres": "rds", **charts, **more}}]  # fmt: skip
+
+
+@pytest.mark.slow  # compiles two copies of the inventory (base and head)
+def test_a_shorter_rds_retention_alone_is_reviewed_for_its_cluster_and_risky(review_sides):
+    cluster, manager = managed_postgres_cluster()
+    # The compile keeps RDS at least as long as the recovery window: both are shortened.
+    shorter = {"parameters.infra.data_services.rds.backup_retention_days": 3, "parameters.postgres.backup.retention": "3d"}
+    review = review_sides(on_rds(cluster, **shorter), keep=(cluster, manager), base_edits=on_rds(cluster))
+    assert dr_impact.managed_documents(review.head_root, cluster, manager), f"no RDS instance for {cluster} under {manager}"
+    # Only the management cluster's tree changed: the cluster's own folder is the same on both sides.
+    assert cluster not in review.changed_clusters
+    section = dr_impact.build(review)
+    assert section is not None
+    assert f"{cluster}: PostgreSQL backups kept: 30d (RDS automated backups) -> 3d (RDS automated backups)" in section.text
+    mine = [r.message for r in section.risks if r.target == cluster]
+    assert mine == ["misses the plan's target: RDS backups kept 3d, under the daily tier's 7d"]
 
 
 def weaker_backups():

@@ -32,6 +32,11 @@ class CloudIdentity:
     only_on: str | None = None  # a cloud's own controller (the EKS add-ons), absent elsewhere
 
 
+def infra_namespace(cluster: str) -> str:
+    """Where the management cluster keeps a cluster's managed resources (and its compiled folder's name)."""
+    return f"infra-{cluster}"
+
+
 @dataclass(frozen=True)
 class ClusterInfra:
     name: str
@@ -52,7 +57,7 @@ class ClusterInfra:
     @property
     def namespace(self) -> str:
         """Where the management cluster keeps this cluster's managed resources."""
-        return f"infra-{self.name}"
+        return infra_namespace(self.name)
 
     @property
     def cloud(self) -> str:

@@ -18,7 +18,8 @@ def clusters(*roots: Path) -> list[str]:
     return sorted(names)
 
 
-def _fingerprint(folder: Path) -> dict[str, bytes]:
+def fingerprint(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder by relative path, with its bytes; empty if the folder is absent."""
     return (
         {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
     )
@@ -29,7 +30,7 @@ def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
     return [
         cluster
         for cluster in clusters(base_root, head_root)
-        if _fingerprint(base_root / "compiled" / cluster) != _fingerprint(head_root / "compiled" / cluster)
+        if fingerprint(base_root / "compiled" / cluster) != fingerprint(head_root / "compiled" / cluster)
     ]
 
 

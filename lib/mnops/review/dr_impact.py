@@ -4,7 +4,10 @@ as RPO and retention against the plan's targets, plus observability coverage cel
 Read from what the operators get: Velero Schedules (cron and ttl), CloudNativePG Clusters (WAL
 archiving through the barman-cloud plugin, archive_timeout, instances, replica clusters),
 ScheduledBackups and ObjectStore retention, Redis replicas; for a store on RDS or ElastiCache
-(infra.data_services) the Instance and ReplicationGroup in the management cluster's tree. The plan's targets (seed 7.1, 7.2):
+(infra.data_services) the Instance and ReplicationGroup in the management cluster's tree
+(compiled/<management>/infra/infra-<cluster>/): a change there alone counts as touching <cluster>,
+and their backup retention, Multi-AZ and deletion protection are held against the targets too.
+The plan's targets (seed 7.1, 7.2):
 RPO under 15 minutes, RTO under 1 hour, backups kept 24 hours hourly, 7 days daily, 4 weeks weekly
 and 12 months monthly. A change that makes a cluster miss a target it met is risky, and so is
 turning off any coverage cell (observability.coverage: scrape, RED rules, alerts, SLO, dashboard,
@@ -15,15 +18,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnops import yamlio
+from mnops.infra.model import infra_namespace
 from mnops.inventory.model import build_target
 from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, documents
+from mnops.review.compiled import Doc, documents, fingerprint
 
 HOUR, DAY = 3600, 86400
 RPO_TARGET = 15 * 60
@@ -37,6 +41,8 @@ RETENTION_TARGETS = (
 )
 POSTGRES_DEFAULT_ARCHIVE_TIMEOUT = 300  # CloudNativePG sets archive_timeout to 5min unless told otherwise
 RDS_LOG_UPLOAD = 300  # RDS uploads transaction logs for point-in-time recovery every 5 minutes
+# RDS automated backups and ElastiCache snapshots are daily and kept N days: the plan's daily tier.
+MANAGED_RETENTION_TARGET = next(keep for tier, _, keep in RETENTION_TARGETS if tier == "daily")
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _PG_DURATION = re.compile(r"^(\d+)\s*(ms|s|min|h|d)?$")
 
@@ -80,6 +86,70 @@ def _days(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 and seconds >= 60 else f"{seconds}s"
 
 
+def _switch(on: bool | None, yes: str, no: str) -> str:
+    return yes if on else no
+
+
+@dataclass(frozen=True)
+class ManagedFacts:
+    """The recovery settings of a cluster's RDS instance and ElastiCache group (None: the cluster has none)."""
+
+    rds_retention_days: int | None = None
+    rds_multi_az: bool | None = None
+    rds_deletion_protection: bool | None = None
+    cache_retention_days: int | None = None
+    cache_multi_az: bool | None = None
+
+    def lines(self) -> dict[str, str]:
+        # RDS retention is already shown as "PostgreSQL backups kept"; RTO follows from Multi-AZ.
+        shown: dict[str, str] = {}
+        if self.rds_multi_az is not None:
+            shown["RDS Multi-AZ (RTO)"] = _switch(
+                self.rds_multi_az, "on: the standby in another zone takes over in about a minute",
+                "off: a zone loss is a point-in-time restore to a new instance",
+            )  # fmt: skip
+            shown["RDS deletion protection"] = _switch(self.rds_deletion_protection, "on", "off")
+        if self.cache_retention_days is not None:
+            shown["ElastiCache snapshots kept"] = f"{self.cache_retention_days}d"
+            shown["ElastiCache Multi-AZ (RTO)"] = _switch(
+                self.cache_multi_az, "on: a replica in another zone is promoted automatically",
+                "off: a node or zone loss empties the cache until it is replaced",
+            )  # fmt: skip
+        return shown
+
+    def misses(self, prod: bool) -> list[str]:
+        """The plan's targets these settings miss (Multi-AZ is required in prod only, as the compile does)."""
+        keep = MANAGED_RETENTION_TARGET
+        found = []
+        if self.rds_retention_days is not None and self.rds_retention_days * DAY < keep:
+            found.append(f"RDS backups kept {self.rds_retention_days}d, under the daily tier's {_days(keep)}")
+        if self.cache_retention_days is not None and self.cache_retention_days * DAY < keep:
+            found.append(f"ElastiCache snapshots kept {self.cache_retention_days}d, under the daily tier's {_days(keep)}")
+        if prod and self.rds_multi_az is False:
+            found.append(f"RDS Multi-AZ off in prod: a zone loss becomes a restore (RTO target {_days(RTO_TARGET)})")
+        if prod and self.cache_multi_az is False:
+            found.append("ElastiCache Multi-AZ off in prod: a zone loss has no replica to promote")
+        if self.rds_deletion_protection is False:
+            found.append("RDS deletion protection off: deleting the instance takes its automated backups with it")
+        return found
+
+
+def managed_facts(docs: list[Doc]) -> ManagedFacts:
+    def for_provider(kind: str, group: str) -> dict[str, Any] | None:
+        found = [d for d in docs if d["kind"] == kind and str(d.get("apiVersion", "")).startswith(group)]
+        return ((found[0].get("spec") or {}).get("forProvider") or {}) if found else None
+
+    rds = for_provider("Instance", "rds.aws.m.upbound.io/")
+    cache = for_provider("ReplicationGroup", "elasticache.")
+    return ManagedFacts(
+        rds_retention_days=None if rds is None else int(rds.get("backupRetentionPeriod", 0)),
+        rds_multi_az=None if rds is None else bool(rds.get("multiAz")),
+        rds_deletion_protection=None if rds is None else bool(rds.get("deletionProtection")),
+        cache_retention_days=None if cache is None else int(cache.get("snapshotRetentionLimit", 0)),
+        cache_multi_az=None if cache is None else bool(cache.get("multiAzEnabled")),
+    )
+
+
 @dataclass(frozen=True)
 class DrFacts:
     """What one cluster does for recovery, as the operators will run it."""
@@ -91,6 +161,7 @@ class DrFacts:
     postgres_instances: int
     replica_of: str  # the archive a replica (DR) cluster follows, "" when none
     redis_replicas: int
+    managed: ManagedFacts = field(default_factory=ManagedFacts)
 
     def retention_misses(self) -> list[str]:
         misses = []
@@ -112,7 +183,7 @@ class DrFacts:
             shown["PostgreSQL instances"] = str(self.postgres_instances)
         shown["PostgreSQL replica (DR) of"] = self.replica_of or "none"
         shown["Redis replicas"] = str(self.redis_replicas)
-        return shown
+        return shown | self.managed.lines()
 
 
 def _postgres(docs: list[Doc]) -> tuple[int | None, str, int, str]:
@@ -147,10 +218,20 @@ def _rds(docs: list[Doc]) -> tuple[int | None, str, int, str, str]:
     return RDS_LOG_UPLOAD, "RDS, transaction logs uploaded every 5min", 2 if spec.get("multiAz") else 1, source, retention
 
 
-def managed_documents(root: Path, cluster: str) -> list[Doc]:
-    """The cluster's RDS and ElastiCache objects, from the management cluster's tree (none if it has none)."""
+def managed_folder(root: Path, cluster: str, manager: str) -> Path:
+    """Where the management cluster's compile puts this cluster's managed resources (ClusterInfra.namespace)."""
+    return root / "compiled" / manager / "infra" / infra_namespace(cluster)
+
+
+def managed_documents(root: Path, cluster: str, manager: str | None = None) -> list[Doc]:
+    """The cluster's RDS and ElastiCache objects, from the management cluster's tree (none if it has none).
+
+    Without the manager's name, any cluster's tree that has this cluster's folder."""
     docs: list[Doc] = []
-    for path in sorted((root / "compiled").glob(f"*/infra/infra-{cluster}/*.yaml")):
+    folders = (
+        [managed_folder(root, cluster, manager)] if manager else sorted(root.glob(f"compiled/*/infra/{infra_namespace(cluster)}"))
+    )
+    for path in (p for folder in folders for p in sorted(folder.glob("*.yaml"))):
         if path.stem in ("instance", "replicationgroup"):
             docs.extend(d for d in yamlio.load_all_bytes(path.read_bytes()) if isinstance(d, dict) and "kind" in d)
     return docs
@@ -179,7 +260,35 @@ def dr_facts(docs: list[Doc]) -> DrFacts:
     redis_replicas = int((redis[0].get("spec") or {}).get("clusterSize", 1)) if redis else 0
     if cache:
         redis_replicas = int(((cache[0].get("spec") or {}).get("forProvider") or {}).get("numCacheClusters", 1))
-    return DrFacts(schedules, rpo, why, retention, instances, replica_of, redis_replicas)
+    return DrFacts(schedules, rpo, why, retention, instances, replica_of, redis_replicas, managed_facts(docs))
+
+
+def managers(review: ReviewInput) -> dict[str, str]:
+    """cluster -> the management cluster that creates its cloud resources (infra.management_cluster), either side."""
+    found: dict[str, str] = {}
+    for parameters in (review.base_parameters, review.head_parameters):
+        for cluster, p in parameters.items():
+            manager = (p.get("infra") or {}).get("management_cluster")
+            if manager and manager != cluster:
+                found.setdefault(cluster, str(manager))
+    return found
+
+
+def touched_clusters(review: ReviewInput, manager_of: Mapping[str, str]) -> list[str]:
+    """Clusters whose own folder changed, and those whose managed resources in the management
+    cluster's tree changed (an RDS or ElastiCache setting alone leaves compiled/<cluster>/ as it was)."""
+    managed = {
+        cluster
+        for cluster, manager in manager_of.items()
+        if fingerprint(managed_folder(review.base_root, cluster, manager))
+        != fingerprint(managed_folder(review.head_root, cluster, manager))
+    }
+    return sorted(set(review.changed_clusters) | managed)
+
+
+def _prod(review: ReviewInput, cluster: str) -> bool:
+    parameters = review.head_parameters.get(cluster) or review.base_parameters.get(cluster) or {}
+    return (parameters.get("cluster") or {}).get("environment") == "prod"
 
 
 def _repo_with_docs(root: Path, repo: Path) -> Path:
@@ -201,9 +310,11 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | what | before | after |", "| --- | --- | --- | --- |"]
     risks: list[RiskItem] = []
-    for cluster in review.changed_clusters:
-        base_docs = documents(review.base_root, cluster) + managed_documents(review.base_root, cluster)
-        head_docs = documents(review.head_root, cluster) + managed_documents(review.head_root, cluster)
+    manager_of = managers(review)
+    for cluster in touched_clusters(review, manager_of):
+        manager = manager_of.get(cluster)
+        base_docs = documents(review.base_root, cluster) + managed_documents(review.base_root, cluster, manager)
+        head_docs = documents(review.head_root, cluster) + managed_documents(review.head_root, cluster, manager)
         before, after = dr_facts(base_docs), dr_facts(head_docs)
         if before != after:
             old, new = before.lines(), after.lines()
@@ -213,6 +324,8 @@ def build(review: ReviewInput) -> Section | None:
                     rows.append(f"| {cluster} | {what} | {old.get(what, '(none)')} | {new.get(what, '(none)')} |")
             misses = [m for m in after.retention_misses() if m not in before.retention_misses()]
             rpo = after.rpo_miss() if before.rpo_miss() is None else None
+            prod = _prod(review, cluster)
+            misses += [m for m in after.managed.misses(prod) if m not in before.managed.misses(prod)]
             for miss in [*misses, *([rpo] if rpo else [])]:
                 risks.append(RiskItem("data-deletion", cluster, f"misses the plan's target: {miss}"))
             if before.replica_of and not after.replica_of:
@@ -226,6 +339,8 @@ def build(review: ReviewInput) -> Section | None:
                 )
             if after.postgres_instances < before.postgres_instances and after.postgres_instances < 2:
                 risks.append(RiskItem("data-deletion", cluster, "PostgreSQL down to one instance: a node loss becomes a restore"))
+        if cluster not in review.changed_clusters:
+            continue  # only its managed stores changed: its coverage cells read its own folder, which did not
         base_cells = coverage_cells(review.base_root, review.base_repo, cluster, review.base_parameters.get(cluster) or {})
         head_cells = coverage_cells(review.head_root, review.head_repo, cluster, review.head_parameters.get(cluster) or {})
         for (service, check), ok in sorted(base_cells.items()):
@@ -237,7 +352,8 @@ def build(review: ReviewInput) -> Section | None:
     if not text:
         return None
     note = (
-        "Targets: RPO under 15m, RTO under 1h, retention 24h hourly / 7d daily / 4w weekly / 12 months monthly (plan 7.1, 7.2)."
+        "Targets: RPO under 15m, RTO under 1h, retention 24h hourly / 7d daily / 4w weekly / 12 months monthly (plan 7.1, 7.2);"
+        " RDS and ElastiCache: backups kept 7d, Multi-AZ in prod, deletion protection on."
     )
     return Section(
         "dr", "Disaster-recovery impact", "\n".join([*text, note]) + "\n", "\n".join([*rows, "", note]) + "\n", tuple(risks)
