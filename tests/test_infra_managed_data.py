@@ -205,6 +205,9 @@ def test_a_standby_follows_its_primary_with_a_read_replica_and_the_primary_copie
         # make diff's DR review reads the same facts: still within the RPO, still replicating.
         facts = dr_facts(compiled_documents(repo, cluster) + managed_documents(repo, cluster))
         assert facts.postgres_rpo is not None and facts.rpo_miss() is None
+        # ...and the managed stores meet the plan: retention, Multi-AZ in prod, deletion protection.
+        assert facts.managed.misses(prod=params[cluster]["cluster"]["environment"] == "prod") == []
+        assert facts.managed.rds_deletion_protection is True
         if params[cluster]["cluster"]["role"] == "standby":
             primary = params[cluster]["data"]["primary_cluster"]
             assert spec["replicateSourceDb"].endswith(f":db:{primary}-postgres")
