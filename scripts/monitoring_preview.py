@@ -16,6 +16,8 @@ Needs the Debian packages prometheus and prometheus-alertmanager (scripts/ensure
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import signal
 import sys
 import time
@@ -26,10 +28,47 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops import units  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 from mnops.observability.fake_service import FakeServices  # noqa: E402
-from mnops.observability.preview import Preview  # noqa: E402
+from mnops.observability.preview import ALERTMANAGER, PROMETHEUS, Preview, ServerFailed  # noqa: E402
+
+SERVERS = (PROMETHEUS, ALERTMANAGER)
+
+
+class Refused(Exception):
+    """A user error: printed as one line, never as a traceback."""
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_target(root: Path, name: str) -> Path:
+    """compiled/<name>, refusing a name the inventory does not have or a target without rules."""
+    targets = sorted(p.stem for p in (root / "inventory" / "targets").glob("*.yml"))
+    with_rules = sorted(p.parent.name for p in (root / "compiled").glob("*/rules") if p.parent.name in targets)
+    if not with_rules:
+        raise Refused("no compiled/<target>/rules: run `make compile` first")
+    if name not in targets:
+        raise Refused(f"unknown target {name!r}{did_you_mean(name, targets)}; targets with alert rules: {', '.join(with_rules)}")
+    if name not in with_rules:
+        raise Refused(f"target {name!r} has no compiled/{name}/rules (it runs no Prometheus); targets with alert rules: "
+                      f"{', '.join(with_rules)}")  # fmt: skip
+    return root / "compiled" / name
+
+
+def check_duration(option: str, value: str | None, *, zero: bool) -> None:
+    if value is None:
+        return
+    try:
+        seconds = units.duration_seconds(value)
+    except ValueError as error:
+        raise Refused(f"{option}: {error}") from None
+    if seconds == 0 and not zero:
+        raise Refused(f"{option}: expected more than zero, found {value!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +81,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", default="5s", help="scrape and evaluation interval")
     args = parser.parse_args(argv)
 
-    target_dir = ROOT / "compiled" / args.target
-    if not (target_dir / "rules").is_dir():
-        print(f"no compiled/{args.target}/rules: run `make compile` first", file=sys.stderr)
+    try:
+        return run_preview(args)
+    except Refused as refusal:
+        print(f"monitoring-preview: {refusal}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as missing:
+        if missing.filename not in SERVERS or os.environ.get("MNOPS_DEBUG") == "1":
+            raise
+        print(f"monitoring-preview: {missing.filename} not found: install Debian's prometheus and "
+              "prometheus-alertmanager (`make monitoring-preview` does)", file=sys.stderr)  # fmt: skip
         return 1
+    except ServerFailed as failed:
+        if os.environ.get("MNOPS_DEBUG") == "1":
+            raise
+        print(f"monitoring-preview: {failed}", file=sys.stderr)
+        return 1
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    target_dir = check_target(ROOT, args.target)
+    check_duration("--for-override", args.for_override, zero=True)
+    check_duration("--interval", args.interval, zero=False)
     target = load_target(args.target, render_inventory(ROOT / "inventory")[args.target])
     services = [s.name for s in target.services]
+    for name in args.fail:
+        if name not in services:
+            raise Refused(f"--fail: unknown service {name!r}{did_you_mean(name, services)}; "
+                          f"services of {args.target}: {', '.join(services)}")  # fmt: skip
 
     stop = {"now": False}
 

@@ -51,11 +51,25 @@ def http_json(url: str, timeout: float = 5.0) -> Any:
         return json.load(response)
 
 
-def wait_until_ready(url: str, process: subprocess.Popen[bytes], deadline_seconds: float = 30.0) -> None:
+class ServerFailed(RuntimeError):
+    """Prometheus or Alertmanager stopped before it was ready; the message ends with its last log line."""
+
+
+def last_log_line(log: Path) -> str:
+    """The server's last error line (logfmt `level=error`), else its last line."""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.exists() else []
+    errors = [line for line in lines if "level=error" in line.lower()]
+    return (errors or lines or ["no output"])[-1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], deadline_seconds: float = 30.0, log: Path | None = None) -> None:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before it was ready")
+            # The log folder goes with the preview: say here what the server said last.
+            said = f": {last_log_line(log)}" if log is not None else ""
+            program = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
+            raise ServerFailed(f"{program} exited with {process.returncode} before it was ready{said}")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - 127.0.0.1 only
                 return
@@ -191,7 +205,7 @@ class Preview:
                 "--cluster.listen-address=",
             ],
         )
-        wait_until_ready(f"{self.alertmanager_url}/-/ready", am)
+        wait_until_ready(f"{self.alertmanager_url}/-/ready", am, log=self.log_dir / "alertmanager.log")
         if self.backfill is not None:
             history = self.workdir / "history.om"
             history.write_text(self.backfill)
@@ -209,7 +223,7 @@ class Preview:
                 f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
             ],
         )
-        wait_until_ready(f"{self.prometheus_url}/-/ready", prom)
+        wait_until_ready(f"{self.prometheus_url}/-/ready", prom, log=self.log_dir / "prometheus.log")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
