@@ -21,10 +21,15 @@ lint-ci: $(VENV_STAMP) ## shellcheck, hadolint, actionlint and schema checks of 
 ci-map: $(VENV_STAMP) ## Regenerate the seed CI/CD step table in docs/ci-cd.md from .github/workflows
 	@$(PY) scripts/ci_map.py
 
+# Without the Compose v2 plugin `docker compose -f` fails with "unknown shorthand flag: 'f'": say what is missing.
+.PHONY: compose-tool
+compose-tool:
+	@docker compose version >/dev/null 2>&1 || { echo "compose: needs Docker with the Compose v2 plugin ('docker compose version' fails here)"; exit 1; }
+
 .PHONY: compose-up
-compose-up: ## Start the local stack (compiled/local/compose; needs Docker with Compose v2)
+compose-up: compose-tool ## Start the local stack (compiled/local/compose; needs Docker with Compose v2)
 	docker compose -f $(COMPOSE_FILE) up -d --wait
 
 .PHONY: compose-down
-compose-down: ## Stop the local stack and delete its volumes
+compose-down: compose-tool ## Stop the local stack and delete its volumes
 	docker compose -f $(COMPOSE_FILE) down --volumes

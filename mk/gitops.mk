@@ -17,4 +17,4 @@ diff: $(VENV_STAMP) ## Compile the working tree and BASE (cached); changed objec
 promote: $(VENV_STAMP) ## Copy SERVICE's image FROM -> TO only if FROM ran it healthily (Argo CD, Rollout analysis, alerts, error budget); recompile, diff
 	@test -n "$(SERVICE)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make promote SERVICE=<name> FROM=<env> TO=<env> [FORCE=1 REASON=...]"; exit 2; }
 	@$(PY) scripts/promote.py --service "$(SERVICE)" --from "$(FROM)" --to "$(TO)" $(if $(TAG),--tag "$(TAG)") $(if $(DIGEST),--digest "$(DIGEST)") \
-	  $(if $(RECORDED),--recorded "$(RECORDED)") $(if $(EVIDENCE),--evidence "$(EVIDENCE)") $(if $(FORCE),--force --reason "$$REASON") $(PROMOTE_ARGS)
+	  $(if $(RECORDED),--recorded "$(RECORDED)") $(if $(EVIDENCE),--evidence "$(EVIDENCE)") $(if $(FORCE),--force --reason "$${REASON:-}") $(PROMOTE_ARGS)

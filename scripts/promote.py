@@ -174,7 +174,8 @@ def health_verdict(root: Path, service: str, source: str, pin: CommentedMap, evi
     if evidence is None:
         raise Refused(
             "no evidence that the release ran healthily: set ARGOCD_URL and PROMETHEUS_URL (or --argocd-url and "
-            "--prometheus-url, or --recorded FILE), or override with --force --reason '...'"
+            "--prometheus-url, or --recorded FILE; make: RECORDED=FILE), or override with --force --reason '...' "
+            "(make: FORCE=1 REASON='...')"
         )
     if not (root / "compiled").is_dir():
         raise Refused(f"{root / 'compiled'} does not exist: run `make compile` first")
@@ -209,7 +210,8 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = arguments().parse_args(argv)
     if args.force and not (args.reason or "").strip():
-        print("promote refused: --force needs --reason '...' (it is logged in the pull request)", file=sys.stderr)
+        print("promote refused: --force needs --reason '...' (make: FORCE=1 REASON='...'); it is logged in the pull request",
+              file=sys.stderr)  # fmt: skip
         return 1
     root = args.root.resolve()
     path = env_file(root, args.destination)

@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, real_parameters
 from gitops_checks import copy_project
 
-from mnops.promotion.api import Live, Recorded
+from mnops.promotion.api import EvidenceUnavailable, Live, Recorded
 from mnops.promotion.evidence import evidence_markdown
 from mnops.promotion.health import Verdict, judge
 from mnops.promotion.release import ReleaseTarget, release_targets
@@ -65,6 +65,12 @@ def recording(tmp_path: Path, scenario: str, target: ReleaseTarget) -> Path:
     path = tmp_path / f"{scenario}.json"
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize("scenario", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_a_scenario_template_used_as_a_recording_is_refused_naming_its_placeholders(scenario: str) -> None:
+    with pytest.raises(EvidenceUnavailable, match=r"a template, not a recording: replace .*\{\{service\}\}"):
+        Recorded.load(FIXTURES / f"{scenario}.json")
 
 
 @pytest.mark.parametrize(
@@ -198,7 +204,9 @@ def test_promote_without_evidence_refuses_and_force_needs_a_reason(tmp_path, cap
     assert promote_script.main(args) == 1
     assert "promote refused: no evidence that the release ran healthily" in capsys.readouterr().err
     assert promote_script.main([*args, "--force"]) == 1
-    assert capsys.readouterr().err.strip() == "promote refused: --force needs --reason '...' (it is logged in the pull request)"
+    assert (
+        capsys.readouterr().err.strip().startswith("promote refused: --force needs --reason '...' (make: FORCE=1 REASON='...')")
+    )
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ demos use recordings; the promote workflow uses the live APIs.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -53,9 +54,18 @@ class Recorded:
     @classmethod
     def load(cls, path: Path) -> Recorded:
         try:
-            answers = json.loads(path.read_text())
+            text = path.read_text()
+            answers = json.loads(text)
         except (OSError, json.JSONDecodeError) as error:
             raise EvidenceUnavailable(f"{path}: cannot read the recording: {error}") from error
+        # The scenarios in tests/fixtures/promotion/ are templates the tests fill in per release: used
+        # as they are, every request would be "not recorded", which says nothing about why.
+        placeholders = sorted(set(re.findall(r"\{\{(\w+)\}\}", text)))
+        if placeholders:
+            raise EvidenceUnavailable(
+                f"{path}: a template, not a recording: replace {', '.join('{{' + p + '}}' for p in placeholders)} "
+                "with the release's names and image first"
+            )
         return cls(path, answers)
 
     def argocd(self, cluster: str, path: str, query: Mapping[str, str] | None = None) -> Any:
