@@ -18,6 +18,7 @@ and the last file holding the key path wins.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ def _parse(path: Path, shown: str) -> tuple[yaml.Node | None, list[str]]:
     if node is None:
         return None, []
     problems = list(_shape_problems(node, shown))
+    problems += list(_foreign_services(node, shown))
     problems += [str(p) for p in _duplicate_keys(node, shown)]
     problems += list(_yaml11_surprises(node, shown, []))
     return node, problems
@@ -177,6 +179,30 @@ def _shape_problems(node: yaml.Node, shown: str) -> Iterator[str]:
             yield f"{_at(shown, value.start_mark)}: classes must be a list of class names"
         if key.value == "parameters" and not isinstance(value, yaml.MappingNode) and value.tag != "tag:yaml.org,2002:null":
             yield f"{_at(shown, value.start_mark)}: parameters must be a mapping"
+
+
+def _foreign_services(node: yaml.Node, shown: str) -> Iterator[str]:
+    """A service's class file, classes/services/<name>.yml, declares services.<name> and no other.
+
+    A copied file whose key was not renamed would otherwise merge into the service it was copied
+    from: its image, path and secrets would replace or join the original's in every cluster.
+    """
+    path = Path(shown)
+    if path.parent.name != "services" or path.parent.parent.name != "classes" or path.stem == "init":
+        return
+    services = _child(_child(node, "parameters"), "services")
+    for key, _ in services.value if isinstance(services, yaml.MappingNode) else []:
+        if isinstance(key, yaml.ScalarNode) and key.value != path.stem:
+            yield (
+                f"{_at(shown, key.start_mark)}: services.{key.value} in {path.name}: a service's class file declares only "
+                f"the service it is named after (services.{path.stem}); rename the key or the file"
+            )
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+    return None
 
 
 def _duplicate_keys(node: yaml.Node, shown: str) -> Iterator[str]:
@@ -254,6 +280,18 @@ def class_file(inventory: Path, name: str) -> Path | None:
     return None
 
 
+def _closest_class(inventory: Path, name: str) -> str:
+    """'; did you mean 'env.dev'?' for a misspelt class name, from the class files that exist."""
+    classes = inventory / "classes"
+    known = {
+        ".".join(path.relative_to(classes).with_suffix("").parts[: -1 if path.stem == "init" else None])
+        for path in classes.rglob("*")
+        if path.suffix in FILE_SUFFIXES
+    }
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _chain(sources: InventorySources, inventory: Path, target: str) -> tuple[list[str], list[str]]:
     """The target's files in reclass's merge order, and problems with its includes."""
     order: list[str] = []
@@ -266,7 +304,10 @@ def _chain(sources: InventorySources, inventory: Path, target: str) -> tuple[lis
             where = _at(shown, entry.start_mark)
             path = class_file(inventory, name)
             if path is None:
-                problems.append(f"{where}: class '{name}' not found (no classes/{name.replace('.', '/')}.yml or .../init.yml)")
+                problems.append(
+                    f"{where}: class '{name}' not found (no classes/{name.replace('.', '/')}.yml or .../init.yml)"
+                    + _closest_class(inventory, name)
+                )
                 continue
             included = show_path(inventory, path)
             names.setdefault(included, name)
