@@ -125,6 +125,20 @@ def config_and_secrets_do_not_collide(target: str, params: Params) -> Iterator[P
                           "no plain config for a key that comes from a secret", "the secret would be shadowed")  # fmt: skip
 
 
+def config_port_matches_the_container_port(target: str, params: Params) -> Iterator[Problem]:
+    """The process listens where config.PORT says; the container port, probes and Service use `port`.
+
+    Changing one without the other compiles into pods that never become ready.
+    """
+    for name, service in _services(params):
+        listens = service.get("config", {}).get("PORT")
+        if listens is not None and listens != str(service["port"]):
+            yield Problem(target, f"parameters.services.{name}.port", f"{service['port']} while config.PORT is {listens!r}",
+                          "the port the process listens on (config.PORT)",
+                          f"set services.{name}.config.PORT: \"{service['port']}\" with it, and metrics.port if /metrics "
+                          "is served there")  # fmt: skip
+
+
 def slo_is_consistent(target: str, params: Params) -> Iterator[Problem]:
     for name, service in _services(params):
         slo = service["slo"]
@@ -209,6 +223,7 @@ RULES: tuple[Rule, ...] = (
     dependencies_exist,
     images_are_pinned,
     config_and_secrets_do_not_collide,
+    config_port_matches_the_container_port,
     slo_is_consistent,
     zones_allow_spread,
     namespaces_are_our_own,
