@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -132,13 +133,35 @@ def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> 
             text = log.read()
             if os.environ.get("MNOPS_DEBUG") == "1":
                 sys.stderr.write(text)
-            raise RuntimeError(f"kapitan compile failed (exit {code}): {last_error_line(text)}")
+            raise KapitanFailed(kapitan_error(text, code))
 
 
-def last_error_line(log: str) -> str:
-    """The line of Kapitan's log that says what went wrong (its last non-empty one)."""
+class KapitanFailed(Exception):
+    """A component failed inside Kapitan; the message is the cause, not Kapitan's wrapper."""
+
+
+_EXCEPTION = re.compile(r"^(?P<kind>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<message>.+)$")
+_FAILED_TARGET = re.compile(r"failed to compile target: (?P<target>\S+)")
+
+
+def kapitan_error(log: str, code: object) -> str:
+    """What went wrong, from Kapitan's log: the first exception of the chain (the cause), and the target.
+
+    Kapitan wraps a component's exception in its own ("Could not load Kadet module") and ends its
+    log with "failed to compile target": the cause is the first exception line. A builder's
+    BuildError is a value no schema rule caught, and its message says what to change; any other
+    exception is a bug, named with its type.
+    """
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    targets = [m["target"] for line in lines if (m := _FAILED_TARGET.search(line))]
+    causes = [m for line in lines if (m := _EXCEPTION.match(line))]
+    where = f"target '{targets[0]}': " if targets else ""
+    if not causes:
+        return f"{where}kapitan compile failed (exit {code}): {lines[-1] if lines else 'no output'}"
+    cause = causes[0]
+    if cause["kind"].endswith("BuildError"):
+        return f"{where}{cause['message']}"
+    return f"{where}{cause['kind'].rsplit('.', 1)[-1]}: {cause['message']} (a bug; MNOPS_DEBUG=1 shows the traceback)"
 
 
 @contextlib.contextmanager
@@ -278,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe(error: Exception) -> str:
-    if isinstance(error, OutputError | InventoryError | InterruptedCommit):
+    if isinstance(error, OutputError | InventoryError | InterruptedCommit | KapitanFailed):
         return str(error)
     if isinstance(error, OSError):
         return str(output_error_from(error, ROOT))

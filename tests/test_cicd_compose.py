@@ -148,8 +148,11 @@ def test_two_services_deriving_one_port_is_an_error_naming_both_and_the_pin() ->
 def test_memory_converts_to_docker_units() -> None:
     assert compose_memory("512Mi") == "512m"
     assert compose_memory("2Gi") == "2g"
-    with pytest.raises(BuildError):
-        compose_memory("1000")
+
+
+def test_a_decimal_memory_quantity_kubernetes_accepts_is_given_to_docker_in_bytes() -> None:
+    assert compose_memory("600M") == "600000000b"
+    assert compose_memory("1000") == "1000b"
 
 
 def test_local_target_is_valid_and_rejects_latest_images(inventory: dict[str, Any]) -> None:

@@ -80,12 +80,13 @@ def app_host_ports(names: list[str], first_host_port: int, pinned: Mapping[str, 
 
 
 def compose_memory(quantity: str) -> str:
-    """Kubernetes '512Mi' -> Compose '512m' (Docker's units are binary); refuses what does not convert."""
+    """Kubernetes '512Mi' -> Compose '512m' (Docker's k, m, g are binary). A decimal quantity
+    Kubernetes accepts ('600M', '1G') has no binary unit: it is written in bytes ('600000000b')."""
     size = units.memory_bytes(quantity)
     for suffix, factor in (("g", 2**30), ("m", 2**20), ("k", 2**10)):
         if size % factor == 0:
             return f"{size // factor}{suffix}"
-    raise BuildError(f"memory {quantity!r} is not a whole number of KiB")
+    return f"{size}b"
 
 
 def compose_cpus(quantity: str) -> str:

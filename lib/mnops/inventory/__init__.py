@@ -29,6 +29,7 @@ RULE_MODULES: tuple[str, ...] = (
     "mnops.delivery.rules",
     "mnops.security.rules",
     "mnops.infra.rules",
+    "mnops.compose.rules",
 )
 
 

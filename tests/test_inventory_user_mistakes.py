@@ -1,0 +1,147 @@
+"""Mistakes a new user makes in inventory/ that used to compile silently or fail with Kapitan's
+wrapper instead of the cause: a service class copied without renaming its key, a misspelt class
+name, a service port that disagrees with its config.PORT, two containers of the local stack on
+one host port, and a builder's error raised inside Kapitan.
+
+Service and target names come from the inventory, never from this file."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, real_parameters
+
+from mnops.inventory import problems_in
+from mnops.inventory.sources import SourceErrors, read_sources
+
+
+def load_compile_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("compile_script", ROOT / "scripts" / "compile.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def source_errors(inventory: Path) -> str:
+    with pytest.raises(SourceErrors) as raised:
+        read_sources(inventory)
+    return raised.value.render()
+
+
+def copied_inventory(tmp_path: Path) -> Path:
+    copy = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory", copy)
+    return copy
+
+
+def a_service_target() -> tuple[str, dict[str, Any], str]:
+    name, params = next((n, p) for n, p in sorted(real_parameters().items()) if p.get("services"))
+    return name, params, sorted(params["services"])[0]
+
+
+def test_a_copied_service_class_whose_key_was_not_renamed_is_refused_naming_the_file(tmp_path: Path) -> None:
+    inventory = copied_inventory(tmp_path)
+    services = inventory / "classes" / "services"
+    original = sorted(p for p in services.glob("*.yml") if p.stem != "init")[0]
+    (services / "copy-of-it.yml").write_text(original.read_text())  # renamed the file, forgot the key
+    with (services / "init.yml").open("a") as init:
+        init.write("  - services.copy-of-it\n")
+    message = source_errors(inventory)
+    assert f"inventory/classes/services/copy-of-it.yml:3:5: services.{original.stem} in copy-of-it.yml" in message
+    assert "declares only the service it is named after (services.copy-of-it)" in message
+
+
+def test_a_misspelt_class_name_gets_a_did_you_mean(tmp_path: Path) -> None:
+    inventory = copied_inventory(tmp_path)
+    target = sorted((inventory / "targets").glob("*.yml"))[0]
+    document = yaml.safe_load(target.read_text())
+    real = document["classes"][-1]
+    document["classes"][-1] = real[:-1] + "x"
+    target.write_text(yaml.safe_dump(document))
+    message = source_errors(inventory)
+    assert f"class '{real[:-1]}x' not found" in message and f"did you mean '{real}'?" in message
+
+
+def test_a_service_port_that_differs_from_config_port_is_refused() -> None:
+    target, params, service = a_service_target()
+    port = params["service_defaults"]["port"] + 80
+    params["services"][service]["port"] = port
+    problems = [p for p in problems_in(target, params) if p.path == f"parameters.services.{service}.port"]
+    assert problems and "config.PORT" in problems[0].found and f'config.PORT: "{port}"' in problems[0].hint
+
+
+def test_a_service_port_changed_together_with_config_port_is_accepted() -> None:
+    target, params, service = a_service_target()
+    port = params["service_defaults"]["port"] + 80
+    params["services"][service]["port"] = port
+    params["services"][service].setdefault("config", {})["PORT"] = str(port)
+    assert [p.path for p in problems_in(target, params)] == []
+
+
+def local_stack() -> tuple[str, dict[str, Any]]:
+    found = [(n, p) for n, p in sorted(real_parameters().items()) if p.get("compose")]
+    if not found:
+        pytest.skip("this inventory has no local Compose target")
+    return found[0]
+
+
+def test_a_service_pinned_to_a_backing_services_host_port_is_refused() -> None:
+    target, params = local_stack()
+    service = sorted(params["services"])[0]
+    backing, port = next(iter(params["compose"]["host_ports"].items()))
+    params["compose"]["app_host_ports"] = {service: port}
+    problems = [p for p in problems_in(target, params) if p.path == f"parameters.compose.app_host_ports.{service}"]
+    assert problems and problems[0].found == f"{port}, which {backing} publishes too"
+
+
+def test_two_services_pinned_to_one_host_port_are_refused_naming_the_other() -> None:
+    target, params = local_stack()
+    first, second = sorted(params["services"])[:2]
+    params["compose"]["app_host_ports"] = {first: 8999, second: 8999}
+    problems = [p for p in problems_in(target, params) if p.path.startswith("parameters.compose.app_host_ports.")]
+    assert [(p.path, p.found) for p in problems] == [
+        (f"parameters.compose.app_host_ports.{second}", f"8999, which {first} publishes too")
+    ]
+
+
+def test_a_host_port_pinned_for_an_unknown_service_is_refused() -> None:
+    target, params = local_stack()
+    params["compose"]["app_host_ports"] = {"no-such-service": 8999}
+    assert "parameters.compose.app_host_ports.no-such-service" in [p.path for p in problems_in(target, params)]
+
+
+# What Kapitan 0.36.3 logs when a kadet component raises (recorded from a real compile): its own
+# wrapper errors and the final "failed to compile target" line come after the cause.
+KAPITAN_LOG = """\
+Compiling 6/6 targets using 2 concurrent processes: (2 CPU available)
+Traceback (most recent call last):
+  File "lib/mnops/compose/__init__.py", line 67, in app_host_ports
+    raise BuildError(
+mnops.errors.BuildError: services 'a' and 'b' both derive local host port 8500: pin one
+The above exception was the direct cause of the following exception:
+Traceback (most recent call last):
+kapitan.errors.CompileError: Could not load Kadet module: compose
+Compile error: failed to compile target: local
+Error compiling local: Could not load Kadet module: compose
+Compile error: failed to compile target: local
+"""
+
+
+def test_a_builder_error_inside_kapitan_is_reported_by_its_own_message_and_target() -> None:
+    message = load_compile_script().kapitan_error(KAPITAN_LOG, 1)
+    assert message == "target 'local': services 'a' and 'b' both derive local host port 8500: pin one"
+
+
+def test_any_other_exception_inside_kapitan_is_named_as_a_bug_with_its_type() -> None:
+    log = KAPITAN_LOG.replace(
+        "mnops.errors.BuildError: services 'a' and 'b' both derive local host port 8500: pin one", "KeyError: 'x'"
+    )
+    message = load_compile_script().kapitan_error(log, 1)
+    assert message == "target 'local': KeyError: 'x' (a bug; MNOPS_DEBUG=1 shows the traceback)"
