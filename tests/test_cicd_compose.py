@@ -196,3 +196,34 @@ def test_local_prometheus_config_is_valid_and_scrapes_every_service(promtool: st
     assert result.returncode == 0, result.stdout + result.stderr
     config = yaml.safe_load((STACK / "prometheus.yaml").read_text())
     assert {job["job_name"] for job in config["scrape_configs"]} == set(inventory["local"]["services"])
+
+
+def depends_on_cycle(services: dict[str, Any]) -> list[str]:
+    """A depends_on cycle Compose would refuse ("dependency cycle detected"), or []."""
+
+    def walk(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        for other in sorted(services.get(name, {}).get("depends_on", {})):
+            found = walk(other, [*path, name])
+            if found:
+                return found
+        return []
+
+    return next((cycle for name in sorted(services) if (cycle := walk(name, []))), [])
+
+
+def test_services_that_call_each_other_start_without_waiting_for_each_other(inventory: dict[str, Any]) -> None:
+    target, params = next((n, copy.deepcopy(p)) for n, p in sorted(inventory.items()) if p.get("compose"))
+    caller, callee = next(
+        (name, svc["dependencies"]["services"][0])
+        for name, svc in sorted(params["services"].items())
+        if svc.get("dependencies", {}).get("services")
+    )
+    callee_deps = params["services"][callee].setdefault("dependencies", {})
+    callee_deps["services"] = [*callee_deps.get("services", []), caller]  # now they call each other
+    assert problems_in(target, params) == [], "a call cycle is a valid cluster topology"
+    services = compose_files(build_target(params))["compose"]["services"]
+    assert depends_on_cycle(services) == []
+    assert callee not in services[caller]["depends_on"] and caller not in services[callee]["depends_on"]
+    assert services[caller]["depends_on"].get("jaeger"), "the other dependencies are still waited for"

@@ -105,6 +105,28 @@ def service_environment(target: Target, svc: Service) -> dict[str, str]:
     return env
 
 
+def startup_dependencies(target: Target) -> dict[str, list[str]]:
+    """The services each service waits for: its dependencies, except those that lead back to it.
+
+    Services may call each other (a -> b -> a is a valid cluster topology), but Compose refuses a
+    depends_on cycle ("dependency cycle detected") and starts nothing: inside a cycle nobody waits.
+    """
+    calls = {s.name: set(s.dependencies.services) for s in target.services}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(calls.get(name, ()))
+        return False
+
+    return {name: sorted(other for other in deps if not reaches(other, name)) for name, deps in calls.items()}
+
+
 def app_service(target: Target, svc: Service, host_port: int) -> dict[str, Any]:
     env = service_environment(target, svc)
     env.update({key: secret_value(key) for ref in svc.secret_refs for key in ref.keys})
@@ -113,7 +135,7 @@ def app_service(target: Target, svc: Service, host_port: int) -> dict[str, Any]:
         if used:
             depends_on[store] = {"condition": "service_healthy"}
     depends_on["jaeger"] = {"condition": "service_started"}
-    for other in svc.dependencies.services:
+    for other in startup_dependencies(target)[svc.name]:
         depends_on[other] = {"condition": "service_started"}
     probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{svc.port}{svc.probes.readiness_path}', timeout=2)"
     return drop_empty_fields(
