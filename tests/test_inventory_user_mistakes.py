@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, real_parameters
+from conftest import ROOT, real_parameters, run_compile
 
 from mnops.inventory import problems_in
 from mnops.inventory.sources import SourceErrors, read_sources
@@ -67,6 +67,20 @@ def test_a_misspelt_class_name_gets_a_did_you_mean(tmp_path: Path) -> None:
     target.write_text(yaml.safe_dump(document))
     message = source_errors(inventory)
     assert f"class '{real[:-1]}x' not found" in message and f"did you mean '{real}'?" in message
+
+
+def test_a_key_that_is_a_list_in_one_class_and_a_mapping_in_the_others_names_the_odd_file(tmp_path: Path) -> None:
+    inventory = copied_inventory(tmp_path)
+    services = yaml.safe_load((inventory / "classes" / "services" / "init.yml").read_text())["classes"]
+    name = services[-1].split(".", 1)[1]  # not the first: reclass's message names the first file it merged
+    path = inventory / "classes" / "services" / f"{name}.yml"
+    path.write_text(path.read_text().replace(f"  services:\n    {name}:", f"  services:\n  - {name}:", 1))
+    run = run_compile(inventory, tmp_path / "out" / "compiled")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[0].startswith(
+        f"inventory/classes/services/{name}.yml:3:3: parameters.services: Cannot merge list over dictionary (a list here, "
+    ), run.stderr
+    assert not (tmp_path / "out" / "compiled").exists()
 
 
 def test_a_service_port_that_differs_from_config_port_is_refused() -> None:

@@ -348,7 +348,9 @@ def locate_all(sources: InventorySources, target: str, path: str | Sequence[str 
     return sources.locate(target, keys)
 
 
-_RECLASS_WHERE = re.compile(r"^(?P<what>.*?),? at (?P<keys>[^,\s]+), in yaml_fs://(?P<file>\S+)", re.DOTALL)
+# reclass names the files that set the key, separated by "; ".
+_RECLASS_WHERE = re.compile(r"^(?P<what>.*?),? at (?P<keys>[^,\s]+), in yaml_fs://(?P<file>[^\s;]+)", re.DOTALL)
+_KIND = {yaml.MappingNode: "dictionary", yaml.SequenceNode: "list", yaml.ScalarNode: "scalar"}
 
 
 def explain_reclass_error(message: str, sources: InventorySources) -> str:
@@ -360,8 +362,40 @@ def explain_reclass_error(message: str, sources: InventorySources) -> str:
     if not found:
         return f"inventory error{f' in target {target.group(1)!r}' if target else ''}: {text}"
     keys: list[str | int] = ["parameters", *found["keys"].split(":")]
+    dotted = ".".join(str(k) for k in keys)
+    merge = re.match(r"Cannot merge (\w+) over", found["what"].strip())
+    if merge:
+        clash = _type_clash(re.findall(r"yaml_fs://([^\s;]+)", text), keys, sources, merge.group(1))
+        if clash:
+            return f"{clash[0]}: {dotted}: {found['what'].strip()} ({clash[1]})"
     file = Path(found["file"])
     shown = show_path(sources.root, file) if sources.root in file.parents else str(file)
     located = _find(sources.nodes.get(shown), keys, shown)
     where = str(located[1]) if located else shown
-    return f"{where}: {'.'.join(str(k) for k in keys)}: {found['what'].strip()}"
+    return f"{where}: {dotted}: {found['what'].strip()}"
+
+
+def _type_clash(
+    files: list[str], keys: Sequence[str | int], sources: InventorySources, later: str
+) -> tuple[Location, str] | None:
+    """Where the value with the odd type out is, and 'a list here, a dictionary in other.yml; ...',
+    or None if the files do not show one.
+
+    reclass names the files whose values it merged, not the one that broke the merge: the odd
+    type out among them is the one that differs from the rest (on a tie, the `later` one, which
+    reclass tried to merge over the other).
+    """
+    kinds: dict[str, list[tuple[str, Location]]] = {}
+    for file in files:
+        shown = show_path(sources.root, Path(file)) if sources.root in Path(file).parents else file
+        node, location = sources.nodes.get(shown), None
+        for key in keys:
+            node = _child(node, str(key))
+            location = _at(shown, node.start_mark) if node is not None else None
+        if node is not None and location is not None:
+            kinds.setdefault(_KIND.get(type(node), "value"), []).append((shown, location))
+    if len(kinds) < 2:
+        return None
+    odd_kind, odd = min(kinds.items(), key=lambda item: (len(item[1]), item[0] != later))
+    other_kind, others = next((k, v) for k, v in kinds.items() if k != odd_kind)
+    return odd[0][1], f"a {odd_kind} here, a {other_kind} in {Path(others[0][0]).name}; one key has one type in every class"
