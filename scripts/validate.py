@@ -19,6 +19,8 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -58,6 +60,25 @@ def report_not_evaluated(skipped: list[Finding]) -> None:
         print(f"  {kind} {where}: {message} ({count}x)")
 
 
+def crd_location_problem(location: str) -> str:
+    """Why CRD_SCHEMA_LOCATION cannot serve schemas, or ''. Checked once up front: otherwise every
+    custom resource is reported on its own as having no schema (about a thousand lines)."""
+    layout = "a folder or URL in kubeconform's catalog layout ({group}/{kind}_{version}.json)"
+    if re.match(r"^https?://", location):
+        try:
+            with urllib.request.urlopen(location, timeout=10):  # noqa: S310 - http(s) checked above  # nosec B310
+                return ""
+        except urllib.error.HTTPError:
+            return ""  # the server answered; a catalog's root need not be a page
+        except OSError as error:
+            return (
+                f"CRD_SCHEMA_LOCATION={location} is unreachable ({getattr(error, 'reason', error)}); offline, set it to {layout}"
+            )
+    if not Path(location).is_dir():
+        return f"CRD_SCHEMA_LOCATION={location} is not a folder; set it to {layout}"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("trees", nargs="+", type=Path, help="folders holding one sub-folder per target")
@@ -70,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         note = recover(root)
         if note:
             print(note, file=sys.stderr)
+    problem = crd_location_problem(location)
+    if problem:
+        print(f"validate: {problem}", file=sys.stderr)
+        return 2
     versions = {name: tuple(p["kubernetes"]["supported_versions"]) for name, p in render_inventory(args.inventory).items()}
     roots = [tree.resolve() for tree in args.trees if tree.exists()]
     findings: list[Finding] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -38,3 +39,14 @@ def test_make_compose_up_without_the_compose_plugin_says_what_is_missing() -> No
     assert run.returncode != 0
     assert run.stdout.strip() == "compose: needs Docker with the Compose v2 plugin ('docker compose version' fails here)"
     assert "unknown shorthand flag" not in run.stdout + run.stderr
+
+
+def test_make_validate_with_a_crd_schema_folder_that_does_not_exist_says_so_once(tmp_path: Path) -> None:
+    # Before: every custom resource reported "no schema" on its own line (about a thousand lines).
+    run = make("validate", f"CRD_SCHEMA_LOCATION={tmp_path / 'missing'}")
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("make: ***")]
+    assert lines == [
+        f"validate: CRD_SCHEMA_LOCATION={tmp_path / 'missing'} is not a folder; set it to a folder or URL in "
+        "kubeconform's catalog layout ({group}/{kind}_{version}.json)"
+    ]
