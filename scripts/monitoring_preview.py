@@ -32,7 +32,7 @@ from mnops import units  # noqa: E402
 from mnops.inventory import load_target  # noqa: E402
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
 from mnops.observability.fake_service import FakeServices  # noqa: E402
-from mnops.observability.preview import ALERTMANAGER, PROMETHEUS, Preview, ServerFailed  # noqa: E402
+from mnops.observability.preview import ALERTMANAGER, PROMETHEUS, Preview, ServerFailed, rules_target_problem  # noqa: E402
 
 SERVERS = (PROMETHEUS, ALERTMANAGER)
 
@@ -48,15 +48,9 @@ def did_you_mean(name: str, known: list[str]) -> str:
 
 def check_target(root: Path, name: str) -> Path:
     """compiled/<name>, refusing a name the inventory does not have or a target without rules."""
-    targets = sorted(p.stem for p in (root / "inventory" / "targets").glob("*.yml"))
-    with_rules = sorted(p.parent.name for p in (root / "compiled").glob("*/rules") if p.parent.name in targets)
-    if not with_rules:
-        raise Refused("no compiled/<target>/rules: run `make compile` first")
-    if name not in targets:
-        raise Refused(f"unknown target {name!r}{did_you_mean(name, targets)}; targets with alert rules: {', '.join(with_rules)}")
-    if name not in with_rules:
-        raise Refused(f"target {name!r} has no compiled/{name}/rules (it runs no Prometheus); targets with alert rules: "
-                      f"{', '.join(with_rules)}")  # fmt: skip
+    problem = rules_target_problem(root, name, sorted(p.stem for p in (root / "inventory" / "targets").glob("*.yml")))
+    if problem:
+        raise Refused(problem)
     return root / "compiled" / name
 
 

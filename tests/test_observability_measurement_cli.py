@@ -18,6 +18,8 @@ Capture = pytest.CaptureFixture[str]
 def _repository(tmp_path: Path) -> Path:
     """The inventory and a docs/observability.md with an old section: what the command reads and writes."""
     shutil.copytree(ROOT / "inventory", tmp_path / "inventory")
+    for name in TARGETS:  # what the command measures against: the targets' compiled rules
+        shutil.copytree(ROOT / "compiled" / name / "rules", tmp_path / "compiled" / name / "rules")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "observability.md").write_text(f"# Observability\n\n{BEGIN}\nold\n{END}\n\nafter\n")
     return tmp_path
@@ -48,5 +50,19 @@ def test_an_unknown_target_exits_2_naming_the_targets_and_writes_nothing(tmp_pat
 
     code = run(["--target", "no-such-cluster"], doc="x", name="m", markers=(BEGIN, END), measure=measure, root=root)
     assert code == 2
-    assert "unknown target 'no-such-cluster'; targets: " in capsys.readouterr().err
+    assert f"unknown target 'no-such-cluster'; targets with alert rules: {', '.join(TARGETS)}" in capsys.readouterr().err
     assert (root / "docs" / "observability.md").read_text() == before
+
+
+def test_a_target_without_alert_rules_exits_2_by_name_not_with_a_traceback(tmp_path: Path, capsys: Capture) -> None:
+    root = _repository(tmp_path)
+    without = sorted({p.stem for p in (root / "inventory" / "targets").glob("*.yml")} - set(TARGETS))
+    if not without:
+        pytest.skip("every target of this inventory compiles monitoring")
+
+    def measure(name: str, target: Target, compiled: Path) -> Measured:
+        raise AssertionError(f"measured {name}, which has no rules")
+
+    code = run(["--target", without[0]], doc="x", name="m", markers=(BEGIN, END), measure=measure, root=root)
+    assert code == 2
+    assert f"target '{without[0]}' has no compiled/{without[0]}/rules (it runs no Prometheus)" in capsys.readouterr().err

@@ -5,8 +5,9 @@ section printed and written between its markers.
     def measure_target(name: str, target: Target, compiled: Path) -> Measured: ...
     sys.exit(run(None, doc=__doc__, name="alert-latency", markers=(BEGIN, END), measure=measure_target, root=ROOT))
 
-Options: --target (default prod), --no-write (print only). Exit 2 for an unknown target, 1 when the
-measurement reports failures (each printed on its own line), else 0.
+Options: --target (default prod), --no-write (print only). Exit 2 for an unknown target or one
+without compiled rules, 1 when the measurement reports failures (each printed on its own line),
+else 0.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from mnops.doc_sections import replace_section
 from mnops.inventory import Target, load_target
 from mnops.kapitan_inventory import render_inventory
+from mnops.observability.preview import rules_target_problem
 
 DOC = Path("docs") / "observability.md"
 
@@ -39,8 +41,9 @@ def run(argv: Sequence[str] | None, *, doc: str, name: str, markers: tuple[str, 
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     parameters = render_inventory(root / "inventory")
-    if args.target not in parameters:
-        print(f"unknown target {args.target!r}; targets: {', '.join(sorted(parameters))}", file=sys.stderr)
+    problem = rules_target_problem(root, args.target, sorted(parameters))
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     measured = measure(args.target, load_target(args.target, parameters[args.target]), root / "compiled" / args.target)
     print(measured.section)

@@ -17,6 +17,7 @@ receivers' credential files do not exist locally, so notifications fail (logged)
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 import socket
@@ -37,6 +38,22 @@ from mnops import yamlio
 PROMETHEUS = "prometheus"
 PROMTOOL = "promtool"
 ALERTMANAGER = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
+
+
+def rules_target_problem(root: Path, name: str, targets: Sequence[str]) -> str:
+    """Why compiled/<name>/rules cannot be run (an unknown target, one without rules, nothing
+    compiled yet), or ''. `targets` are the inventory's; the message lists those with rules."""
+    with_rules = sorted(p.parent.name for p in (root / "compiled").glob("*/rules") if p.parent.name in targets)
+    listed = f"targets with alert rules: {', '.join(with_rules)}"
+    if not with_rules:
+        return "no compiled/<target>/rules: run `make compile` first"
+    if name not in targets:
+        close = difflib.get_close_matches(name, list(targets), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown target {name!r}{hint}; {listed}"
+    if name not in with_rules:
+        return f"target {name!r} has no compiled/{name}/rules (it runs no Prometheus); {listed}"
+    return ""
 
 
 def free_port() -> int:
