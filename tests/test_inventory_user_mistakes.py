@@ -159,3 +159,15 @@ def test_any_other_exception_inside_kapitan_is_named_as_a_bug_with_its_type() ->
     )
     message = load_compile_script().kapitan_error(log, 1)
     assert message == "target 'local': KeyError: 'x' (a bug; MNOPS_DEBUG=1 shows the traceback)"
+
+
+def test_a_repeated_list_item_is_named_not_just_called_a_list() -> None:
+    target, params = next((n, p) for n, p in sorted(real_parameters().items()) if p.get("gateway", {}).get("hostnames"))
+    host = params["gateway"]["hostnames"][0]
+    params["gateway"]["hostnames"].append(host)
+    service = next(s for s in sorted(params["services"]) if params["services"][s].get("secret_refs"))
+    refs = params["services"][service]["secret_refs"]
+    refs.append(dict(refs[0]))
+    found = {p.path: p.found for p in problems_in(target, params)}
+    assert found["parameters.gateway.hostnames"] == f"{host!r} twice"
+    assert found[f"parameters.services.{service}.secret_refs"] == f"the entry named {refs[0]['name']!r} twice"

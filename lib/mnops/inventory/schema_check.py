@@ -104,8 +104,26 @@ def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem
                 yield Problem(target, f"{path}.{name}", "missing (this key is required)", "", about)
     elif kind == "format" and error.cause is not None:
         yield Problem(target, path, str(error.cause), "", about)
+    elif kind == "uniqueItems" and isinstance(error.instance, list):
+        yield Problem(target, path, _repeated(error.instance), _expected(error), about)
     else:
         yield Problem(target, path, show(error.instance), _expected(error), about)
+
+
+def _repeated(items: list[Any]) -> str:
+    """ "'a' twice" for a list with duplicates: which item repeats, not just "a list"."""
+    seen: list[Any] = []
+    repeated: list[Any] = []
+    for item in items:
+        if item in seen and item not in repeated:
+            repeated.append(item)
+        seen.append(item)
+
+    def named(item: Any) -> str:
+        return f"the entry named {item['name']!r}" if isinstance(item, Mapping) and "name" in item else show(item)
+
+    counts = [f"{named(item)} {'twice' if items.count(item) == 2 else f'{items.count(item)} times'}" for item in repeated]
+    return ", ".join(counts) or show(items)
 
 
 def _expected(error: jsonschema.ValidationError) -> str:
