@@ -171,3 +171,22 @@ def test_a_repeated_list_item_is_named_not_just_called_a_list() -> None:
     found = {p.path: p.found for p in problems_in(target, params)}
     assert found["parameters.gateway.hostnames"] == f"{host!r} twice"
     assert found[f"parameters.services.{service}.secret_refs"] == f"the entry named {refs[0]['name']!r} twice"
+
+
+def test_one_hostname_in_two_environments_is_refused_but_one_environments_clusters_may_share() -> None:
+    from mnops.gitops.rules import fleet_problems
+
+    params = real_parameters()
+    assert fleet_problems(params) == []  # the inventory's primary and standby share their names
+    serving = [(n, p) for n, p in sorted(params.items()) if p.get("gateway", {}).get("hostnames")]
+    (first, first_params), (second, second_params) = next(
+        (a, b)
+        for a in serving
+        for b in serving
+        if a[0] < b[0] and a[1]["cluster"]["environment"] != b[1]["cluster"]["environment"]
+    )
+    host = first_params["gateway"]["hostnames"][0]
+    second_params["gateway"]["hostnames"][0] = host
+    problems = [p for p in fleet_problems(params) if p.path == "parameters.gateway.hostnames[0]"]
+    environment = first_params["cluster"]["environment"]
+    assert [(p.target, p.found) for p in problems] == [(second, f"{host!r}, which {first} ({environment}) serves too")]

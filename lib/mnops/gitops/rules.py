@@ -87,7 +87,22 @@ def standby_primary_exists(parameters_by_target: Mapping[str, Params]) -> Iterat
                           "(or point data.primary_cluster at another primary) first")  # fmt: skip
 
 
-FLEET_RULES: tuple[FleetRule, ...] = (standby_primary_exists, *infra_rules.FLEET_RULES)
+def hostnames_belong_to_one_environment(parameters_by_target: Mapping[str, Params]) -> Iterator[Problem]:
+    """One public name, two environments: each cluster's external-dns claims the record with its own
+    TXT owner, so one of them never gets it and its users reach the other environment. Clusters of
+    one environment (a primary and its standby) share their names on purpose."""
+    first: dict[str, tuple[str, str]] = {}  # hostname -> (environment, target) that serves it first
+    for name, params in sorted(parameters_by_target.items()):
+        environment = params["cluster"]["environment"]
+        for index, host in enumerate(params.get("gateway", {}).get("hostnames", [])):
+            other_environment, other = first.setdefault(host, (environment, name))
+            if other_environment != environment:
+                found = f"{host!r}, which {other} ({other_environment}) serves too"
+                yield Problem(name, f"parameters.gateway.hostnames[{index}]", found, f"a hostname of {environment} only",
+                              "two environments' external-dns would fight over one DNS record")  # fmt: skip
+
+
+FLEET_RULES: tuple[FleetRule, ...] = (standby_primary_exists, hostnames_belong_to_one_environment, *infra_rules.FLEET_RULES)
 
 
 def fleet_problems(parameters_by_target: Mapping[str, Params]) -> list[Problem]:
