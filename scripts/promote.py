@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.promotion.api import Evidence, EvidenceUnavailable, Live, Recorded  # noqa: E402
 from mnops.promotion.evidence import evidence_markdown  # noqa: E402
-from mnops.promotion.health import Verdict, judge  # noqa: E402
+from mnops.promotion.health import Check, Verdict, judge  # noqa: E402
 from mnops.promotion.release import release_targets  # noqa: E402
 
 ORDER = ("dev", "staging", "prod")
@@ -187,6 +187,12 @@ def health_verdict(root: Path, service: str, source: str, pin: CommentedMap, evi
     return judge(evidence, targets)
 
 
+def forced_verdict(source: str, refusal: Exception) -> Verdict:
+    """The verdict of a promotion forced past a gate that could not look: why, in the one-line
+    answer and the evidence table, not "no serving cluster runs it" (what an empty verdict means)."""
+    return Verdict((Check(source, "health gate", False, f"not checked: {refusal}"),))
+
+
 def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service", required=True)
@@ -224,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         except (Refused, EvidenceUnavailable) as refusal:
             if not args.force:
                 raise Refused(str(refusal)) from refusal
-            verdict = Verdict(())
+            verdict = forced_verdict(args.source, refusal)
         wanted = str(pin.get("tag", "")) + (f"@{pin['digest']}" if pin.get("digest") else "")
         forced = args.reason.strip() if args.force else None
         report = evidence_markdown(

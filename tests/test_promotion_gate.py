@@ -209,6 +209,14 @@ def test_promote_without_evidence_refuses_and_force_needs_a_reason(tmp_path, cap
     )
 
 
+def test_a_promotion_forced_without_evidence_says_the_gate_did_not_look_not_that_nothing_runs() -> None:
+    service, source, destination, _target = canary_release()
+    refusal = promote_script.Refused("no evidence that the release ran healthily")
+    line = promote_script.forced_verdict(source, refusal).line(service, source, destination)
+    assert line == f"promotion refused: {service} {source} -> {destination}: {source}: health gate: not checked: {refusal}"
+    assert "no serving cluster" not in line
+
+
 @pytest.mark.slow
 def test_promote_of_a_healthy_release_edits_and_writes_the_evidence(tmp_path, capsys):
     service, source, destination, target = canary_release()
