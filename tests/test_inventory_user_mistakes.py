@@ -190,3 +190,14 @@ def test_one_hostname_in_two_environments_is_refused_but_one_environments_cluste
     problems = [p for p in fleet_problems(params) if p.path == "parameters.gateway.hostnames[0]"]
     environment = first_params["cluster"]["environment"]
     assert [(p.target, p.found) for p in problems] == [(second, f"{host!r}, which {first} ({environment}) serves too")]
+
+
+def test_a_type_error_speaks_yaml_and_says_to_quote_a_number_that_is_meant_as_text() -> None:
+    target, params, _ = a_service_target()
+    account = params["cloud"]["account"]
+    params["cloud"]["account"] = int(account) if account.isdigit() else 123456789012  # what `account: 1234...` reads as
+    params["cluster"]["zones"] = params["cluster"]["zones"][0]  # `zones: eu-west-1a` instead of a list
+    problems = {p.path: p for p in problems_in(target, params)}
+    quoted = problems["parameters.cloud.account"]
+    assert quoted.expected == "text" and quoted.hint.endswith(f"write it quoted: '{params['cloud']['account']}'")
+    assert problems["parameters.cluster.zones"].expected == "a list"

@@ -104,6 +104,10 @@ def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem
                 yield Problem(target, f"{path}.{name}", "missing (this key is required)", "", about)
     elif kind == "format" and error.cause is not None:
         yield Problem(target, path, str(error.cause), "", about)
+    elif kind == "type" and error.validator_value == "string" and _valid_as_text(error):
+        # `account: 111111111111` or `version: 1.33`: YAML read a number where this text was meant.
+        quoted = f"write it quoted: '{error.instance}'"
+        yield Problem(target, path, show(error.instance), _expected(error), f"{about.rstrip('.')}; {quoted}" if about else quoted)
     elif kind == "uniqueItems" and isinstance(error.instance, list):
         yield Problem(target, path, _repeated(error.instance), _expected(error), about)
     else:
@@ -126,11 +130,31 @@ def _repeated(items: list[Any]) -> str:
     return ", ".join(counts) or show(items)
 
 
+def _valid_as_text(error: jsonschema.ValidationError) -> bool:
+    """Whether a number or boolean YAML read would be valid written in quotes (an account ID, a
+    version): then quoting is the fix. `memory: 512` quoted is still not what was meant."""
+    if not isinstance(error.instance, int | float) or isinstance(error.instance, bool):
+        return False
+    return bool(validator().evolve(schema=error.schema).is_valid(str(error.instance)))
+
+
+# JSON Schema's type names as someone writing YAML says them.
+TYPE_WORDS = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+
+
 def _expected(error: jsonschema.ValidationError) -> str:
     value = error.validator_value
     kind = error.validator
     words: dict[str, Callable[[], str]] = {
-        "type": lambda: f"a value of type {' or '.join(value) if isinstance(value, list) else value}",
+        "type": lambda: " or ".join(TYPE_WORDS.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value])),
         "enum": lambda: "one of " + ", ".join(json.dumps(v) for v in value),
         "const": lambda: f"exactly {json.dumps(value)}",
         "minimum": lambda: f"a number of at least {value}",
