@@ -8,7 +8,7 @@ OBSERVABILITY_DEBS := promtool=prometheus amtool=prometheus-alertmanager
 runbooks: compile ## Regenerate docs/runbooks/ and docs/incident-response.md (with everything else make compile generates)
 
 .PHONY: monitoring-preview
-monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0.0.1 with compiled/$(TARGET) rules and routes (Ctrl-C stops)
+monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0.0.1 with compiled/<TARGET> rules and routes (TARGET=dev; Ctrl-C stops)
 	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
 	@$(PY) scripts/monitoring_preview.py --target $(TARGET) $(PREVIEW_ARGS)
 
