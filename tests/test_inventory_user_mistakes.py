@@ -201,3 +201,11 @@ def test_a_type_error_speaks_yaml_and_says_to_quote_a_number_that_is_meant_as_te
     quoted = problems["parameters.cloud.account"]
     assert quoted.expected == "text" and quoted.hint.endswith(f"write it quoted: '{params['cloud']['account']}'")
     assert problems["parameters.cluster.zones"].expected == "a list"
+
+
+def test_a_service_named_like_a_backing_service_of_the_local_stack_is_refused() -> None:
+    target, params = local_stack()
+    backing = next(iter(params["compose"]["host_ports"]))
+    params["services"][backing] = params["services"][sorted(params["services"])[0]]
+    problems = [p for p in problems_in(target, params) if p.path == f"parameters.services.{backing}"]
+    assert problems and problems[0].found == f"a service named {backing!r}"

@@ -39,4 +39,12 @@ def host_ports_are_distinct(target: str, params: Params) -> Iterator[Problem]:
             owners[port] = name
 
 
-RULES: tuple[Rule, ...] = (pinned_ports_name_services, host_ports_are_distinct)
+def services_are_not_named_like_backing_services(target: str, params: Params) -> Iterator[Problem]:
+    """The stack's containers are named after the services and the backing services alike."""
+    backing = list(params.get("compose", {}).get("host_ports", {}))
+    for name in sorted(set(params["services"]) & set(backing)):
+        yield Problem(target, f"parameters.services.{name}", f"a service named {name!r}",
+                      "a name no backing service of the local stack uses", f"backing services: {', '.join(backing)}")  # fmt: skip
+
+
+RULES: tuple[Rule, ...] = (pinned_ports_name_services, host_ports_are_distinct, services_are_not_named_like_backing_services)
