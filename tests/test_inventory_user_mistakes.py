@@ -209,3 +209,13 @@ def test_a_service_named_like_a_backing_service_of_the_local_stack_is_refused() 
     params["services"][backing] = params["services"][sorted(params["services"])[0]]
     problems = [p for p in problems_in(target, params) if p.path == f"parameters.services.{backing}"]
     assert problems and problems[0].found == f"a service named {backing!r}"
+
+
+def test_a_service_named_like_a_chart_is_reported_at_the_service() -> None:
+    target, params, service = a_service_target()
+    chart = next(k for k, c in sorted(params["charts"].items()) if c["enabled"] and k not in params["apps"])
+    params["services"][chart] = params["services"][service]
+    problems = [p for p in problems_in(target, params) if "Applications named" in p.found]
+    assert [(p.path, p.found) for p in problems] == [
+        (f"parameters.services.{chart}", f"2 Applications named {chart!r} (service and chart)")
+    ]

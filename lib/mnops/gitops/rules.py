@@ -31,11 +31,16 @@ def application_names_are_unique(target: str, params: Params) -> Iterator[Proble
     """Folders, services and enabled charts each become an Application named after them."""
     # The argocd folder's Application is the root app-of-apps, named after the cluster.
     folders = [target if name == "argocd" else name for name in params["apps"]]
-    names = Counter([*folders, *params["services"], *(k for k, c in params["charts"].items() if c["enabled"])])
+    charts = [k for k, c in params["charts"].items() if c["enabled"]]
+    # Where a clash is reported: at the folder, else at the service (a chart key is the oldest name).
+    kinds = {"apps": ("folder", folders), "services": ("service", list(params["services"])), "charts": ("chart", charts)}
+    names = Counter(name for _, listed in kinds.values() for name in listed)
     for name, count in sorted(names.items()):
         if count > 1:
-            yield Problem(target, f"parameters.apps.{name}", f"{count} Applications named {name!r}",
-                          "one name per folder, service and chart", "rename the folder or the chart key")  # fmt: skip
+            section = next(key for key, (_, listed) in kinds.items() if name in listed)
+            what = " and ".join(label for label, listed in kinds.values() if name in listed)
+            yield Problem(target, f"parameters.{section}.{name}", f"{count} Applications named {name!r} ({what})",
+                          "one name per folder, service and chart", "rename one of them")  # fmt: skip
     if "argocd" not in params["apps"]:
         yield Problem(target, "parameters.apps.argocd", "nothing", "the argocd folder (AppProjects and Applications)",
                       "include the class platform.argocd")  # fmt: skip
