@@ -1,6 +1,7 @@
-"""`make` targets answer a bad argument or a missing tool with one line, not a shell error or a
-tool's usage text: `make promote FORCE=1` without REASON, `make compose-up` without the Compose
-plugin. (The scripts behind the targets have their own tests; these run the Makefile itself.)"""
+"""`make` targets answer a bad argument or a missing tool with one line, not a shell error, a
+tool's usage text or a thousand findings: `make promote FORCE=1` without REASON, `make compose-up`
+without the Compose plugin, `make validate` with a CRD_SCHEMA_LOCATION that is not there. (The
+scripts behind the targets have their own tests; these run the Makefile itself.)"""
 
 from __future__ import annotations
 
