@@ -458,9 +458,12 @@ class AwsLayer:
                 f"{i.name}-nodes",
                 {
                     "assumeRolePolicy": _json(_service_trust("ec2.amazonaws.com")),
+                    # Karpenter's node role (its getting-started template at the chart's version): the VPC CNI
+                    # add-on has no identity of its own and assigns pod addresses with the node's.
                     "managedPolicyArns": [
+                        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
                         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-                        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+                        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
                         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
                     ],
                 },

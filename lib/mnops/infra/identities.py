@@ -13,6 +13,14 @@ from typing import Any
 from mnops.infra.model import CloudIdentity, ClusterInfra
 
 ADDON_NAMESPACE = "kube-system"
+HOSTED_ZONES = "arn:aws:route53:::hostedzone/*"
+# What the backup and log writers do with their objects; Velero also resumes multipart uploads (ListMultipartUploadParts).
+S3_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+VELERO_OBJECT_ACTIONS = (*S3_OBJECT_ACTIONS, "s3:ListMultipartUploadParts")
+# The AWS Load Balancer Controller tags everything it creates with this key and the cluster's name (its clusterName value).
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+# EBS CSI driver v1.64: the managed version of its example policy, limited to volumes and snapshots it tagged.
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"
 
 
 def buckets_for(infra: ClusterInfra, purposes: Iterable[str]) -> list[str]:
@@ -21,82 +29,109 @@ def buckets_for(infra: ClusterInfra, purposes: Iterable[str]) -> list[str]:
     return sorted(b.name for b in infra.buckets if b.purpose in wanted or b.purpose.split()[0] in wanted)
 
 
-def _s3_statements(infra: ClusterInfra, purposes: set[str]) -> tuple[dict[str, Any], ...]:
+def _allow(sid: str, actions: list[str], resources: list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One Allow statement; actions sorted so that the same inventory gives the same policy bytes."""
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _s3_statements(
+    infra: ClusterInfra, purposes: set[str], object_actions: tuple[str, ...] = S3_OBJECT_ACTIONS
+) -> tuple[dict[str, Any], ...]:
     names = buckets_for(infra, purposes)
     if not names:
         return ()
     return (
-        {
-            "Sid": "ListOwnBuckets",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": [f"arn:aws:s3:::{n}" for n in names],
-        },
-        {
-            "Sid": "ReadWriteOwnObjects",
-            "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            "Resource": [f"arn:aws:s3:::{n}/*" for n in names],
-        },
+        _allow("ListOwnBuckets", ["s3:ListBucket"], [f"arn:aws:s3:::{n}" for n in names]),
+        _allow("ReadWriteOwnObjects", list(object_actions), [f"arn:aws:s3:::{n}/*" for n in names]),
     )
+
+
+def _data_key(infra: ClusterInfra) -> tuple[list[str], dict[str, Any]]:
+    """The cluster's data key, by its alias: an alias ARN as Resource would only govern the alias itself."""
+    keys = [infra.arn("kms", "key/*")]
+    return keys, {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [f"alias/{infra.name}-data"]}}
 
 
 def _kms_statement(infra: ClusterInfra) -> dict[str, Any]:
-    # Buckets are encrypted with the cluster's key: writers need to generate data keys with it.
-    return {
-        "Sid": "UseClusterKey",
-        "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-        "Resource": [infra.arn("kms", f"alias/{infra.name}-data")],
-    }
+    # Buckets are encrypted with the cluster's data key (SSE-KMS): writers generate data keys with it, readers decrypt.
+    keys, alias = _data_key(infra)
+    return _allow("UseClusterKey", ["kms:Decrypt", "kms:GenerateDataKey"], keys, alias)
+
+
+def _ebs_key_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """Volumes encrypted with the data key (the gp3 StorageClass's kmsKeyId): EC2 works with the key through a
+    grant the caller creates, for AWS resources only (aws-ebs-csi-driver docs/install.md, "Encrypted EBS Volumes")."""
+    keys, alias = _data_key(infra)
+    return (
+        _allow("VolumeKey", ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"], keys, alias),
+        _allow(
+            "VolumeKeyGrants",
+            ["kms:CreateGrant"],
+            keys,
+            {**alias, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    )
+
+
+def _zone_names(infra: ClusterInfra, prefix: str = "") -> list[str]:
+    zone = infra.settings["dns"]["zone"]
+    return [f"{prefix}{zone}", f"{prefix}*.{zone}"]
 
 
 def _zone_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
-    zone = infra.settings["dns"]["zone"]
+    """external-dns (docs/tutorials/aws.md, the ABAC variant): changes only names in our zone."""
     return (
-        {
-            "Sid": "ChangeOwnZone",
-            "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-            "Resource": ["arn:aws:route53:::hostedzone/*"],
-            "Condition": {
-                "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": [f"*.{zone}", zone]}
-            },
-        },
-        {
-            "Sid": "FindZone",
-            "Effect": "Allow",
-            "Action": ["route53:GetChange", "route53:ListHostedZones", "route53:ListHostedZonesByName"],
-            "Resource": ["*"],
-        },
+        _allow(
+            "ChangeOwnZone",
+            ["route53:ChangeResourceRecordSets"],
+            [HOSTED_ZONES],
+            {"ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": _zone_names(infra)}},
+        ),
+        _allow("ReadZones", ["route53:ListResourceRecordSets", "route53:ListTagsForResources"], [HOSTED_ZONES]),
+        _allow("FindZone", ["route53:ListHostedZones"], ["*"]),
     )
+
+
+def _acme_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """cert-manager's DNS-01 solver (cert-manager.io docs, ACME DNS01 Route53): TXT challenge records only."""
+    return (
+        _allow("WaitForChange", ["route53:GetChange"], ["arn:aws:route53:::change/*"]),
+        _allow(
+            "ChallengeRecords",
+            ["route53:ChangeResourceRecordSets"],
+            [HOSTED_ZONES],
+            {
+                "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+                "ForAllValues:StringLike": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": _zone_names(infra, "_acme-challenge.")
+                },
+            },
+        ),
+        _allow("ReadRecords", ["route53:ListResourceRecordSets"], [HOSTED_ZONES]),
+        _allow("FindZone", ["route53:ListHostedZonesByName"], ["*"]),
+    )
+
+
+def _secret_arns(infra: ClusterInfra, keys: set[str]) -> list[str]:
+    # AWS appends six random characters to a secret's ARN: `-??????` matches exactly one secret.
+    return [infra.arn("secretsmanager", f"secret:{k}") for k in sorted(keys)]
 
 
 def _secret_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """External Secrets (docs/provider/aws-secrets-manager.md): read the cluster's own paths. No ListSecrets or
+    BatchGetSecretValue: those serve `dataFrom.find`, which no compiled ExternalSecret uses."""
     secrets = infra.parameters["secrets"]
-    # AWS appends six random characters to a secret's ARN: `-??????` matches exactly one secret.
-    keys = sorted(
-        {f"{secrets['key_prefix']}*"} | {f"{s['remote_key']}-??????" for s in secrets.get("platform_secrets", {}).values()}
-    )
-    return (
-        {
-            "Sid": "ReadOwnSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"],
-            "Resource": [infra.arn("secretsmanager", f"secret:{k}") for k in keys],
-        },
-    )
-
-
-def _tagged(infra: ClusterInfra, sid: str, actions: list[str]) -> dict[str, Any]:
-    """Actions allowed only on resources tagged with this cluster (what the controller itself created)."""
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": actions,
-        "Resource": ["*"],
-        "Condition": {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{infra.name}": "owned"}},
-    }
+    keys = {f"{secrets['key_prefix']}*"} | {f"{s['remote_key']}-??????" for s in secrets.get("platform_secrets", {}).values()}
+    actions = [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:ListSecretVersionIds",
+    ]
+    return (_allow("ReadOwnSecrets", actions, _secret_arns(infra, keys)),)
 
 
 def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
@@ -121,31 +156,27 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
         ns = charts["cert-manager"]["namespace"]
         found.append(
             CloudIdentity(
-                ns, "cert-manager", "cert-manager", "ACME DNS-01 records in the zone", _zone_statements(infra), writes_dns=True
+                ns, "cert-manager", "cert-manager", "ACME DNS-01 records in the zone", _acme_statements(infra), writes_dns=True
             )
         )
     if p["backup"]["enabled"]:
         ns = p["backup"]["namespace"]
-        snapshots = {
-            "Sid": "VolumeSnapshots",
-            "Effect": "Allow",
-            "Resource": ["*"],
-            "Action": [
-                "ec2:CreateSnapshot",
-                "ec2:CreateTags",
-                "ec2:CreateVolume",
-                "ec2:DeleteSnapshot",
-                "ec2:DescribeSnapshots",
-                "ec2:DescribeVolumes",
-            ],
-        }
+        # velero-plugin-for-aws (README, "Set permissions for Velero"): EBS snapshots of the volumes it backs up.
+        snapshot_actions = ["ec2:CreateSnapshot", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteSnapshot"]
+        snapshots = _allow("VolumeSnapshots", [*snapshot_actions, "ec2:DescribeSnapshots", "ec2:DescribeVolumes"], ["*"])
         found.append(
             CloudIdentity(
                 ns,
                 "velero",
                 "velero",
                 "Velero backups",
-                (*_s3_statements(infra, {"velero"}), _kms_statement(infra), snapshots),
+                # Restoring a volume from a snapshot of an encrypted volume needs the volume key's grant too.
+                (
+                    *_s3_statements(infra, {"velero"}, VELERO_OBJECT_ACTIONS),
+                    _kms_statement(infra),
+                    *_ebs_key_statements(infra),
+                    snapshots,
+                ),
                 bucket_purposes=frozenset({"velero"}),
                 snapshots=True,
             )
@@ -197,99 +228,8 @@ def portable_identities(infra: ClusterInfra) -> list[CloudIdentity]:
 
 def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:
     """The cluster add-ons' controllers (docs/infrastructure.md), all in kube-system."""
-    ec2_read = {
-        "Sid": "Describe",
-        "Effect": "Allow",
-        "Resource": ["*"],
-        "Action": [
-            "ec2:DescribeAvailabilityZones",
-            "ec2:DescribeInstances",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeVpcs",
-            "elasticloadbalancing:Describe*",
-        ],
-    }
-    lbc = (
-        ec2_read,
-        {
-            "Sid": "CreateTagged",
-            "Effect": "Allow",
-            "Resource": ["*"],
-            "Action": [
-                "ec2:CreateSecurityGroup",
-                "ec2:CreateTags",
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:CreateTargetGroup",
-            ],
-            "Condition": {"StringEquals": {f"aws:RequestTag/kubernetes.io/cluster/{infra.name}": "owned"}},
-        },
-        _tagged(
-            infra,
-            "ManageOwn",
-            [
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:DeleteSecurityGroup",
-                "ec2:RevokeSecurityGroupIngress",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:RegisterTargets",
-                "elasticloadbalancing:DeregisterTargets",
-            ],
-        ),
-    )
-    karpenter = (
-        ec2_read,
-        {
-            "Sid": "Launch",
-            "Effect": "Allow",
-            "Resource": ["*"],
-            "Action": [
-                "ec2:CreateFleet",
-                "ec2:CreateLaunchTemplate",
-                "ec2:CreateTags",
-                "ec2:RunInstances",
-                "ec2:DescribeImages",
-                "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSpotPriceHistory",
-                "pricing:GetProducts",
-                "ssm:GetParameter",
-            ],
-        },
-        _tagged(infra, "TerminateOwn", ["ec2:DeleteLaunchTemplate", "ec2:TerminateInstances"]),
-        {
-            "Sid": "PassNodeRole",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [infra.arn("iam", f"role/{infra.name}-nodes")],
-        },
-        {
-            "Sid": "InstanceProfiles",
-            "Effect": "Allow",
-            "Resource": ["*"],
-            "Action": [
-                "iam:AddRoleToInstanceProfile",
-                "iam:CreateInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:GetInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:TagInstanceProfile",
-            ],
-        },
-        {
-            "Sid": "Cluster",
-            "Effect": "Allow",
-            "Action": ["eks:DescribeCluster"],
-            "Resource": [infra.arn("eks", f"cluster/{infra.name}")],
-        },
-    )
+    lbc = _load_balancer_controller_statements(infra)
+    karpenter = _karpenter_statements(infra)
     return [
         CloudIdentity(
             ADDON_NAMESPACE,
@@ -315,8 +255,239 @@ def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:
             "ebs-csi-controller-sa",
             "ebs-csi-controller",
             "gp3 volumes",
-            (),
-            ("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",),
+            _ebs_key_statements(infra),
+            (EBS_CSI_POLICY,),
             only_on="aws",
         ),
     ]
+
+
+def _ec2(infra: ClusterInfra, *resources: str) -> list[str]:
+    return [infra.arn("ec2", r) for r in resources]
+
+
+def _load_balancer_controller_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """docs/install/iam_policy.json of the controller at the chart's version (v3.5.0), built here: the same
+    actions and resources, and where upstream only asks for its cluster tag to be present, that tag's value
+    must be this cluster (an NLB of another cluster in the account is not ours to change)."""
+    ours = {f"aws:ResourceTag/{LBC_CLUSTER_TAG}": infra.name}
+    tagging_ours = {f"aws:RequestTag/{LBC_CLUSTER_TAG}": infra.name}
+    untouched_tag = {"Null": {f"aws:RequestTag/{LBC_CLUSTER_TAG}": "true"}, "StringEquals": ours}
+    groups = _ec2(infra, "security-group/*")
+    elb = ("targetgroup/*/*", "loadbalancer/net/*/*", "loadbalancer/app/*/*")
+    balancers = [infra.arn("elasticloadbalancing", r) for r in elb]
+    listeners = [
+        infra.arn("elasticloadbalancing", r)
+        for r in ("listener/net/*/*/*", "listener/app/*/*/*", "listener-rule/net/*/*/*", "listener-rule/app/*/*/*")
+    ]
+    describe = [
+        *(f"ec2:{a}" for a in ("DescribeAccountAttributes", "DescribeAddresses", "DescribeAvailabilityZones",
+                               "DescribeInternetGateways", "DescribeVpcs", "DescribeVpcPeeringConnections", "DescribeSubnets",
+                               "DescribeSecurityGroups", "DescribeInstances", "DescribeNetworkInterfaces", "DescribeTags",
+                               "GetCoipPoolUsage", "DescribeCoipPools", "GetSecurityGroupsForVpc", "DescribeIpamPools",
+                               "DescribeRouteTables")),
+        *(f"elasticloadbalancing:{a}" for a in ("DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners",
+                                                "DescribeListenerCertificates", "DescribeSSLPolicies", "DescribeRules",
+                                                "DescribeTargetGroups", "DescribeTargetGroupAttributes", "DescribeTargetHealth",
+                                                "DescribeTags", "DescribeTrustStores", "DescribeListenerAttributes",
+                                                "DescribeCapacityReservation")),
+    ]  # fmt: skip
+    # Certificates, WAF and Shield for ALBs: the controller looks them up whatever the load balancer type.
+    integrations = [
+        "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
+        "iam:ListServerCertificates", "iam:GetServerCertificate", "waf-regional:GetWebACL",
+        "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
+        "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+        "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection", "shield:DeleteProtection",
+    ]  # fmt: skip
+    manage_own = [
+        "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+        "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets", "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
+    ]  # fmt: skip
+    listener_changes = [
+        "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities",
+    ]  # fmt: skip
+    return (
+        _allow(
+            "ServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            ["*"],
+            {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+        ),
+        _allow("Describe", describe, ["*"]),
+        _allow("Integrations", integrations, ["*"]),
+        # Rules on the nodes' group towards the load balancer's own group (manage-backend-security-group-rules).
+        _allow("BackendRules", ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], ["*"]),
+        _allow("CreateGroup", ["ec2:CreateSecurityGroup"], ["*"]),
+        _allow(
+            "TagNewGroup",
+            ["ec2:CreateTags"],
+            groups,
+            {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", **tagging_ours}},
+        ),
+        _allow("RetagOwnGroup", ["ec2:CreateTags", "ec2:DeleteTags"], groups, untouched_tag),
+        _allow(
+            "ManageOwnGroup",
+            ["ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupIngress"],
+            ["*"],
+            {"StringEquals": ours},
+        ),
+        _allow(
+            "CreateOwnBalancer",
+            ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+            ["*"],
+            {"StringEquals": tagging_ours},
+        ),
+        _allow(
+            "Listeners",
+            [
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteRule",
+            ],
+            ["*"],
+        ),
+        _allow(
+            "RetagOwnBalancer",
+            ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+            balancers,
+            untouched_tag,
+        ),
+        _allow("TagListeners", ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], listeners),
+        _allow("ManageOwnBalancer", manage_own, ["*"], {"StringEquals": ours}),
+        _allow(
+            "TagNewBalancer",
+            ["elasticloadbalancing:AddTags"],
+            balancers,
+            {
+                "StringEquals": {
+                    "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+                    **tagging_ours,
+                }
+            },
+        ),
+        _allow(
+            "Targets",
+            ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+            [infra.arn("elasticloadbalancing", "targetgroup/*/*")],
+        ),
+        _allow("ListenerSettings", listener_changes, ["*"]),
+    )
+
+
+def _karpenter_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """The controller policies of Karpenter's getting-started CloudFormation template at the chart's version
+    (v1.14.1), built here for this cluster, region and account. Without its SQS statement: no interruption
+    queue is configured (the chart's settings.interruptionQueue), so the controller reads none."""
+    name, region = infra.name, infra.region
+    owned = {f"aws:ResourceTag/kubernetes.io/cluster/{name}": "owned"}
+    request_owned = {f"aws:RequestTag/kubernetes.io/cluster/{name}": "owned", "aws:RequestTag/eks:eks-cluster-name": name}
+    in_pool = {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
+    request_pool = {"aws:RequestTag/karpenter.sh/nodepool": "*"}
+    launched = _ec2(infra, "fleet/*", "instance/*", "volume/*", "network-interface/*", "launch-template/*",
+                    "spot-instances-request/*")  # fmt: skip
+    profiles = [infra.arn("iam", "instance-profile/*")]
+    profile_region = {"aws:ResourceTag/topology.kubernetes.io/region": region}
+    profile_request = {**request_owned, "aws:RequestTag/topology.kubernetes.io/region": region}
+    node_class = {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}
+    cluster_arn = infra.arn("eks", f"cluster/{name}")
+    discovery = [
+        f"ec2:{a}"
+        for a in ("DescribeCapacityReservations", "DescribeImages", "DescribeInstances", "DescribeInstanceStatus",
+                  "DescribeInstanceTypeOfferings", "DescribeInstanceTypes", "DescribeLaunchTemplates",
+                  "DescribePlacementGroups", "DescribeSecurityGroups", "DescribeSpotPriceHistory", "DescribeSubnets")
+    ]  # fmt: skip
+    return (
+        _allow(
+            "AllowScopedEC2InstanceAccessActions",
+            ["ec2:CreateFleet", "ec2:RunInstances"],
+            [
+                f"arn:aws:ec2:{region}::image/*",
+                f"arn:aws:ec2:{region}::snapshot/*",
+                *_ec2(infra, "security-group/*", "subnet/*", "capacity-reservation/*", "placement-group/*"),
+            ],
+        ),
+        _allow(
+            "AllowScopedEC2LaunchTemplateAccessActions",
+            ["ec2:CreateFleet", "ec2:RunInstances"],
+            _ec2(infra, "launch-template/*"),
+            {"StringEquals": owned, "StringLike": in_pool},
+        ),
+        _allow(
+            "AllowScopedEC2InstanceActionsWithTags",
+            ["ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:RunInstances"],
+            launched,
+            {"StringEquals": request_owned, "StringLike": request_pool},
+        ),
+        _allow(
+            "AllowScopedResourceCreationTagging",
+            ["ec2:CreateTags"],
+            launched,
+            {
+                "StringEquals": {**request_owned, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                "StringLike": request_pool,
+            },
+        ),
+        _allow(
+            "AllowScopedResourceTagging",
+            ["ec2:CreateTags"],
+            _ec2(infra, "instance/*"),
+            {
+                "StringEquals": owned,
+                "StringLike": in_pool,
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": name},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]},
+            },
+        ),
+        _allow(
+            "AllowScopedDeletion",
+            ["ec2:DeleteLaunchTemplate", "ec2:TerminateInstances"],
+            _ec2(infra, "instance/*", "launch-template/*"),
+            {"StringEquals": owned, "StringLike": in_pool},
+        ),
+        _allow(
+            "AllowPassingInstanceRole",
+            ["iam:PassRole"],
+            [infra.arn("iam", f"role/{name}-nodes")],
+            {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        ),
+        _allow(
+            "AllowScopedInstanceProfileCreationActions",
+            ["iam:CreateInstanceProfile"],
+            profiles,
+            {"StringEquals": profile_request, "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}},
+        ),
+        _allow(
+            "AllowScopedInstanceProfileTagActions",
+            ["iam:TagInstanceProfile"],
+            profiles,
+            {
+                "StringEquals": {**owned, **profile_region, **profile_request},
+                "StringLike": {**node_class, "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        ),
+        _allow(
+            "AllowScopedInstanceProfileActions",
+            ["iam:AddRoleToInstanceProfile", "iam:DeleteInstanceProfile", "iam:RemoveRoleFromInstanceProfile"],
+            profiles,
+            {"StringEquals": {**owned, **profile_region}, "StringLike": node_class},
+        ),
+        _allow("AllowAPIServerEndpointDiscovery", ["eks:DescribeCluster"], [cluster_arn]),
+        _allow(
+            "AllowZonalShiftStatusReadOnly",
+            ["arc-zonal-shift:GetManagedResource"],
+            ["*"],
+            {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}},
+        ),
+        _allow("AllowRegionalReadActions", discovery, ["*"], {"StringEquals": {"aws:RequestedRegion": region}}),
+        _allow("AllowSSMReadActions", ["ssm:GetParameter"], [f"arn:aws:ssm:{region}::parameter/aws/service/*"]),
+        _allow("AllowPricingReadActions", ["pricing:GetProducts"], ["*"]),
+        _allow("AllowUnscopedInstanceProfileListAction", ["iam:ListInstanceProfiles"], ["*"]),
+        _allow("AllowInstanceProfileReadActions", ["iam:GetInstanceProfile"], profiles),
+    )
