@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +16,15 @@ import pytest
 import yaml
 from conftest import ROOT, real_parameters
 
+from mnops.infra.aws import AwsLayer
 from mnops.infra.capabilities import IRSA_ANNOTATION, POD_IDENTITY_ANNOTATION, capability_gaps
+from mnops.infra.model import cluster_infra
+from mnops.inventory import load_target
+from mnops.k8s.meta import Identity
 from mnops.kapitan_inventory import compiles_manifests
 
 COMPILED = ROOT / "compiled"
+IDENT = Identity("infrastructure", "infrastructure", "machine-native-ops", "prod", "management")
 
 
 def clusters() -> dict[str, str]:
@@ -211,3 +217,34 @@ def test_a_cloudfront_origin_must_be_published_by_external_dns(tmp_path: Path) -
     assert capability_gaps(cluster_copy, infra_copy) == [
         f"CloudFront origin {origin!r}: no Service annotation external-dns publishes it from"
     ]
+
+
+def test_a_service_bound_to_a_cloud_identity_gets_its_role_and_a_missing_one_is_a_gap(tmp_path: Path) -> None:
+    """`cloud_identity: true` annotates the service's ServiceAccount; the management cluster must build the role
+    (reading only the service's own secrets) and the association, or the capability check reports the gap."""
+    sys.path.insert(0, str(ROOT))
+    from components.services import service_objects
+
+    cluster = CLUSTERS[0]
+    params = real_parameters()[cluster]
+    name = next(n for n, s in sorted(params["services"].items()) if s.get("secret_refs"))
+    params["services"][name]["cloud_identity"] = True
+    target = load_target(cluster, params)
+    (account,) = [o for o in service_objects(target, target.service(name)) if o["kind"] == "ServiceAccount"]
+    cluster_copy, infra_copy = tmp_path / cluster, tmp_path / "infra"
+    shutil.copytree(COMPILED / cluster, cluster_copy)
+    shutil.copytree(infra_dir(COMPILED, cluster), infra_copy)
+    (cluster_copy / "manifests" / name / "serviceaccount.yaml").write_text(yaml.safe_dump(account))
+    role = f"{cluster}-{account['metadata']['namespace']}-{name}"
+    assert capability_gaps(cluster_copy, infra_copy) == [f"workload identity {role!r}: no IAM Role"]
+
+    built = AwsLayer(cluster_infra(target), IDENT, "default").workload_identities()
+    for kind in ("Role", "PodIdentityAssociation"):
+        (infra_copy / f"{kind.lower()}.yaml").write_text(yaml.safe_dump_all([o for o in built if o["kind"] == kind]))
+    assert capability_gaps(cluster_copy, infra_copy) == []
+    (created,) = [o for o in built if o["kind"] == "Role" and o["metadata"]["name"] == role]
+    (policy,) = created["spec"]["forProvider"]["inlinePolicy"]
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    prefix = params["secrets"]["key_prefix"]
+    secrets = sorted(f"{prefix}{ref['name']}-??????" for ref in params["services"][name]["secret_refs"])
+    assert [r.split(":secret:", 1)[1] for r in statement["Resource"]] == secrets

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mnops.infra.model import CloudIdentity, ClusterInfra
+from mnops.inventory.layers import effective_service
 
 ADDON_NAMESPACE = "kube-system"
 HOSTED_ZONES = "arn:aws:route53:::hostedzone/*"
@@ -218,12 +219,33 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
             )
         )
     found += addon_identities(infra)
+    found += service_identities(infra)
     return sorted(found, key=lambda i: (i.namespace, i.service_account))
 
 
 def portable_identities(infra: ClusterInfra) -> list[CloudIdentity]:
     """The identities every cloud gives the cluster (the EKS add-ons' controllers only exist on AWS)."""
     return [ci for ci in cloud_identities(infra) if ci.only_on in (None, infra.cloud)]
+
+
+def service_identities(infra: ClusterInfra) -> list[CloudIdentity]:
+    """Application services with `cloud_identity: true` (their ServiceAccount carries the annotation): a role that
+    reads the secrets the service declares (`secret_refs`, at the paths External Secrets reads them from) and
+    nothing else. A service that declares none is refused by the inventory rules (mnops.infra.rules)."""
+    p = infra.parameters
+    prefix = p["secrets"]["key_prefix"]
+    found = []
+    for name in sorted(p["services"]):
+        service = effective_service(p, name)
+        refs = service.get("secret_refs", [])
+        if not (service["cloud_identity"] and refs):
+            continue
+        keys = {f"{prefix}{ref['name']}-??????" for ref in refs}
+        reads = _allow(
+            "ReadOwnSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], _secret_arns(infra, keys)
+        )
+        found.append(CloudIdentity(infra.namespaces["apps"], name, name, "its own secrets", (reads,)))
+    return found
 
 
 def addon_identities(infra: ClusterInfra) -> list[CloudIdentity]:

@@ -16,6 +16,7 @@ from mnops.data import backup_schedules, vault_tiers
 from mnops.data.managed import IN_CLUSTER, OPERATOR_CHARTS, STORES, data_services
 from mnops.errors import Problem
 from mnops.infra.network import AddressError, allocate, carve, overlaps
+from mnops.inventory.layers import effective_service
 from mnops.k8s.gatewayapi import TLS_MIN_VERSION
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -402,6 +403,19 @@ def rds_covers_every_backup_tier(target: str, params: Params) -> Iterator[Proble
                           "AWS Backup rules cannot run on both (one of them must be *)")  # fmt: skip
 
 
+def service_cloud_identities_are_scoped(target: str, params: Params) -> Iterator[Problem]:
+    """A service's cloud role may do only what the service declares it needs (mnops.infra.identities: read its
+    own `secret_refs`): a service that declares nothing would get a role scoped to nothing, or to everything."""
+    for name in sorted(params["services"]):
+        service = effective_service(params, name)
+        if service["cloud_identity"] and not service.get("secret_refs"):
+            own = "cloud_identity" in params["services"][name]
+            key = f"parameters.services.{name}.cloud_identity" if own else "parameters.service_defaults.cloud_identity"
+            yield Problem(
+                target, key, "true", f"false: {name} declares nothing its cloud role could be scoped to (no secret_refs)"
+            )
+
+
 RULES = (
     network_is_planned,
     networks_do_not_overlap,
@@ -420,6 +434,7 @@ RULES = (
     rds_keeps_the_recovery_window,
     data_service_windows_are_sound,
     rds_covers_every_backup_tier,
+    service_cloud_identities_are_scoped,
 )
 
 
