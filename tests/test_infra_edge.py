@@ -24,7 +24,7 @@ from mnops.infra.edge import (
     edge_plan,
     gateway_security_group_name,
 )
-from mnops.infra.model import cluster_infra
+from mnops.infra.model import cluster_infra, zone_namespace
 from mnops.inventory import load_target, problems_in
 from mnops.inventory.model import build_target
 from mnops.k8s.meta import Identity
@@ -129,7 +129,8 @@ def test_the_distribution_protects_the_gateway_without_caching_the_api(cluster: 
     # The certificate is validated through records in the cluster's own zone.
     records = [r["spec"]["forProvider"] for r in by_kind(objs, "Record").values()]
     assert sorted(r["name"] for r in records) == sorted(v["name"].rstrip(".") for v in outputs["validation_records"])
-    assert all(r["type"] == "CNAME" and r["zoneIdRef"] == {"name": "public"} for r in records)
+    zone = {"name": "public", "namespace": zone_namespace(params["cluster"]["environment"])}
+    assert all(r["type"] == "CNAME" and r["zoneIdRef"] == zone for r in records)
 
 
 @pytest.mark.parametrize("cluster", EDGE)

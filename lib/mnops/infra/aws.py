@@ -24,6 +24,7 @@ Obj = dict[str, Any]
 EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+ZONE = "public"  # the hosted zone's object name in infra-dns-<environment>
 READ_ONLY_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # The data key's counterpart in the DR region (AwsLayer.dr_key).
@@ -33,10 +34,11 @@ DR_KEY = "data-dr"
 class AwsLayer:
     """Builds the objects of one cluster; each method returns the objects of one concern."""
 
-    def __init__(self, infra: ClusterInfra, identity: Identity, provider_config: str) -> None:
+    def __init__(self, infra: ClusterInfra, identity: Identity, provider_config: str, namespace: str | None = None) -> None:
         self.infra = infra
         self.identity = identity
         self.provider_config = provider_config
+        self.namespace = namespace or infra.namespace  # the environment's zone folder builds in its own
 
     # --- helpers ---------------------------------------------------------------------------
     def tags(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -74,7 +76,7 @@ class AwsLayer:
             f"{group}.aws.m.upbound.io/v1beta1",
             kind,
             name,
-            self.infra.namespace,
+            self.namespace,
             self.identity,
             for_provider=body,
             management_policies=management_policies(kind, self.infra.prod),
@@ -86,6 +88,10 @@ class AwsLayer:
     @staticmethod
     def ref(name: str) -> dict[str, str]:
         return {"name": name}
+
+    def zone_ref(self) -> dict[str, str]:
+        """The environment's hosted zone, in its own folder (public_zone)."""
+        return {"name": ZONE, "namespace": self.infra.zone_namespace}
 
     @staticmethod
     def json(value: Any) -> str:
@@ -849,21 +855,25 @@ class AwsLayer:
         return objs
 
     def dns_and_edge(self) -> list[Obj]:
-        """The hosted zone, and CloudFront with WAF in front of the gateway (mnops.infra.edge)."""
+        """CloudFront with WAF in front of the gateway (mnops.infra.edge); its records go to the environment's zone."""
+        return edge_objects(self)
+
+    def public_zone(self) -> Obj:
+        """The environment's hosted zone (build with namespace=infra.zone_namespace). It belongs to the environment,
+        not to whichever cluster is primary: a role swap must not create a second zone of the same name, which
+        Route 53 allows and nobody would resolve. external-dns and cert-manager write its records."""
         i = self.infra
-        objs = edge_objects(self)
-        if i.role == "primary":
-            # One hosted zone per environment's primary cluster; external-dns writes the records.
-            objs.append(
-                self.mr(
-                    "route53",
-                    "Zone",
-                    "public",
-                    {"name": _zone_for(i), "comment": f"{i.name} gateway hostnames", "forceDestroy": False},
-                    regional=False,
-                )
-            )
-        return objs
+        zone = self.mr(
+            "route53",
+            "Zone",
+            ZONE,
+            {"name": i.public_zone, "comment": f"{i.environment} gateway hostnames", "forceDestroy": False},
+            regional=False,
+            tags=False,
+        )
+        tags = {k: v for k, v in self.tags(f"{i.environment}-{ZONE}").items() if k != "cluster"}
+        zone["spec"]["forProvider"]["tags"] = tags
+        return zone
 
     def all(self) -> list[Obj]:
         return (
@@ -875,10 +885,6 @@ class AwsLayer:
             + self.audit_trail()
             + (self.dns_and_edge())
         )
-
-
-def _zone_for(infra: ClusterInfra) -> str:
-    return infra.public_zone
 
 
 def _service_trust(service: str) -> dict[str, Any]:

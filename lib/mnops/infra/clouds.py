@@ -70,7 +70,8 @@ class AwsCloud:
         # Pod Identity binds this ServiceAccount to Crossplane's IAM role in the management account.
         return [deployment_runtime_config(self.runtime_config, ident, self.runtime_config)]
 
-    def provider_config(self, infra: ClusterInfra, target: Target, ident: Identity) -> Obj:
+    def provider_config(self, infra: ClusterInfra, target: Target, ident: Identity, namespace: str | None = None) -> Obj:
+        """`namespace`: another folder in the cluster's account (the environment's DNS zone, mnops.infra.management)."""
         role = f"arn:aws:iam::{infra.account}:role/{target.parameters['crossplane']['account_role']}"
         return provider_config(
             "aws.m.upbound.io/v1beta1",
@@ -78,7 +79,7 @@ class AwsCloud:
             PROVIDER_CONFIG,
             ident,
             spec={"credentials": {"source": "PodIdentity"}, "assumeRoleChain": [{"roleARN": role}]},
-            namespace=infra.namespace,
+            namespace=namespace or infra.namespace,
         )
 
     def resources(self, infra: ClusterInfra, ident: Identity) -> list[Obj]:

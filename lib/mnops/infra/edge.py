@@ -180,7 +180,7 @@ def validation_record(layer: AwsLayer, record: dict[str, str]) -> Obj:
         "route53",
         "Record",
         f"acm-{token}",
-        {"zoneIdRef": layer.ref("public"), "name": name, "type": "CNAME", "ttl": 300, "records": [record["value"]]},
+        {"zoneIdRef": layer.zone_ref(), "name": name, "type": "CNAME", "ttl": 300, "records": [record["value"]]},
         regional=False,
         tags=False,
     )
@@ -246,7 +246,7 @@ def alias_record(layer: AwsLayer, plan: EdgePlan, host: str, kind: str) -> Obj:
         "Record",
         f"{host.replace('.', '-')}-{kind.lower()}",
         {
-            "zoneIdRef": layer.ref("public"),
+            "zoneIdRef": layer.zone_ref(),
             "name": host,
             "type": kind,
             "allowOverwrite": True,

@@ -12,8 +12,9 @@ from mnops.errors import BuildError
 from mnops.infra.addons import addon_values
 from mnops.infra.aws import AwsLayer
 from mnops.infra.aws_data import AwsDataServices
-from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, PROVIDER_CONFIG, cloud_of, family_packages
+from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, PROVIDER_CONFIG, AwsCloud, cloud_of, family_packages
 from mnops.infra.model import ClusterInfra, cluster_infra
+from mnops.infra.rules import declared_first
 from mnops.inventory import load_target
 from mnops.inventory.model import Target
 from mnops.k8s.argocd import ProjectSpec, Source, Sync, app_project, application
@@ -120,6 +121,25 @@ def cluster_folder(infra: ClusterInfra, target: Target, ident: Identity, cluster
     ]
 
 
+def zone_folders(clusters: list[ClusterInfra], target: Target, ident: Identity) -> dict[str, list[Obj]]:
+    """One hosted zone per environment whose clusters serve hostnames, in a folder of its own: a role swap
+    between its clusters moves nothing. Its account is that of the environment's first cluster in the
+    address plan (mnops.infra.rules makes the others share it)."""
+    owners: dict[str, ClusterInfra] = {}
+    for infra in sorted(clusters, key=lambda i: declared_first(i.name, i.settings["networks"])):
+        if infra.hostnames and infra.cloud == "aws":  # GKE's and AKS's layers keep their zones (mnops.infra.gcp, azure)
+            owners.setdefault(infra.environment, infra)
+    folders = {}
+    for infra in owners.values():
+        folder = infra.zone_namespace
+        if folder in {c.namespace for c in clusters}:
+            name = folder.removeprefix("infra-")
+            raise BuildError(f"cluster {name!r}: its folder {folder} is the {infra.environment} zone's; rename the cluster")
+        zone = AwsLayer(infra, ident, PROVIDER_CONFIG, namespace=folder).public_zone()
+        folders[folder] = [namespace(folder, ident), AwsCloud().provider_config(infra, target, ident, folder), zone]
+    return folders
+
+
 def argocd_folder(target: Target, folders: Iterable[str], ident: Identity) -> list[Obj]:
     """One Application per folder; none has the resources finalizer, so deleting an Application
     (or the root) never deletes a managed resource, and with it a cloud resource."""
@@ -202,6 +222,7 @@ def management_folders(
     folders: dict[str, list[Obj]] = {}
     for infra in clusters:
         folders[infra.namespace] = cluster_folder(infra, target, ident, clusters)
+    folders.update(zone_folders(clusters, target, ident))
     # AWS provider families follow what is emitted: rds / elasticache only once a cluster chose them.
     aws_used = {str(o["apiVersion"]).split(".")[0] for objs in folders.values() for o in objs if ".aws.m." in o["apiVersion"]}
     if clusters:  # no managed cluster, no provider to install (an empty folder would fail its sync)

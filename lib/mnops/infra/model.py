@@ -13,6 +13,10 @@ from mnops.infra.network import ZoneSubnets, carve
 from mnops.inventory.model import Target
 
 
+def zone_namespace(environment: str) -> str:
+    return f"infra-dns-{environment}"
+
+
 @dataclass(frozen=True)
 class CloudIdentity:
     """A ServiceAccount of the workload cluster that calls the cloud, and what it may touch."""
@@ -63,6 +67,11 @@ class ClusterInfra:
     def cloud(self) -> str:
         """The cloud the cluster runs on (`cloud.provider`): which layer builds its resources."""
         return str(self.parameters["cloud"]["provider"])
+
+    @property
+    def zone_namespace(self) -> str:
+        """Where the environment's hosted zone lives: one per environment, whichever cluster is primary."""
+        return zone_namespace(self.environment)
 
     @property
     def prod(self) -> bool:

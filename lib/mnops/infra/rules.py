@@ -454,4 +454,40 @@ def standby_postgres_follows_its_primary(parameters_by_target: Mapping[str, Para
                           "a standby replicates its primary's PostgreSQL of the same kind")  # fmt: skip
 
 
-FLEET_RULES = (standby_postgres_follows_its_primary,)
+def declared_first(cluster: str, networks: Mapping[str, Any]) -> tuple[int, str]:
+    """Sort key: clusters in the order the address plan declares them (a new cluster comes last)."""
+    order = list(networks)
+    return (order.index(cluster) if cluster in order else len(order), cluster)
+
+
+def _writes_environment_zone(target: str, params: Params) -> bool:
+    """A managed AWS workload cluster serving hostnames: its external-dns, cert-manager and edge write the zone."""
+    manager = params.get("infra", {}).get("management_cluster")
+    return bool(
+        compiles_manifests(params)
+        and params["cloud"]["provider"] == "aws"
+        and manager not in (None, target)
+        and params["gateway"].get("hostnames")
+    )
+
+
+def environment_zone_has_one_account(parameters_by_target: Mapping[str, Params]) -> Iterator[Problem]:
+    """An environment's hosted zone (infra-dns-<environment>) is in one account; a cluster of the environment
+    in another account could not write its records with its own roles."""
+    first: dict[str, tuple[str, str]] = {}
+    writers = [(n, p) for n, p in parameters_by_target.items() if _writes_environment_zone(n, p)]
+    # The environment's first cluster in the address plan sets the account (and owns the zone: mnops.infra.management).
+    for name, params in sorted(writers, key=lambda item: declared_first(item[0], item[1]["infra"]["networks"])):
+        environment, account = params["cluster"]["environment"], str(params["cloud"].get("account", ""))
+        owner, expected = first.setdefault(environment, (name, account))
+        if account != expected:
+            yield Problem(
+                name,
+                "parameters.cloud.account",
+                repr(account),
+                f"{expected!r} like {owner!r}: the {environment} environment's hosted zone is in one account",
+                f"set it in {_target_file(name)}",
+            )
+
+
+FLEET_RULES = (standby_postgres_follows_its_primary, environment_zone_has_one_account)
