@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import CRD_SCHEMAS, real_parameters
 
+from mnops.infra import rules as infra_rules
 from mnops.infra.addons import external_dns
 from mnops.infra.aws import AwsLayer
 from mnops.infra.edge import (
@@ -22,11 +23,13 @@ from mnops.infra.edge import (
     CACHING_DISABLED_POLICY,
     CLOUDFRONT_HOSTED_ZONE,
     edge_plan,
+    fronted_by_cloudfront,
     gateway_security_group_name,
 )
 from mnops.infra.model import cluster_infra, zone_namespace
 from mnops.inventory import load_target, problems_in
 from mnops.inventory.model import build_target
+from mnops.k8s.gatewayapi import ORIGIN_PORT
 from mnops.k8s.meta import Identity
 from mnops.kapitan_inventory import compiles_manifests
 from mnops.manifest_validation import validate_document
@@ -116,6 +119,7 @@ def test_the_distribution_protects_the_gateway_without_caching_the_api(cluster: 
     assert origin["domainName"] == params["infra"]["edge"]["origin_hostname"]
     assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
     assert origin["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    assert origin["customOriginConfig"]["httpsPort"] == ORIGIN_PORT, "CloudFront's own listener on the gateway"
     behaviour = spec["defaultCacheBehavior"]
     assert behaviour["cachePolicyId"] == CACHING_DISABLED_POLICY
     assert behaviour["originRequestPolicyId"] == ALL_VIEWER_ORIGIN_REQUEST_POLICY  # Host, Authorization, query
@@ -133,28 +137,28 @@ def test_the_distribution_protects_the_gateway_without_caching_the_api(cluster: 
     assert all(r["type"] == "CNAME" and r["zoneIdRef"] == zone for r in records)
 
 
+def gateway_ingress(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The gateway load balancer's ingress rules: name -> (port, source), without region and tags."""
+    rules = by_kind(objs, "SecurityGroupIngressRule")
+    return {
+        name: {k: v for k, v in r["spec"]["forProvider"].items() if k in ("fromPort", "toPort", "cidrIpv4", "prefixListId")}
+        for name, r in rules.items()
+        if r["spec"]["forProvider"]["securityGroupIdRef"] == {"name": "gateway"}
+    }
+
+
 @pytest.mark.parametrize("cluster", EDGE)
 def test_the_cut_over_moves_the_names_to_cloudfront_and_closes_the_load_balancer(cluster: str) -> None:
     before, after = layer_objects(with_outputs(cluster, "distribution")), layer_objects(with_outputs(cluster, "cut-over"))
     params = real_parameters()[cluster]
-    open_rules = by_kind(before, "SecurityGroupIngressRule")
-    assert {r["spec"]["forProvider"].get("cidrIpv4") for n, r in open_rules.items() if n.startswith("gateway-")} == {"0.0.0.0/0"}
-    closed = {
-        n: r["spec"]["forProvider"] for n, r in by_kind(after, "SecurityGroupIngressRule").items() if n.startswith("gateway-")
-    }
     prefix_list = params["infra"]["edge"]["origin_facing_prefix_lists"][params["cluster"]["region"]]
-    assert list(closed.values()) == [
-        {
-            "ipProtocol": "tcp",
-            "fromPort": 443,
-            "toPort": 443,
-            "description": "HTTPS from CloudFront only",
-            "prefixListId": prefix_list,
-            "securityGroupIdRef": {"name": "gateway"},
-            "region": params["cluster"]["region"],
-            "tags": closed["gateway-https-from-cloudfront"]["tags"],
-        }
-    ]
+    cloudfront = {"fromPort": ORIGIN_PORT, "toPort": ORIGIN_PORT, "prefixListId": prefix_list}
+    assert gateway_ingress(before) == {
+        "gateway-origin-from-cloudfront": cloudfront,
+        "gateway-https": {"fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+        "gateway-http": {"fromPort": 80, "toPort": 80, "cidrIpv4": "0.0.0.0/0"},
+    }
+    assert gateway_ingress(after) == {"gateway-origin-from-cloudfront": cloudfront}
     group = by_kind(after, "SecurityGroup")["gateway"]["spec"]["forProvider"]["name"]
     assert group == gateway_security_group_name(cluster)
     aliases = [r["spec"]["forProvider"] for r in by_kind(after, "Record").values() if "alias" in r["spec"]["forProvider"]]
@@ -162,6 +166,20 @@ def test_the_cut_over_moves_the_names_to_cloudfront_and_closes_the_load_balancer
         (h, t) for h in params["gateway"]["hostnames"] for t in ("A", "AAAA")
     )
     assert all(a["alias"]["zoneId"] == CLOUDFRONT_HOSTED_ZONE and a["allowOverwrite"] for a in aliases)
+
+
+def test_a_standby_admits_cloudfront_on_its_origin_listener_for_a_failover() -> None:
+    """The distribution stays in a failover and the origin name moves to the standby's load balancer."""
+    standbys = [
+        name
+        for name, params in sorted(real_parameters().items())
+        if compiles_manifests(params) and params["cluster"]["role"] == "standby" and fronted_by_cloudfront(params)
+    ]
+    assert standbys, "no standby behind CloudFront: nothing to check"
+    for cluster in standbys:
+        objs = layer_objects(real_parameters()[cluster])
+        assert "Distribution" not in {o["kind"] for o in objs}
+        assert gateway_ingress(objs)["gateway-origin-from-cloudfront"]["fromPort"] == ORIGIN_PORT
 
 
 @pytest.mark.parametrize("cluster", EDGE)
@@ -219,12 +237,21 @@ def test_outputs_from_another_account_or_web_acl_are_refused() -> None:
     assert "parameters.infra.edge.outputs.certificate_arn" in {path for path, _ in problems(cluster, params)}
 
 
-def test_the_cut_over_is_refused_while_the_gateway_accepts_only_tls_1_3() -> None:
-    """CloudFront speaks TLS 1.2 at most to an origin: cutting over now would fail every request."""
+def test_the_cut_over_is_refused_unless_the_origin_listener_accepts_tls_1_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CloudFront speaks TLS 1.2 at most to an origin: with a 1.3-only origin listener every request would fail."""
     cluster = EDGE[0]
-    found = problems(cluster, with_outputs(cluster, "cut-over"))
-    ((path, line),) = found
+    assert problems(cluster, with_outputs(cluster, "cut-over")) == []
+    monkeypatch.setattr(infra_rules, "ORIGIN_TLS_MIN_VERSION", "1.3")
+    ((path, line),) = problems(cluster, with_outputs(cluster, "cut-over"))
     assert path == "parameters.infra.edge.outputs.distribution_domain" and "TLS 1.2" in line
+
+
+def test_a_region_without_cloudfronts_prefix_list_is_refused() -> None:
+    cluster = EDGE[0]
+    params = copy.deepcopy(real_parameters()[cluster])
+    del params["infra"]["edge"]["origin_facing_prefix_lists"][params["cluster"]["region"]]
+    ((path, line),) = problems(cluster, params)
+    assert path == "parameters.infra.edge.origin_facing_prefix_lists" and params["cluster"]["region"] in line
 
 
 @pytest.mark.parametrize("cluster", EDGE)

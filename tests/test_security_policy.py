@@ -3,6 +3,7 @@ every check is shown to fail on a bad fixture (tests/fixtures/policy/ and the pl
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ BAD_FIXTURES = [
     ("ingress-from-anywhere.yaml", "reachability", {}, "without `from` opens memory-service to everyone"),
     ("tls12-listener.yaml", "tls13", {}, "allows TLS 1.2"),
     ("https-without-client-policy.yaml", "tls13", {}, "no ClientTrafficPolicy"),
+    ("origin-listener-weak-cipher.yaml", "tls13", {"cloudfront_origin": True}, "ciphers ['ECDHE-RSA-AES128-SHA']"),
+    ("origin-listener-weak-cipher.yaml", "tls13", {}, "allows TLS 1.2 to 1.3 on listener origin; only 1.3"),
     ("latest-tag.yaml", "image", {}, "uses the latest tag"),
     ("prod-without-digest.yaml", "image", {"environment": "prod"}, "not pinned by digest in prod"),
     ("missing-limits-and-probes.yaml", "resources-probes", {}, "has no limits for cpu, memory"),
@@ -96,6 +99,38 @@ def test_the_gateway_itself_passes_only_with_its_client_policy() -> None:
     """Removing the compiled ClientTrafficPolicy from prod makes the TLS check fail."""
     docs = [d for d in documents("prod") if d["kind"] != "ClientTrafficPolicy"]
     assert CHECKS["tls13"](docs, Expectations.from_parameters(parameters()["prod"]))
+
+
+def fronted_targets() -> list[str]:
+    return [t for t in TARGETS if Expectations.from_parameters(parameters()[t]).cloudfront_origin]
+
+
+def test_the_inventory_puts_cloudfront_in_front_of_some_gateway() -> None:
+    assert fronted_targets(), "no gateway has CloudFront's origin listener: the test below would check nothing"
+
+
+@pytest.mark.parametrize("target", fronted_targets())
+def test_only_cloudfronts_origin_listener_accepts_tls_1_2(target: str) -> None:
+    """CloudFront reaches origins with TLS 1.2 at most: its listener alone accepts 1.2, with AEAD ECDHE suites,
+    and reads the client address from X-Forwarded-For with one trusted hop (CloudFront's); every other listener
+    stays 1.3 only. The same 1.2 policy aimed at the whole Gateway is refused."""
+    docs = copy.deepcopy(list(documents(target)))  # edited below: the parsed documents are cached
+    exp = Expectations.from_parameters(parameters()[target])
+    (gateway,) = [d for d in docs if d["kind"] == "Gateway"]
+    listeners = {item["name"]: item for item in gateway["spec"]["listeners"] if item["protocol"] == "HTTPS"}
+    assert listeners.pop("origin")["port"] == 8443 and listeners
+    (origin,) = [d for d in docs if d["kind"] == "ClientTrafficPolicy" and d["spec"]["targetRefs"][0].get("sectionName")]
+    assert origin["spec"]["targetRefs"][0]["sectionName"] == "origin"
+    assert origin["spec"]["tls"]["minVersion"] == "1.2" and origin["spec"]["tls"]["ciphers"]
+    assert origin["spec"]["clientIPDetection"] == {"xForwardedFor": {"numTrustedHops": 1}}
+    others = [d for d in docs if d["kind"] == "ClientTrafficPolicy" and d is not origin]
+    assert [p["spec"]["tls"]["minVersion"] for p in others] == ["1.3"]
+    assert CHECKS["tls13"](docs, exp) == []
+    del origin["spec"]["targetRefs"][0]["sectionName"]
+    wide = [d for d in docs if d is not others[0]]
+    assert {v.message.split(";")[0] for v in CHECKS["tls13"](wide, exp)} == {
+        f"allows TLS 1.2 to 1.3 on listener {name}" for name in listeners
+    }
 
 
 def test_removing_a_default_deny_from_the_compiled_tree_is_caught() -> None:

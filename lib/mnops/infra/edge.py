@@ -22,10 +22,12 @@ protection"):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mnops.infra.model import ClusterInfra
+from mnops.k8s.gatewayapi import ORIGIN_PORT
 
 if TYPE_CHECKING:
     from mnops.infra.aws import AwsLayer
@@ -64,6 +66,15 @@ class EdgePlan:
     @property
     def cut_over(self) -> bool:
         return self.has_distribution and bool(self.outputs.get("distribution_domain"))
+
+
+def fronted_by_cloudfront(params: Mapping[str, Any]) -> bool:
+    """Whether CloudFront may connect to this cluster's gateway: the environment has a distribution (on its
+    primary) and this cluster serves its hostnames. Standbys too: a failover moves the origin name to them, and
+    the distribution stays. Their gateway gets the origin listener, their security group CloudFront's range."""
+    return bool(
+        params["cloud"]["provider"] == "aws" and params["infra"]["edge"]["cloudfront"] and params["gateway"].get("hostnames")
+    )
 
 
 def edge_plan(infra: ClusterInfra) -> EdgePlan | None:
@@ -213,7 +224,8 @@ def distribution(layer: AwsLayer, plan: EdgePlan) -> Obj:
                     "domainName": plan.origin,
                     "customOriginConfig": {
                         "httpPort": 80,
-                        "httpsPort": 443,
+                        # The gateway's origin listener: TLS 1.2 (all CloudFront speaks to origins), CloudFront only.
+                        "httpsPort": ORIGIN_PORT,
                         "originProtocolPolicy": "https-only",
                         "originSslProtocols": ["TLSv1.2"],
                     },
@@ -262,8 +274,9 @@ def alias_record(layer: AwsLayer, plan: EdgePlan, host: str, kind: str) -> Obj:
 
 
 def gateway_security_group(layer: AwsLayer, plan: EdgePlan | None) -> list[Obj]:
-    """The gateway load balancer's own security group: open while DNS points at the load balancer, then
-    only CloudFront's origin-facing addresses (AWS's managed prefix list), so nothing bypasses the WAF."""
+    """The gateway load balancer's own security group. Where CloudFront fronts the gateway, its origin listener's
+    port is open to CloudFront's origin-facing addresses only (AWS's managed prefix list), on standbys too; the
+    public ports are open to everyone until the cut-over, then closed, so nothing bypasses the WAF."""
     i = layer.infra
     objs = [
         layer.mr(
@@ -294,10 +307,11 @@ def gateway_security_group(layer: AwsLayer, plan: EdgePlan | None) -> list[Obj]:
         body = {"ipProtocol": "tcp", "fromPort": port, "toPort": port, "description": text, **source}
         return layer.mr("ec2", "SecurityGroupIngressRule", name, {**body, "securityGroupIdRef": layer.ref("gateway")})
 
-    if plan is not None and plan.cut_over:
+    if fronted_by_cloudfront(i.parameters):
         prefix_list = i.settings["edge"]["origin_facing_prefix_lists"][i.region]
-        objs.append(ingress("gateway-https-from-cloudfront", 443, {"prefixListId": prefix_list}, "HTTPS from CloudFront only"))
-    else:
+        cloudfront = {"prefixListId": prefix_list}
+        objs.append(ingress("gateway-origin-from-cloudfront", ORIGIN_PORT, cloudfront, "HTTPS from CloudFront only"))
+    if plan is None or not plan.cut_over:
         world = {"cidrIpv4": "0.0.0.0/0"}
         objs += [
             ingress("gateway-https", 443, world, "HTTPS from clients"),

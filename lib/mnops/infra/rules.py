@@ -15,9 +15,10 @@ from mnops import units
 from mnops.data import backup_schedules, vault_tiers
 from mnops.data.managed import IN_CLUSTER, OPERATOR_CHARTS, STORES, data_services
 from mnops.errors import Problem
+from mnops.infra.edge import fronted_by_cloudfront
 from mnops.infra.network import AddressError, allocate, carve, overlaps
 from mnops.inventory.layers import effective_service
-from mnops.k8s.gatewayapi import TLS_MIN_VERSION
+from mnops.k8s.gatewayapi import ORIGIN_TLS_MIN_VERSION
 from mnops.kapitan_inventory import compiles_manifests
 
 Params = Mapping[str, Any]
@@ -165,19 +166,9 @@ def buckets_are_encrypted(target: str, params: Params) -> Iterator[Problem]:
             )
 
 
-def _edge_fronts_gateway(params: Params) -> bool:
-    """Whether this cluster gets CloudFront (mnops.infra.edge.edge_plan, from the raw parameters)."""
-    return bool(
-        params["cloud"]["provider"] == "aws"
-        and params["infra"]["edge"]["cloudfront"]
-        and params["cluster"]["role"] == "primary"
-        and params["gateway"].get("hostnames")
-    )
-
-
 def edge_origin_is_published(target: str, params: Params) -> Iterator[Problem]:
     """CloudFront connects to the origin name; external-dns must point it at the gateway's load balancer."""
-    if not compiles_manifests(params) or not _edge_fronts_gateway(params):
+    if not compiles_manifests(params) or not fronted_by_cloudfront(params):
         return
     origin = params["infra"]["edge"].get("origin_hostname")
     hostnames = params["gateway"]["hostnames"]
@@ -199,7 +190,7 @@ def edge_origin_is_published(target: str, params: Params) -> Iterator[Problem]:
 
 
 def edge_origin_certificate_is_public(target: str, params: Params) -> Iterator[Problem]:
-    if compiles_manifests(params) and _edge_fronts_gateway(params) and params["tls"]["issuer"] == "private-ca":
+    if compiles_manifests(params) and fronted_by_cloudfront(params) and params["tls"]["issuer"] == "private-ca":
         yield Problem(
             target,
             "parameters.infra.edge.cloudfront",
@@ -234,23 +225,25 @@ def edge_outputs_are_this_clusters(target: str, params: Params) -> Iterator[Prob
 
 
 def edge_cut_over_reaches_the_gateway(target: str, params: Params) -> Iterator[Problem]:
-    """Moving the public names to CloudFront must not cut every client off the gateway."""
-    edge = params["infra"]["edge"]
-    domain = (edge.get("outputs") or {}).get("distribution_domain")
-    if not domain or not compiles_manifests(params):
-        return
-    key = "parameters.infra.edge.outputs.distribution_domain"
-    if TLS_MIN_VERSION > "1.2":
+    """Moving the public names to CloudFront must not cut every client off the gateway: CloudFront speaks TLS 1.2
+    at most to origins, which the gateway's origin listener must accept (mnops.k8s.gatewayapi)."""
+    domain = (params["infra"]["edge"].get("outputs") or {}).get("distribution_domain")
+    if domain and compiles_manifests(params) and ORIGIN_TLS_MIN_VERSION > "1.2":
         yield Problem(
             target,
-            key,
+            "parameters.infra.edge.outputs.distribution_domain",
             domain,
-            "a gateway that accepts TLS 1.2: CloudFront connects to origins with TLS 1.2 at most, and the gateway "
-            f"accepts only TLS {TLS_MIN_VERSION} and later",
-            "allow 1.2 in lib/mnops/k8s/gatewayapi.py (TLS_MIN_VERSION) before the cut-over",
+            "an origin listener that accepts TLS 1.2: CloudFront connects to origins with TLS 1.2 at most, and the "
+            f"gateway's origin listener accepts only TLS {ORIGIN_TLS_MIN_VERSION} and later",
+            "ORIGIN_TLS_MIN_VERSION in lib/mnops/k8s/gatewayapi.py",
         )
+
+
+def cloudfront_addresses_are_known(target: str, params: Params) -> Iterator[Problem]:
+    """The gateway's security group admits CloudFront's origin-facing range, one prefix list ID per region."""
     region = params["cluster"]["region"]
-    if region not in edge.get("origin_facing_prefix_lists", {}):
+    known = params["infra"]["edge"].get("origin_facing_prefix_lists", {})
+    if compiles_manifests(params) and fronted_by_cloudfront(params) and region not in known:
         yield Problem(
             target,
             "parameters.infra.edge.origin_facing_prefix_lists",
@@ -434,6 +427,7 @@ RULES = (
     rds_keeps_the_recovery_window,
     data_service_windows_are_sound,
     rds_covers_every_backup_tier,
+    cloudfront_addresses_are_known,
     service_cloud_identities_are_scoped,
 )
 

@@ -16,27 +16,51 @@ def gateway_class(name: str, identity: Identity, controller_name: str) -> dict[s
     return k8s_object(GATEWAY_API, "GatewayClass", metadata(name, identity), spec={"controllerName": controller_name})
 
 
+# The oldest TLS the gateway accepts, on every listener but CloudFront's origin listener.
+TLS_MIN_VERSION = "1.3"
+# CloudFront connects to custom origins with TLS 1.2 at most (its origin SSL protocols end at TLSv1.2, and the
+# ciphers it offers origins are TLS 1.2 suites only). Where CloudFront fronts the gateway, it connects to a
+# listener of its own, on a port of its own that the load balancer's security group opens to CloudFront's
+# origin-facing addresses only: the only listener that accepts 1.2, with the AEAD ECDHE suites CloudFront offers.
+ORIGIN_LISTENER = "origin"
+ORIGIN_PORT = 8443
+ORIGIN_TLS_MIN_VERSION = "1.2"
+ORIGIN_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+)
+
+
 def gateway(
-    name: str, namespace: str, identity: Identity, *, class_name: str, hostnames: Sequence[str], certificate_secret: str
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    class_name: str,
+    hostnames: Sequence[str],
+    certificate_secret: str,
+    origin_listener: bool = False,
 ) -> dict[str, Any]:
     """One HTTPS listener per hostname (TLS terminated with the cert-manager secret) and one HTTP
-    listener that only redirects; routes may attach from the Gateway's own namespace only."""
+    listener that only redirects; routes may attach from the Gateway's own namespace only. With
+    `origin_listener`, CloudFront's listener on ORIGIN_PORT: no hostname, since CloudFront forwards the
+    viewer's Host and sends it as SNI, and the same certificate (it checks it against that Host)."""
     if not hostnames:
         raise BuildError(f"gateway {name} needs at least one hostname")
     same_ns = {"namespaces": {"from": "Same"}}
+    tls = {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "group": "", "name": certificate_secret}]}
     listeners: list[dict[str, Any]] = [
         {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": same_ns},
     ]
     for index, host in enumerate(sorted(hostnames)):
         listeners.append(
-            {
-                "name": f"https-{index}",
-                "protocol": "HTTPS",
-                "port": 443,
-                "hostname": host,
-                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "group": "", "name": certificate_secret}]},
-                "allowedRoutes": same_ns,
-            }
+            {"name": f"https-{index}", "protocol": "HTTPS", "port": 443, "hostname": host, "tls": tls, "allowedRoutes": same_ns}
+        )
+    if origin_listener:
+        listeners.append(
+            {"name": ORIGIN_LISTENER, "protocol": "HTTPS", "port": ORIGIN_PORT, "tls": tls, "allowedRoutes": same_ns}
         )
     return k8s_object(
         GATEWAY_API, "Gateway", metadata(name, identity, namespace), spec={"gatewayClassName": class_name, "listeners": listeners}
@@ -99,30 +123,40 @@ def http_route(
     )
 
 
-def _target(kind: str, name: str) -> list[dict[str, str]]:
-    return [{"group": "gateway.networking.k8s.io", "kind": kind, "name": name}]
-
-
-# The oldest TLS the gateway accepts. CloudFront connects to origins with TLS 1.2 at most, so putting it in
-# front of the gateway (mnops.infra.edge) needs "1.2" here first (a rule refuses the cut-over until then).
-TLS_MIN_VERSION = "1.3"
+def _target(kind: str, name: str, section: str | None = None) -> list[dict[str, str]]:
+    ref = {"group": "gateway.networking.k8s.io", "kind": kind, "name": name}
+    return [{**ref, "sectionName": section} if section else ref]
 
 
 def client_traffic_policy(
-    name: str, namespace: str, identity: Identity, *, gateway_name: str, connection_limit: int, idle_timeout: str
+    name: str,
+    namespace: str,
+    identity: Identity,
+    *,
+    gateway_name: str,
+    connection_limit: int,
+    idle_timeout: str,
+    origin: bool = False,
 ) -> dict[str, Any]:
-    """TLS 1.3 only (minimum and maximum), HTTP/2 via ALPN, a connection cap per Envoy replica."""
-    return k8s_object(
-        ENVOY_GATEWAY_API,
-        "ClientTrafficPolicy",
-        metadata(name, identity, namespace),
-        spec={
-            "targetRefs": _target("Gateway", gateway_name),
-            "tls": {"minVersion": TLS_MIN_VERSION, "maxVersion": "1.3", "alpnProtocols": ["h2", "http/1.1"]},
-            "connection": {"connectionLimit": {"value": connection_limit}},
-            "timeout": {"http": {"idleTimeout": idle_timeout}},
-        },
-    )
+    """TLS 1.3 only (minimum and maximum), HTTP/2 via ALPN, a connection cap per Envoy replica.
+
+    `origin`: the policy of CloudFront's origin listener only, which overrides the Gateway's there (all of
+    it: the connection settings are repeated). TLS 1.2 with ORIGIN_CIPHERS, and the client address read from
+    X-Forwarded-For with exactly one trusted hop: CloudFront appends the viewer's address, and the network
+    load balancer in between keeps the source address without adding a hop, so per-client rate limits count
+    viewers, not CloudFront's edges. Only CloudFront reaches that port, so nobody else can choose the address.
+    """
+    tls: dict[str, Any] = {"minVersion": TLS_MIN_VERSION, "maxVersion": "1.3", "alpnProtocols": ["h2", "http/1.1"]}
+    spec: dict[str, Any] = {
+        "targetRefs": _target("Gateway", gateway_name, ORIGIN_LISTENER if origin else None),
+        "tls": tls,
+        "connection": {"connectionLimit": {"value": connection_limit}},
+        "timeout": {"http": {"idleTimeout": idle_timeout}},
+    }
+    if origin:
+        tls.update(minVersion=ORIGIN_TLS_MIN_VERSION, ciphers=list(ORIGIN_CIPHERS))
+        spec["clientIPDetection"] = {"xForwardedFor": {"numTrustedHops": 1}}
+    return k8s_object(ENVOY_GATEWAY_API, "ClientTrafficPolicy", metadata(name, identity, namespace), spec=spec)
 
 
 def _rate_rule(requests: int, unit: str, per_client: bool) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnops import units
+from mnops.infra.edge import fronted_by_cloudfront
 from mnops.inventory import Target
 from mnops.inventory.layers import deep_merge, effective_service
 
@@ -58,6 +59,7 @@ class Gateway:
     routes: tuple[Route, ...]
     response_headers: Mapping[str, str] = field(default_factory=dict)
     load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    cloudfront_origin: bool = False  # CloudFront connects to it (mnops.infra.edge): its own origin listener
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ def security_settings(target: Target) -> Settings:
         load_balancer_annotations=dict(
             sorted({**target.cloud["load_balancer_annotations"], **g["load_balancer_annotations"]}.items())
         ),
+        cloudfront_origin=fronted_by_cloudfront(p),
     )
     tls = Tls(
         issuer=t["issuer"],

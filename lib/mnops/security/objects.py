@@ -54,7 +54,9 @@ def certificate_secret(settings: Settings) -> str:
 
 
 def https_sections(settings: Settings) -> list[str]:
-    return [f"https-{i}" for i in range(len(settings.gateway.hostnames))]
+    """The Gateway's HTTPS listeners, CloudFront's origin listener among them where it has one."""
+    origin = [gatewayapi.ORIGIN_LISTENER] if settings.gateway.cloudfront_origin else []
+    return [*(f"https-{i}" for i in range(len(settings.gateway.hostnames))), *origin]
 
 
 def envoy_proxy_name(settings: Settings) -> str:
@@ -82,14 +84,19 @@ def gateway_objects(target: Target, settings: Settings) -> list[Obj]:
             class_name=g.class_name,
             hostnames=g.hostnames,
             certificate_secret=certificate_secret(settings),
+            origin_listener=g.cloudfront_origin,
         ),
-        gatewayapi.client_traffic_policy(
-            g.name,
-            g.namespace,
-            ident,
-            gateway_name=g.name,
-            connection_limit=g.connection_limit,
-            idle_timeout=_seconds(g.client_idle_timeout_seconds),
+        *(
+            gatewayapi.client_traffic_policy(
+                f"{g.name}-{gatewayapi.ORIGIN_LISTENER}" if origin else g.name,
+                g.namespace,
+                ident,
+                gateway_name=g.name,
+                connection_limit=g.connection_limit,
+                idle_timeout=_seconds(g.client_idle_timeout_seconds),
+                origin=origin,
+            )
+            for origin in ((False, True) if g.cloudfront_origin else (False,))
         ),
         gatewayapi.redirect_route(f"{g.name}-https-redirect", g.namespace, ident, gateway_name=g.name),
     ]

@@ -11,18 +11,23 @@ cluster. Kyverno enforces the same pod rules at admission (manifests/policies/).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnops import yamlio
+from mnops.infra.edge import fronted_by_cloudfront
+from mnops.k8s.gatewayapi import ORIGIN_LISTENER, ORIGIN_PORT, ORIGIN_TLS_MIN_VERSION
 
 Doc = dict[str, Any]
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob", "Rollout"}
 ISTIO_GROUPS = ("security.istio.io/", "networking.istio.io/", "telemetry.istio.io/")
 NAME_LABEL = "app.kubernetes.io/name"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# TLS 1.2 suites with forward secrecy and authenticated encryption (OpenSSL names, as Envoy takes them).
+AEAD_ECDHE = re.compile(r"ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Expectations:
     external_callers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     mesh_enabled: bool = False
     unmanaged_namespaces: tuple[str, ...] = ()  # listed in network.unmanaged_namespaces, with a reason
+    cloudfront_origin: bool = False  # CloudFront fronts the gateway: its origin listener may accept TLS 1.2
 
     @staticmethod
     def from_parameters(parameters: Mapping[str, Any]) -> Expectations:
@@ -70,6 +76,7 @@ class Expectations:
             public_services=frozenset(n for n, s in services.items() if s.get("public_path")),
             external_callers=external,
             mesh_enabled=parameters["mesh"]["enabled"],
+            cloudfront_origin=fronted_by_cloudfront(parameters),
         )
 
 
@@ -237,34 +244,55 @@ def no_secret_data(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
     ]
 
 
+def _listener_policy(policies: Sequence[Doc], gateway: str, listener: str) -> Doc | None:
+    """The ClientTrafficPolicy Envoy Gateway applies to one listener: the one naming it, else the Gateway's."""
+    for section in (listener, None):
+        for policy in policies:
+            if any(
+                r.get("kind") == "Gateway" and r.get("name") == gateway and r.get("sectionName") == section
+                for r in policy["spec"].get("targetRefs", [])
+            ):
+                return policy
+    return None
+
+
+def _tls_violations(policy: Doc, listener: Doc, exp: Expectations) -> list[str]:
+    """1.3 only; on CloudFront's origin listener (where the inventory puts CloudFront in front) 1.2 as well,
+    with AEAD ECDHE suites only: CloudFront speaks TLS 1.2 at most to origins."""
+    tls = policy["spec"].get("tls", {})
+    low, high = tls.get("minVersion", "default"), tls.get("maxVersion", "default")
+    if low == "1.3" and high in ("1.3", "default"):
+        return []
+    origin = exp.cloudfront_origin and listener.get("name") == ORIGIN_LISTENER and listener.get("port") == ORIGIN_PORT
+    if not origin or (low, high) != (ORIGIN_TLS_MIN_VERSION, "1.3"):
+        where = "" if not exp.cloudfront_origin else f" (1.2 only on CloudFront's listener {ORIGIN_LISTENER}:{ORIGIN_PORT})"
+        return [f"allows TLS {low} to {high} on listener {listener.get('name')}; only 1.3{where}"]
+    weak = [c for c in tls.get("ciphers", []) if not AEAD_ECDHE.fullmatch(c)]
+    if weak or not tls.get("ciphers"):
+        ciphers = weak or "of Envoy's choosing"
+        return [f"allows TLS 1.2 on listener {listener.get('name')} with ciphers {ciphers}: only ECDHE with AES-GCM or ChaCha20"]
+    return []
+
+
 def listeners_require_tls13(docs: Sequence[Doc], exp: Expectations) -> list[Violation]:
-    """Every Gateway with an HTTPS listener has a ClientTrafficPolicy pinning TLS to 1.3."""
+    """Every HTTPS listener of a Gateway gets a ClientTrafficPolicy pinning TLS to 1.3, except CloudFront's
+    origin listener, which may accept 1.2 with AEAD ECDHE suites (docs/security.md)."""
     violations = []
     ctps = [d for d in docs if d.get("kind") == "ClientTrafficPolicy"]
     for gw in (
         d for d in docs if d.get("kind") == "Gateway" and d.get("apiVersion", "").startswith("gateway.networking.k8s.io/")
     ):
-        if not any(listener.get("protocol") in ("HTTPS", "TLS") for listener in gw["spec"].get("listeners", [])):
-            continue
         ns, name = gw["metadata"].get("namespace"), gw["metadata"]["name"]
-        policies = [
-            p
-            for p in ctps
-            if p["metadata"].get("namespace") == ns
-            and any(r.get("kind") == "Gateway" and r.get("name") == name for r in p["spec"].get("targetRefs", []))
-        ]
-        if not policies:
-            violations.append(Violation("tls13", describe(gw), "no ClientTrafficPolicy sets its TLS versions (Envoy allows 1.2)"))
-        for policy in policies:
-            tls = policy["spec"].get("tls", {})
-            if tls.get("minVersion") != "1.3" or tls.get("maxVersion", "1.3") != "1.3":
-                violations.append(
-                    Violation(
-                        "tls13",
-                        describe(policy),
-                        f"allows TLS {tls.get('minVersion', 'default')} to {tls.get('maxVersion', 'default')}; only 1.3",
-                    )
-                )
+        policies = [p for p in ctps if p["metadata"].get("namespace") == ns]
+        for listener in gw["spec"].get("listeners", []):
+            if listener.get("protocol") not in ("HTTPS", "TLS"):
+                continue
+            policy = _listener_policy(policies, name, str(listener.get("name")))
+            if policy is None:
+                message = f"no ClientTrafficPolicy sets the TLS versions of listener {listener.get('name')} (Envoy allows 1.2)"
+                violations.append(Violation("tls13", describe(gw), message))
+                continue
+            violations += [Violation("tls13", describe(policy), message) for message in _tls_violations(policy, listener, exp)]
     return violations
 
 
