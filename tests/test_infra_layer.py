@@ -302,7 +302,15 @@ def test_secret_access_is_exactly_the_paths_the_cluster_reads(cluster: str) -> N
 
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_object_access_names_the_cluster_own_buckets(cluster: str) -> None:
+    """Its own buckets; a standby also reads the DR-region copy of its primary's WAL archive, which the primary
+    creates (docs/object-storage.md: `(read)`)."""
+    params = workload_clusters()[cluster][1]
     buckets = set(by_kind(cluster, "Bucket"))
+    if params["cluster"]["role"] == "standby":
+        primary = params["data"]["primary_cluster"]
+        copy = f"{params['data']['object_storage']['bucket_prefix']}-{primary}-postgres-dr"
+        assert copy in by_kind(primary, "Bucket"), f"{primary} does not create {copy}"
+        buckets.add(copy)
     checked = 0
     for name, role in by_kind(cluster, "Role").items():
         for inline in role["spec"]["forProvider"].get("inlinePolicy", []):

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mnops.data import Bucket, data_settings
 from mnops.infra.model import CloudIdentity, ClusterInfra
 from mnops.inventory.layers import effective_service
+from mnops.inventory.model import build_target
 
 ADDON_NAMESPACE = "kube-system"
 HOSTED_ZONES = "arn:aws:route53:::hostedzone/*"
@@ -20,14 +22,20 @@ S3_OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject
 VELERO_OBJECT_ACTIONS = (*S3_OBJECT_ACTIONS, "s3:ListMultipartUploadParts")
 # The AWS Load Balancer Controller tags everything it creates with this key and the cluster's name (its clusterName value).
 LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+# The data key's counterpart in the DR region (mnops.infra.aws.DR_KEY: identities cannot import the layer).
+DR_DATA_KEY = "data-dr"
 # EBS CSI driver v1.64: the managed version of its example policy, limited to volumes and snapshots it tagged.
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"
 
 
+def _buckets(infra: ClusterInfra, purposes: Iterable[str]) -> list[Bucket]:
+    wanted = set(purposes)
+    return sorted((b for b in infra.buckets if b.purpose in wanted or b.purpose.split()[0] in wanted), key=lambda b: b.name)
+
+
 def buckets_for(infra: ClusterInfra, purposes: Iterable[str]) -> list[str]:
     """The cluster's buckets of these purposes (`velero`, `postgres`, `logs`, ...), by name."""
-    wanted = set(purposes)
-    return sorted(b.name for b in infra.buckets if b.purpose in wanted or b.purpose.split()[0] in wanted)
+    return [b.name for b in _buckets(infra, purposes)]
 
 
 def _allow(sid: str, actions: list[str], resources: list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,13 +49,35 @@ def _allow(sid: str, actions: list[str], resources: list[str], condition: dict[s
 def _s3_statements(
     infra: ClusterInfra, purposes: set[str], object_actions: tuple[str, ...] = S3_OBJECT_ACTIONS
 ) -> tuple[dict[str, Any], ...]:
-    names = buckets_for(infra, purposes)
-    if not names:
+    """Read and write the cluster's own buckets of these purposes, and use the keys that encrypt them."""
+    buckets = _buckets(infra, purposes)
+    if not buckets:
         return ()
+    names = [b.name for b in buckets]
     return (
         _allow("ListOwnBuckets", ["s3:ListBucket"], [f"arn:aws:s3:::{n}" for n in names]),
         _allow("ReadWriteOwnObjects", list(object_actions), [f"arn:aws:s3:::{n}/*" for n in names]),
+        *_kms_statements(infra, buckets),
     )
+
+
+def _archive_source_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
+    """A standby's replica cluster recovers from the DR-region copy of its primary's WAL archive: read only."""
+    if infra.role != "standby":
+        return ()
+    copy = data_settings(build_target(infra.parameters)).primary_wal_copy
+    return (
+        _allow("ListPrimaryArchive", ["s3:ListBucket"], [f"arn:aws:s3:::{copy.name}"]),
+        _allow("ReadPrimaryArchive", ["s3:GetObject"], [f"arn:aws:s3:::{copy.name}/*"]),
+        *_kms_statements(infra, [copy], "UsePrimaryArchiveKey", ("kms:Decrypt",)),
+    )
+
+
+def _bucket_key(infra: ClusterInfra, bucket: Bucket) -> tuple[str, str]:
+    """(region, alias) of the key that encrypts a bucket (mnops.infra.aws, data_key_in): its owner's data key in
+    the owner's region, the DR-region counterpart (data-dr) for the copies in the DR region."""
+    own_region = bucket.cluster == infra.name and bucket.region == infra.region
+    return bucket.region, f"alias/{bucket.cluster}-{'data' if own_region else DR_DATA_KEY}"
 
 
 def _data_key(infra: ClusterInfra) -> tuple[list[str], dict[str, Any]]:
@@ -56,10 +86,27 @@ def _data_key(infra: ClusterInfra) -> tuple[list[str], dict[str, Any]]:
     return keys, {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [f"alias/{infra.name}-data"]}}
 
 
-def _kms_statement(infra: ClusterInfra) -> dict[str, Any]:
-    # Buckets are encrypted with the cluster's data key (SSE-KMS): writers generate data keys with it, readers decrypt.
-    keys, alias = _data_key(infra)
-    return _allow("UseClusterKey", ["kms:Decrypt", "kms:GenerateDataKey"], keys, alias)
+def _kms_statements(
+    infra: ClusterInfra,
+    buckets: Iterable[Bucket],
+    sid: str = "UseDataKeys",
+    actions: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey"),
+) -> tuple[dict[str, Any], ...]:
+    """Buckets are encrypted with a data key of their region (SSE-KMS): writers generate data keys with it,
+    readers decrypt. Keys by alias (kms:ResourceAliases), one statement per region: an alias names a key in
+    its own region only (mnops.infra.key_regions checks each one exists there)."""
+    by_region: dict[str, set[str]] = {}
+    for region, alias in (_bucket_key(infra, b) for b in buckets):
+        by_region.setdefault(region, set()).add(alias)
+    return tuple(
+        _allow(
+            sid if region == infra.region else f"{sid}InDrRegion",
+            list(actions),
+            [infra.arn("kms", "key/*", region=region)],
+            {"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(aliases)}},
+        )
+        for region, aliases in sorted(by_region.items())
+    )
 
 
 def _ebs_key_statements(infra: ClusterInfra) -> tuple[dict[str, Any], ...]:
@@ -172,12 +219,7 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
                 "velero",
                 "Velero backups",
                 # Restoring a volume from a snapshot of an encrypted volume needs the volume key's grant too.
-                (
-                    *_s3_statements(infra, {"velero"}, VELERO_OBJECT_ACTIONS),
-                    _kms_statement(infra),
-                    *_ebs_key_statements(infra),
-                    snapshots,
-                ),
+                (*_s3_statements(infra, {"velero"}, VELERO_OBJECT_ACTIONS), *_ebs_key_statements(infra), snapshots),
                 bucket_purposes=frozenset({"velero"}),
                 snapshots=True,
             )
@@ -190,7 +232,7 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
                 name,
                 name,
                 "WAL archive and base backups",
-                (*_s3_statements(infra, {"postgres"}), _kms_statement(infra)),
+                (*_s3_statements(infra, {"postgres"}), *_archive_source_statements(infra)),
                 bucket_purposes=frozenset({"postgres"}),
             )
         )
@@ -202,7 +244,7 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
                 "redis-rdb-copy",
                 "redis-rdb-copy",
                 "RDB snapshot copies",
-                (*_s3_statements(infra, {"redis"}), _kms_statement(infra)),
+                _s3_statements(infra, {"redis"}),
                 bucket_purposes=frozenset({"redis"}),
             )
         )
@@ -214,7 +256,7 @@ def cloud_identities(infra: ClusterInfra) -> list[CloudIdentity]:
                 "loki",
                 "loki",
                 "log chunks",
-                (*_s3_statements(infra, {"logs"}), _kms_statement(infra)),
+                _s3_statements(infra, {"logs"}),
                 bucket_purposes=frozenset({"logs"}),
             )
         )
