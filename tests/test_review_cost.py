@@ -10,7 +10,8 @@ from conftest import ROOT, real_parameters
 from review_support import env_class, kept_clusters
 
 from mnops import yamlio
-from mnops.review import cost
+from mnops.review import cost, dr_impact
+from mnops.review.compiled import fingerprint
 from mnops.review.registry import SECTIONS
 
 
@@ -145,3 +146,70 @@ def test_new_rates_alone_reprice_a_cluster_whose_manifests_did_not_change(review
     )
     [changed] = [c for c in (cost.cluster_cost(dataclasses.replace(review, head_parameters=head), cluster),) if c]
     assert changed.delta[0] > 0 and changed.delta[1] > changed.delta[0]
+
+
+def managed_cluster() -> tuple[str, str]:
+    """A kept AWS cluster whose node group, NAT and data services a management cluster creates (from the inventory)."""
+    parameters = real_parameters()
+    for cluster in kept_clusters():
+        p = parameters[cluster]
+        manager = p["infra"].get("management_cluster")
+        if p["cloud"]["provider"] == "aws" and manager not in (None, cluster) and p["pricing"].get("infrastructure"):
+            return cluster, manager
+    pytest.fail("no kept AWS cluster is created by a management cluster")
+
+
+def node_month(parameters: dict, instance_type: str) -> float:
+    """One system node for a month at the cloud class's infrastructure rates: the instance and its gp3 disk."""
+    rates = parameters["pricing"]["infrastructure"]
+    disk = parameters["infra"]["nodes"]["disk_gib"] * rates["monthly"]["ebs_gp3_per_gib"]
+    return rates["hourly"]["instance"][instance_type] * rates["hours_per_month"] + disk
+
+
+@pytest.mark.slow  # compiles the cluster and its management cluster
+def test_a_larger_node_group_is_a_cost_change_of_the_cluster_it_serves(review_sides):
+    cluster, manager = managed_cluster()
+    parameters = real_parameters()[cluster]
+    nodes = parameters["infra"]["nodes"]
+    more = nodes["max_size"] if nodes["max_size"] > nodes["desired_size"] else nodes["desired_size"] + 1
+    edit = {
+        "file": f"targets/{cluster}.yml",
+        "set": {"parameters.infra.nodes.desired_size": more, "parameters.infra.nodes.max_size": max(more, nodes["max_size"])},
+    }
+    review = review_sides([edit], keep=(cluster, manager))
+    # The node group is compiled under the management cluster: its tree changed for this cluster.
+    base_tree, head_tree = (dr_impact.managed_folder(root, cluster, manager) for root in (review.base_root, review.head_root))
+    assert fingerprint(base_tree) != fingerprint(head_tree)
+    section = cost.build(review)
+    assert section is not None
+    changed = cost.cluster_cost(review, cluster)
+    assert changed is not None and manager not in [line.split(":")[0] for line in section.text.splitlines()]
+    expected = (more - nodes["desired_size"]) * node_month(parameters, nodes["instance_types"][0])
+    assert changed.delta == pytest.approx((expected, expected), abs=0.02)
+    line = next(line for line in changed.changes if line.startswith("managed resources: "))
+    assert f"nodes {nodes['desired_size']} (" in line.split(" -> ")[0] and f"nodes {more} (" in line.split(" -> ")[1]
+    assert f"| {cluster} |" in section.markdown and "pricing.infrastructure" in section.markdown
+    limit = cost.threshold(review.head_parameters[cluster])
+    assert (cluster in [r.target for r in section.risks]) == (limit is not None and expected > limit)
+
+
+def test_another_instance_type_alone_reprices_the_cluster_and_past_the_threshold_is_risky(review_sides):
+    cluster, _manager = managed_cluster()
+    review = review_sides([])
+    head = copy.deepcopy(dict(review.head_parameters))
+    nodes = head[cluster]["infra"]["nodes"]
+    table = head[cluster]["pricing"]["infrastructure"]["hourly"]["instance"]
+    current = nodes["instance_types"][0]
+    # The dearest other rate in the table (a cluster already on the dearest one moves down).
+    other = max((name for name in table if table[name] != table[current]), key=lambda name: table[name], default=None)
+    assert other is not None, f"the rate table has no instance type priced unlike {current}"
+    nodes["instance_types"] = [other, *nodes["instance_types"][1:]]
+    head[cluster]["review"]["cost_risk_monthly_delta"] = 1
+    section = cost.build(dataclasses.replace(review, head_parameters=head))
+    assert section is not None
+    per_node = (table[other] - table[current]) * head[cluster]["pricing"]["infrastructure"]["hours_per_month"]
+    changed = cost.cluster_cost(dataclasses.replace(review, head_parameters=head), cluster)
+    assert changed is not None and changed.delta == pytest.approx((nodes["desired_size"] * per_node,) * 2, abs=0.02)
+    assert f" x {current} " in changed.changes[-1] and f" x {other} " in changed.changes[-1]
+    [risk] = [r for r in section.risks if r.target == cluster]
+    assert risk.risk_class == "cost" and "more than review.cost_risk_monthly_delta 1.00 USD" in risk.message

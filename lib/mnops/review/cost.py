@@ -6,6 +6,12 @@ volumeClaimTemplates, CloudNativePG data and WAL storage, Redis storage) and loa
 (Services of type LoadBalancer, and one per Gateway, which Envoy Gateway exposes as such a
 Service). Prices are the cluster's `pricing` rates from its cloud class (730 hours a month).
 Workloads that charts create from helm-values/ are not counted: their sizes are the charts'.
+
+The managed resources a management cluster creates for a cluster (compiled/<management>/infra/
+infra-<cluster>/: node group, NAT gateways, RDS, ElastiCache, and the rest of the fixed baseline)
+are priced too, with docs/infrastructure.md's own code (mnops.infra.docs.monthly_cost) at the cloud
+class's `pricing.infrastructure` rates, and attributed to that cluster: a node group or RDS change
+alone leaves compiled/<cluster>/ as it was, but is a cost change of <cluster>.
 """
 
 from __future__ import annotations
@@ -15,8 +21,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mnops.data.managed import data_services
+from mnops.infra.docs import monthly_cost
+from mnops.infra.model import ClusterInfra, cluster_infra
+from mnops.inventory.model import build_target
+from mnops.kapitan_inventory import compiles_manifests
 from mnops.review import ReviewInput, RiskItem, Section
 from mnops.review.compiled import Doc, documents, ref
+from mnops.review.dr_impact import managers, touched_clusters
 from mnops.units import cpu_millicores, memory_bytes
 
 HOURS_PER_MONTH = 730
@@ -183,6 +195,47 @@ class ClusterCost:
         return self.after[0] - self.before[0], self.after[1] - self.before[1]
 
 
+@dataclass(frozen=True)
+class Managed:
+    """A cluster's managed resources as its management cluster creates them, and their monthly price."""
+
+    description: str
+    monthly: float
+
+
+def managed(parameters: Mapping[str, Any]) -> Managed | None:
+    """The cloud layer a management cluster creates for this cluster, priced as docs/infrastructure.md
+    prices it (at the node group's desired size); None when another cluster does not manage it or its
+    cloud class has no `pricing.infrastructure` rates."""
+    infra_settings = parameters.get("infra") or {}
+    manager = infra_settings.get("management_cluster")
+    rates = (parameters.get("pricing") or {}).get("infrastructure")
+    # The same test as the management cluster's compile (mnops.infra.management.managed_targets).
+    if not manager or manager == (parameters.get("cluster") or {}).get("name") or not rates or not compiles_manifests(parameters):
+        return None
+    infra = cluster_infra(build_target(parameters))
+    return Managed(managed_description(infra), monthly_cost(infra))
+
+
+def managed_description(infra: ClusterInfra) -> str:
+    """What the price depends on: nodes (desired, min-max, type, disk), NAT gateways, RDS, ElastiCache."""
+    settings, choice = infra.settings, data_services(infra.parameters)
+    nodes = settings["nodes"]
+    parts = [
+        f"nodes {nodes['desired_size']} ({nodes['min_size']}-{nodes['max_size']}) x {nodes['instance_types'][0]}"
+        f" + {nodes['disk_gib']} GiB",
+        f"{len(infra.nat_zones)} NAT",
+    ]
+    if choice.managed("postgres"):
+        rds = settings["data_services"]["rds"]
+        multi_az = rds.get("multi_az", infra.prod)  # as the compile and docs/infrastructure.md default it
+        parts.append(f"RDS {rds['instance_class']} {'Multi-AZ' if multi_az else 'single-AZ'} {rds['allocated_storage_gib']} GiB")
+    if choice.managed("redis"):
+        cache = settings["data_services"]["elasticache"]
+        parts.append(f"ElastiCache {1 + cache['replicas']} x {cache['node_type']}")
+    return ", ".join(parts)
+
+
 def _total(caps: Mapping[str, Capacity], rates: Rates | None, default_class: str) -> tuple[float, float]:
     if rates is None:
         return 0.0, 0.0
@@ -196,13 +249,15 @@ def _default_class(parameters: Mapping[str, Any]) -> str:
 
 
 def cluster_cost(review: ReviewInput, cluster: str) -> ClusterCost | None:
-    """Before/after for one cluster, or None when neither its capacity nor its rates changed."""
+    """Before/after for one cluster, or None when neither its capacity, its managed resources nor its rates changed."""
     base_params = review.base_parameters.get(cluster) or {}
     head_params = review.head_parameters.get(cluster) or {}
     before_caps = capacities(documents(review.base_root, cluster))
     after_caps = capacities(documents(review.head_root, cluster))
     before_rates, after_rates = Rates.of(base_params), Rates.of(head_params)
-    if before_caps == after_caps and before_rates == after_rates:
+    before_managed = managed(base_params) if base_params else None
+    after_managed = managed(head_params) if head_params else None
+    if before_caps == after_caps and before_rates == after_rates and before_managed == after_managed:
         return None
     changes = tuple(
         f"{name}: {before_caps[name].describe() if name in before_caps else '(none)'} -> "
@@ -214,13 +269,25 @@ def cluster_cost(review: ReviewInput, cluster: str) -> ClusterCost | None:
         changes += (f"rates: {_rates_line(before_rates)} -> {_rates_line(after_rates)}",)
     known = after_rates or before_rates
     currency = known.currency if known else "?"
+    if before_managed != after_managed:
+        changes += (f"managed resources: {_managed_line(before_managed, currency)} -> {_managed_line(after_managed, currency)}",)
     return ClusterCost(
         cluster,
         currency,
-        _total(before_caps, before_rates, _default_class(base_params)),
-        _total(after_caps, after_rates, _default_class(head_params)),
+        _plus(_total(before_caps, before_rates, _default_class(base_params)), before_managed),
+        _plus(_total(after_caps, after_rates, _default_class(head_params)), after_managed),
         changes,
     )
+
+
+def _plus(pair: tuple[float, float], extra: Managed | None) -> tuple[float, float]:
+    """The managed resources cost the same at the HPAs' minimum and maximum."""
+    add = extra.monthly if extra else 0.0
+    return round(pair[0] + add, 2), round(pair[1] + add, 2)
+
+
+def _managed_line(value: Managed | None, currency: str) -> str:
+    return "(none)" if value is None else f"{value.description} ({_money(value.monthly, currency)})"
 
 
 def _rates_line(rates: Rates | None) -> str:
@@ -251,7 +318,14 @@ def build(review: ReviewInput) -> Section | None:
         if Rates.of(review.base_parameters[name]) != Rates.of(review.head_parameters[name])
         and (review.head_root / "compiled" / name / "manifests").is_dir()
     }
-    names = sorted(set(review.changed_clusters) | repriced)
+    # A change under compiled/<management>/infra/infra-<cluster>/ is <cluster>'s; so is a managed-resource
+    # setting whose compile is not in this tree (the management cluster left out of a partial compile).
+    resized = {
+        name
+        for name in set(review.base_parameters) & set(review.head_parameters)
+        if managed(review.base_parameters[name]) != managed(review.head_parameters[name])
+    }
+    names = sorted(set(touched_clusters(review, managers(review))) | repriced | resized)
     costs = [c for c in (cluster_cost(review, name) for name in names) if c]
     if not costs:
         return None
@@ -287,7 +361,9 @@ def build(review: ReviewInput) -> Section | None:
     note = (
         "Where two figures are given, they are at the HPAs' minimum and maximum replicas. "
         "Requests x replicas, volumes and load balancers priced at "
-        f"{'; '.join(sources) or 'no rates'}; charts' own workloads are not counted."
+        f"{'; '.join(sources) or 'no rates'}; charts' own workloads are not counted. Managed resources "
+        "(node group at its desired size, NAT, RDS, ElastiCache and the rest of docs/infrastructure.md's baseline) "
+        "at the cloud class's pricing.infrastructure rates, attributed to the cluster they serve."
     )
     changed = "\n".join(
         f"- {c.cluster}: `{line.split(': ', 1)[0]}`: {line.split(': ', 1)[1]}" for c in costs for line in c.changes
