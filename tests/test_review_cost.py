@@ -10,8 +10,8 @@ from conftest import ROOT, real_parameters
 from review_support import env_class, kept_clusters
 
 from mnops import yamlio
-from mnops.review import cost, dr_impact
-from mnops.review.compiled import fingerprint
+from mnops.review import cost, registry
+from mnops.review.compiled import fingerprint, managed_folder
 from mnops.review.registry import SECTIONS
 
 
@@ -178,7 +178,7 @@ def test_a_larger_node_group_is_a_cost_change_of_the_cluster_it_serves(review_si
     }
     review = review_sides([edit], keep=(cluster, manager))
     # The node group is compiled under the management cluster: its tree changed for this cluster.
-    base_tree, head_tree = (dr_impact.managed_folder(root, cluster, manager) for root in (review.base_root, review.head_root))
+    base_tree, head_tree = (managed_folder(root, cluster, manager) for root in (review.base_root, review.head_root))
     assert fingerprint(base_tree) != fingerprint(head_tree)
     section = cost.build(review)
     assert section is not None
@@ -191,6 +191,14 @@ def test_a_larger_node_group_is_a_cost_change_of_the_cluster_it_serves(review_si
     assert f"| {cluster} |" in section.markdown and "pricing.infrastructure" in section.markdown
     limit = cost.threshold(review.head_parameters[cluster])
     assert (cluster in [r.target for r in section.risks]) == (limit is not None and expected > limit)
+    # Past the threshold, the cost reviewers own the management cluster's folder the change is in,
+    # not compiled/<cluster>/, which it leaves as it was.
+    assert cluster not in review.changed_clusters and cluster in review.touched_clusters
+    head = copy.deepcopy(dict(review.head_parameters))
+    head[cluster]["review"]["cost_risk_monthly_delta"] = 1
+    routing = registry.review(dataclasses.replace(review, head_parameters=head)).routing
+    owners = " ".join(sorted(real_parameters()[cluster]["review"]["reviewers_by_risk"]["cost"]))
+    assert f"/compiled/{manager}/infra/infra-{cluster}/ {owners}" in routing.codeowners, routing.codeowners
 
 
 def test_another_instance_type_alone_reprices_the_cluster_and_past_the_threshold_is_risky(review_sides):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops.gitops.diffing import TargetChanges
-from mnops.review.compiled import changed_clusters
+from mnops.review.compiled import changed_clusters, managed_changed, managers
 
 # Risk classes map to required reviewers (inventory: review.reviewers_by_risk).
 RISK_CLASSES = (
@@ -40,6 +40,18 @@ class ReviewInput:
     def changed_clusters(self) -> tuple[str, ...]:
         """Clusters whose compiled folder differs between the sides, read once for every section."""
         return tuple(changed_clusters(self.base_root, self.head_root))
+
+    @cached_property
+    def manager_of(self) -> dict[str, str]:
+        """cluster -> the management cluster that creates its cloud resources, from either side's inventory."""
+        return managers(self.base_parameters, self.head_parameters)
+
+    @cached_property
+    def touched_clusters(self) -> tuple[str, ...]:
+        """changed_clusters, plus those whose managed resources under compiled/<management>/infra/infra-<cluster>/
+        changed: a change there is the workload cluster's, though its own folder is the same."""
+        managed = managed_changed(self.base_root, self.head_root, self.manager_of)
+        return tuple(sorted(set(self.changed_clusters) | set(managed)))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mnops import yamlio
+from mnops.infra.model import infra_namespace
 
 Doc = dict[str, Any]
 
@@ -32,6 +34,32 @@ def changed_clusters(base_root: Path, head_root: Path) -> list[str]:
         for cluster in clusters(base_root, head_root)
         if fingerprint(base_root / "compiled" / cluster) != fingerprint(head_root / "compiled" / cluster)
     ]
+
+
+def managers(*parameter_sets: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """cluster -> the management cluster that creates its cloud resources (infra.management_cluster), any side."""
+    found: dict[str, str] = {}
+    for parameters in parameter_sets:
+        for cluster, p in parameters.items():
+            manager = (p.get("infra") or {}).get("management_cluster")
+            if manager and manager != cluster:
+                found.setdefault(cluster, str(manager))
+    return found
+
+
+def managed_folder(root: Path, cluster: str, manager: str) -> Path:
+    """Where the management cluster's compile puts this cluster's managed resources (ClusterInfra.namespace)."""
+    return root / "compiled" / manager / "infra" / infra_namespace(cluster)
+
+
+def managed_changed(base_root: Path, head_root: Path, manager_of: Mapping[str, str]) -> list[str]:
+    """Clusters whose managed resources in the management cluster's tree differ between the sides (a
+    node group, RDS or ElastiCache setting alone leaves compiled/<cluster>/ as it was)."""
+    return sorted(
+        cluster
+        for cluster, manager in manager_of.items()
+        if fingerprint(managed_folder(base_root, cluster, manager)) != fingerprint(managed_folder(head_root, cluster, manager))
+    )
 
 
 def documents(root: Path, cluster: str) -> list[Doc]:

@@ -28,7 +28,6 @@ from mnops.inventory.model import build_target
 from mnops.kapitan_inventory import compiles_manifests
 from mnops.review import ReviewInput, RiskItem, Section
 from mnops.review.compiled import Doc, documents, ref
-from mnops.review.dr_impact import managers, touched_clusters
 from mnops.units import cpu_millicores, memory_bytes
 
 HOURS_PER_MONTH = 730
@@ -325,7 +324,7 @@ def build(review: ReviewInput) -> Section | None:
         for name in set(review.base_parameters) & set(review.head_parameters)
         if managed(review.base_parameters[name]) != managed(review.head_parameters[name])
     }
-    names = sorted(set(touched_clusters(review, managers(review))) | repriced | resized)
+    names = sorted(set(review.touched_clusters) | repriced | resized)
     costs = [c for c in (cluster_cost(review, name) for name in names) if c]
     if not costs:
         return None

@@ -27,7 +27,7 @@ from mnops.infra.model import infra_namespace
 from mnops.inventory.model import build_target
 from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, documents, fingerprint
+from mnops.review.compiled import Doc, documents, managed_folder
 
 HOUR, DAY = 3600, 86400
 RPO_TARGET = 15 * 60
@@ -218,11 +218,6 @@ def _rds(docs: list[Doc]) -> tuple[int | None, str, int, str, str]:
     return RDS_LOG_UPLOAD, "RDS, transaction logs uploaded every 5min", 2 if spec.get("multiAz") else 1, source, retention
 
 
-def managed_folder(root: Path, cluster: str, manager: str) -> Path:
-    """Where the management cluster's compile puts this cluster's managed resources (ClusterInfra.namespace)."""
-    return root / "compiled" / manager / "infra" / infra_namespace(cluster)
-
-
 def managed_documents(root: Path, cluster: str, manager: str | None = None) -> list[Doc]:
     """The cluster's RDS and ElastiCache objects, from the management cluster's tree (none if it has none).
 
@@ -263,29 +258,6 @@ def dr_facts(docs: list[Doc]) -> DrFacts:
     return DrFacts(schedules, rpo, why, retention, instances, replica_of, redis_replicas, managed_facts(docs))
 
 
-def managers(review: ReviewInput) -> dict[str, str]:
-    """cluster -> the management cluster that creates its cloud resources (infra.management_cluster), either side."""
-    found: dict[str, str] = {}
-    for parameters in (review.base_parameters, review.head_parameters):
-        for cluster, p in parameters.items():
-            manager = (p.get("infra") or {}).get("management_cluster")
-            if manager and manager != cluster:
-                found.setdefault(cluster, str(manager))
-    return found
-
-
-def touched_clusters(review: ReviewInput, manager_of: Mapping[str, str]) -> list[str]:
-    """Clusters whose own folder changed, and those whose managed resources in the management
-    cluster's tree changed (an RDS or ElastiCache setting alone leaves compiled/<cluster>/ as it was)."""
-    managed = {
-        cluster
-        for cluster, manager in manager_of.items()
-        if fingerprint(managed_folder(review.base_root, cluster, manager))
-        != fingerprint(managed_folder(review.head_root, cluster, manager))
-    }
-    return sorted(set(review.changed_clusters) | managed)
-
-
 def _prod(review: ReviewInput, cluster: str) -> bool:
     parameters = review.head_parameters.get(cluster) or review.base_parameters.get(cluster) or {}
     return (parameters.get("cluster") or {}).get("environment") == "prod"
@@ -310,9 +282,8 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | what | before | after |", "| --- | --- | --- | --- |"]
     risks: list[RiskItem] = []
-    manager_of = managers(review)
-    for cluster in touched_clusters(review, manager_of):
-        manager = manager_of.get(cluster)
+    for cluster in review.touched_clusters:
+        manager = review.manager_of.get(cluster)
         base_docs = documents(review.base_root, cluster) + managed_documents(review.base_root, cluster, manager)
         head_docs = documents(review.head_root, cluster) + managed_documents(review.head_root, cluster, manager)
         before, after = dr_facts(base_docs), dr_facts(head_docs)

@@ -8,6 +8,7 @@ the risks of the object diff and of every section (see review()).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mnops.gitops.diffing import all_risks
 from mnops.review import (
@@ -23,6 +24,7 @@ from mnops.review import (
     reviewers,
     secret_mappings,
 )
+from mnops.review.compiled import managed_folder
 
 SECTIONS: list[SectionBuilder] = [
     provenance.build,
@@ -46,6 +48,16 @@ def build_sections(review_input: ReviewInput) -> list[Section]:
     return [section for builder in SECTIONS if (section := builder(review_input)) is not None]
 
 
+def managed_only(review_input: ReviewInput, cluster: str) -> str | None:
+    """The management cluster's folder for a cluster whose change is only there (a node group, RDS or
+    ElastiCache setting): a section's risk about it is owned there, not under compiled/<cluster>/,
+    which the change does not touch."""
+    manager = review_input.manager_of.get(cluster)
+    if manager is None or cluster in review_input.changed_clusters or cluster not in review_input.touched_clusters:
+        return None
+    return f"/{managed_folder(Path(), cluster, manager)}/"
+
+
 def review(review_input: ReviewInput) -> Review:
     """Run every section, then route the risks of the object diff and of the sections to reviewers."""
     sections = build_sections(review_input)
@@ -58,7 +70,11 @@ def review(review_input: ReviewInput) -> Review:
         where = changes.head_files.get(risk.key) or changes.base_files.get(risk.key)
         if where:
             paths[item] = "/" + where
-    risks += [risk for section in sections for risk in section.risks]
+    for item in (item for section in sections for item in section.risks):
+        risks.append(item)
+        managed = managed_only(review_input, item.target)
+        if managed and item not in paths:
+            paths[item] = managed
     routing_section, routing = reviewers.build(review_input, risks, paths)
     if routing_section is not None:
         sections.append(routing_section)
