@@ -3,12 +3,16 @@ semantics on small hand-written clusters, and the section on a real compile of a
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from conftest import real_parameters
+from conftest import ROOT, real_parameters
 from review_support import kept_clusters
 
 from mnops import yamlio
-from mnops.review import reachability
+from mnops.review import ReviewInput, reachability
+from mnops.review.compiled import managed_folder
 from mnops.review.reachability import ALL_PORTS, INTERNET
 from mnops.review.registry import SECTIONS
 
@@ -164,3 +168,40 @@ def test_removing_a_dependency_is_a_removed_edge_and_not_risky(review_sides):
 
 def test_no_change_gives_no_section(review_sides):
     assert reachability.build(review_sides([])) is None
+
+
+def _managed_tree(root: Path, cluster: str, manager: str, opened: bool) -> None:
+    """The cluster's committed security groups under a copy of the management cluster's tree, with an RDS
+    instance in the group its PostgreSQL rule opens; `opened`: that rule admits every address instead."""
+    folder = managed_folder(root, cluster, manager)
+    folder.mkdir(parents=True)
+    source = managed_folder(ROOT, cluster, manager) / "securitygroupingressrule.yaml"
+    rules = list(yamlio.load_all(source.read_text()))
+    postgres = next(r for r in rules if r["spec"]["forProvider"].get("fromPort") == 5432)
+    if opened:
+        del postgres["spec"]["forProvider"]["referencedSecurityGroupIdRef"]
+        postgres["spec"]["forProvider"]["cidrIpv4"] = "0.0.0.0/0"
+    (folder / "securitygroupingressrule.yaml").write_text("\n---\n".join(json.dumps(rule) for rule in rules))  # JSON is YAML
+    group = postgres["spec"]["forProvider"]["securityGroupIdRef"]
+    instance = {"apiVersion": "rds.aws.m.upbound.io/v1beta1", "kind": "Instance", "metadata": {"name": "postgres"},
+                "spec": {"forProvider": {"vpcSecurityGroupIdRefs": [group]}}}  # fmt: skip
+    (folder / "instance.yaml").write_text(json.dumps(instance))
+
+
+def test_an_rds_security_group_opened_to_the_internet_is_the_clusters_risky_edge(tmp_path):
+    parameters = real_parameters()
+    cluster, manager = next(
+        (c, p["infra"]["management_cluster"])
+        for c, p in sorted(parameters.items())
+        if p["infra"].get("management_cluster") not in (None, c)
+        and (managed_folder(ROOT, c, p["infra"]["management_cluster"]) / "securitygroupingressrule.yaml").is_file()
+    )
+    _managed_tree(tmp_path / "base", cluster, manager, opened=False)
+    _managed_tree(tmp_path / "head", cluster, manager, opened=True)
+    review = ReviewInput(ROOT, ROOT, tmp_path / "base", tmp_path / "head", parameters, parameters)
+    section = reachability.build(review)
+    assert section is not None
+    store = next(line for line in section.text.splitlines() if "added: internet -> security group " in line)
+    assert store.endswith("(TCP/5432)"), section.text
+    [risk] = section.risks
+    assert risk.target == cluster and risk.message.startswith("internet can now reach data store security group ")

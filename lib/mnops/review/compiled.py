@@ -62,6 +62,19 @@ def managed_changed(base_root: Path, head_root: Path, manager_of: Mapping[str, s
     )
 
 
+def managed_objects(root: Path, cluster: str, manager: str | None, *files: str) -> list[Doc]:
+    """Objects of the named files (e.g. "securitygroupingressrule") in the cluster's folder of the management
+    cluster's tree; none when no management cluster creates its cloud resources or the files are absent."""
+    if manager is None:
+        return []
+    folder = managed_folder(root, cluster, manager)
+    docs: list[Doc] = []
+    for path in (folder / f"{name}.yaml" for name in files):
+        if path.is_file():
+            docs.extend(d for d in yamlio.load_all_bytes(path.read_bytes()) if isinstance(d, dict) and "kind" in d)
+    return docs
+
+
 def documents(root: Path, cluster: str) -> list[Doc]:
     """The Kubernetes objects of compiled/<cluster>/manifests, in file order; none if the cluster is absent.
 

@@ -16,6 +16,12 @@ those operators set). Peers no compiled object creates (kube-dns, Loki, Promethe
 named after their selector: our side of the connection decides, theirs is the chart's.
 Where a namespace has Istio AuthorizationPolicies, its pods also need an ALLOW rule (and no DENY
 rule) matching the source's namespace or service-account principal and the port.
+
+On AWS the cloud has its own layer: the security groups the management cluster creates for the
+cluster (compiled/<management>/infra/infra-<cluster>/). Each SecurityGroupIngressRule is an edge
+from a group, an address range or a prefix list to a group; a group that an RDS instance or an
+ElastiCache replication group sits in is a data store. So a change there alone (RDS opened to an
+address range) is this cluster's, and risky like a NetworkPolicy that opens a data store.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnops.review import ReviewInput, RiskItem, Section
-from mnops.review.compiled import Doc, documents
+from mnops.review.compiled import Doc, documents, managed_objects
 
 INTERNET = "internet"
 ALL_PORTS: frozenset[str] = frozenset({"*"})
@@ -354,6 +360,54 @@ def data_stores(docs: list[Doc]) -> set[str]:
     return {p.name for p in pods(docs) if p.data_store}
 
 
+SECURITY_GROUP_FILES = ("securitygroupingressrule", "instance", "replicationgroup")
+
+
+def _group(ref: Mapping[str, Any] | None) -> str:
+    return f"security group {(ref or {}).get('name', '?')}"
+
+
+def _rule_source(rule: Mapping[str, Any]) -> str:
+    if rule.get("referencedSecurityGroupIdRef"):
+        return _group(rule["referencedSecurityGroupIdRef"])
+    if rule.get("cidrIpv4") or rule.get("cidrIpv6"):
+        return _ip_node({"cidr": rule.get("cidrIpv4") or rule.get("cidrIpv6")}).name
+    return f"prefix list {rule.get('prefixListId', '?')}"
+
+
+def _rule_ports(rule: Mapping[str, Any]) -> frozenset[str]:
+    """`PROTO/number` like NetworkPolicy ports; protocol -1 (every protocol) is any port."""
+    protocol = str(rule.get("ipProtocol", "-1"))
+    if protocol == "-1":
+        return ALL_PORTS
+    low, high = int(rule.get("fromPort", 0)), int(rule.get("toPort", rule.get("fromPort", 0)))
+    return frozenset(f"{protocol.upper()}/{n}" for n in range(low, high + 1))
+
+
+def security_group_edges(docs: list[Doc]) -> dict[Edge, frozenset[str]]:
+    """(source, security group) -> ports, from the AWS SecurityGroupIngressRules among docs."""
+    edges: dict[Edge, frozenset[str]] = {}
+    for doc in docs:
+        if doc["kind"] == "SecurityGroupIngressRule" and str(doc.get("apiVersion", "")).startswith("ec2.aws."):
+            rule = (doc.get("spec") or {}).get("forProvider") or {}
+            edge = (_rule_source(rule), _group(rule.get("securityGroupIdRef")))
+            ports = _rule_ports(rule)
+            edges[edge] = ALL_PORTS if ALL_PORTS in (ports, edges.get(edge)) else ports | edges.get(edge, frozenset())
+    return edges
+
+
+def security_group_stores(docs: list[Doc]) -> set[str]:
+    """The security groups an RDS instance or an ElastiCache replication group is in."""
+    refs = ("vpcSecurityGroupIdRefs", "securityGroupIdRefs")
+    return {
+        _group(ref)
+        for doc in docs
+        if doc["kind"] in {"Instance", "ReplicationGroup"} and ".aws." in str(doc.get("apiVersion", ""))
+        for key in refs
+        for ref in ((doc.get("spec") or {}).get("forProvider") or {}).get(key) or []
+    }
+
+
 def _show_ports(ports: frozenset[str]) -> str:
     return "any port" if ports == ALL_PORTS else ", ".join(sorted(ports, key=lambda p: (len(p), p)))
 
@@ -394,12 +448,16 @@ def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     markdown: list[str] = []
     risks: list[RiskItem] = []
-    for cluster in review.changed_clusters:
+    for cluster in review.touched_clusters:
         base_docs, head_docs = documents(review.base_root, cluster), documents(review.head_root, cluster)
-        base, head = reachability(base_docs), reachability(head_docs)
+        manager = review.manager_of.get(cluster)
+        base_cloud = managed_objects(review.base_root, cluster, manager, *SECURITY_GROUP_FILES)
+        head_cloud = managed_objects(review.head_root, cluster, manager, *SECURITY_GROUP_FILES)
+        base = reachability(base_docs) | security_group_edges(base_cloud)
+        head = reachability(head_docs) | security_group_edges(head_cloud)
         if base == head:
             continue
-        stores = data_stores(base_docs) | data_stores(head_docs)
+        stores = data_stores(base_docs) | data_stores(head_docs) | security_group_stores(base_cloud + head_cloud)
         rows = ["| change | from | to | ports |", "| --- | --- | --- | --- |"]
         text.append(f"{cluster}:")
         for edge in sorted(set(base) | set(head)):
