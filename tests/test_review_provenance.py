@@ -124,3 +124,34 @@ def test_the_section_names_file_line_and_clusters_and_traces_the_compiled_field(
 def test_no_inventory_change_no_section(tmp_path):
     same = {"dev": {"a": 1}}
     assert build(ReviewInput(tmp_path, tmp_path, tmp_path, tmp_path, same, same)) is None
+
+
+def node_group(desired):
+    return {"apiVersion": "eks.aws.m.upbound.io/v1beta1", "kind": "NodeGroup", "metadata": {"name": "system"},
+            "spec": {"forProvider": {"scalingConfig": [{"desiredSize": desired}]}}}  # fmt: skip
+
+
+def test_a_managed_resource_is_traced_to_the_inventory_of_the_cluster_it_is_for(tmp_path):
+    """The management cluster's NodeGroup in infra-<cluster> comes from <cluster>'s target file, not the manager's."""
+    managed = {
+        **INVENTORY,
+        "inventory/targets/mgmt.yml": "classes: [common]\nparameters:\n  cluster: {name: mgmt}\n",
+        "inventory/targets/dev.yml": INVENTORY["inventory/targets/dev.yml"] + "  infra:\n    nodes:\n      desired_size: 2\n",
+    }
+    base = write(tmp_path / "base", managed)
+    bigger = managed["inventory/targets/dev.yml"].replace("desired_size: 2", "desired_size: 4")
+    head = write(tmp_path / "head", {**managed, "inventory/targets/dev.yml": bigger})
+    changes = TargetChanges()
+    changes.changed[Key("mgmt", "NodeGroup", "infra-dev", "system", "eks.aws.m.upbound.io")] = (node_group(2), node_group(4))
+    review = ReviewInput(
+        base, head, tmp_path, tmp_path,
+        {"dev": {"infra": {"management_cluster": "mgmt", "nodes": {"desired_size": 2}}}, "mgmt": {"sizes": {"replicas": 1}}},
+        {"dev": {"infra": {"management_cluster": "mgmt", "nodes": {"desired_size": 4}}}, "mgmt": {"sizes": {"replicas": 1}}},
+        {"mgmt": changes},
+    )  # fmt: skip
+    section = build(review)
+    assert section is not None
+    assert section.text.splitlines()[-1] == (
+        "  dev (in mgmt): NodeGroup infra-dev/system spec.forProvider.scalingConfig[0].desiredSize"
+        " <- infra.nodes.desired_size [inventory/targets/dev.yml:6]"
+    ), section.text

@@ -62,6 +62,12 @@ def managed_changed(base_root: Path, head_root: Path, manager_of: Mapping[str, s
     )
 
 
+def owner(target: str, namespace: str, manager_of: Mapping[str, str]) -> str:
+    """The cluster an object of `target` is for: the workload cluster when it is one of the managed
+    resources `target` creates for it (namespace infra-<cluster>), else `target` itself."""
+    return next((c for c, m in sorted(manager_of.items()) if m == target and infra_namespace(c) == namespace), target)
+
+
 def managed_objects(root: Path, cluster: str, manager: str | None, *files: str) -> list[Doc]:
     """Objects of the named files (e.g. "securitygroupingressrule") in the cluster's folder of the management
     cluster's tree; none when no management cluster creates its cloud resources or the files are absent."""

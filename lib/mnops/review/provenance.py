@@ -23,6 +23,7 @@ from typing import Any
 from mnops.gitops.diffing import FieldChange, Key, changed_fields, helm_values_changes
 from mnops.inventory.sources import InventorySources, SourceErrors, locate_all, read_sources
 from mnops.review import ReviewInput, Section
+from mnops.review.compiled import owner
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 MAX_FIELD_ROWS = 60  # compiled fields traced back in one section; the rest are counted
@@ -125,22 +126,25 @@ def _closeness(key: Key, compiled: FieldChange, inventory: FieldChange) -> int:
 
 def traced_fields(
     review: ReviewInput, per_target: Mapping[str, list[FieldChange]]
-) -> Iterator[tuple[Key, FieldChange, list[FieldChange]]]:
-    """(object, compiled field, inventory fields) for each compiled change an inventory change explains.
+) -> Iterator[tuple[Key, FieldChange, list[FieldChange], str]]:
+    """(object, compiled field, inventory fields, the target whose inventory sets them) for each compiled
+    change an inventory change explains. A managed resource the management cluster creates for a
+    cluster (namespace infra-<cluster>) is explained by that cluster's inventory, not the manager's.
 
     Several inventory keys can carry the same old and new value (three replica counts 2 -> 3): the
     ones whose names are closest to the object and field are given; a tie lists all of them.
     """
     for target, changes in review.changes.items():
-        candidates = [c for c in per_target.get(target, []) if c.before is not None and c.after is not None]
         compared = [(key, old, new) for key, (old, new) in changes.changed.items()]
         for key, old, new in compared + helm_values_changes(target, changes):
+            source = owner(target, key.namespace, review.manager_of)
+            candidates = [c for c in per_target.get(source, []) if c.before is not None and c.after is not None]
             for field_change in changed_fields(old, new):
                 found = [c for c in candidates if _matches(c, field_change)]
                 if not found:
                     continue
                 best = max(_closeness(key, field_change, c) for c in found)
-                yield key, field_change, [c for c in found if _closeness(key, field_change, c) == best]
+                yield key, field_change, [c for c in found if _closeness(key, field_change, c) == best], source
 
 
 def _value(value: Any) -> str:
@@ -163,11 +167,12 @@ def build(review: ReviewInput) -> Section | None:
     if traced:
         text.append("Compiled fields and the inventory key behind them:")
         markdown += ["", "| cluster | object | field | from | set in |", "| --- | --- | --- | --- | --- |"]
-        for key, compiled, sources in traced[:MAX_FIELD_ROWS]:
+        for key, compiled, sources, cluster in traced[:MAX_FIELD_ROWS]:
             names = " or ".join(source.dotted for source in sources)
-            where = ", ".join(origins.where(review.head_repo, key.target, source.path) for source in sources)
-            text.append(f"  {key.target}: {key} {compiled.dotted} <- {names} [{where}]")
-            markdown.append(f"| {key.target} | `{key}` | `{compiled.dotted}` | `{names}` | `{where}` |")
+            where = ", ".join(origins.where(review.head_repo, cluster, source.path) for source in sources)
+            shown = cluster if cluster == key.target else f"{cluster} (in {key.target})"
+            text.append(f"  {shown}: {key} {compiled.dotted} <- {names} [{where}]")
+            markdown.append(f"| {shown} | `{key}` | `{compiled.dotted}` | `{names}` | `{where}` |")
         if len(traced) > MAX_FIELD_ROWS:
             more = f"{len(traced) - MAX_FIELD_ROWS} more compiled fields traced (not shown)"
             text.append(f"  … {more}")
