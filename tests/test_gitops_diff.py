@@ -20,6 +20,7 @@ from mnops.gitops.diff_render import COMMENT_LIMIT, render_markdown, render_text
 from mnops.gitops.diffing import Key, TargetChanges, changed_fields, diff_trees, risks_of
 from mnops.inventory.layers import effective_service
 from mnops.kapitan_inventory import compiles_manifests
+from mnops.review import RiskItem, Section
 
 # --- synthetic trees --------------------------------------------------------------------------------
 
@@ -305,6 +306,24 @@ def test_a_small_markdown_is_not_cut(tmp_path):
     markdown = render_markdown(changes)
     assert "Cut to fit" not in markdown
     assert "- added `ConfigMap ns/d`" in markdown and "- removed `ConfigMap ns/c`" in markdown
+
+
+def test_the_summary_counts_the_same_risky_changes_as_the_heading(tmp_path):
+    # A removed StatefulSet is an object risk; a section's risks (secret mappings, ...) are listed
+    # under the same heading, so the one-line summary counts them too.
+    changes = diff_of(tmp_path, {"compiled/prod/s.yaml": [obj("StatefulSet", "redis")]}, {"compiled/prod/s.yaml": []})
+    section = Section(
+        "secrets", "Secret mappings", "text\n", "markdown\n",
+        (RiskItem("secrets", "prod", "one"), RiskItem("secrets", "prod", "two")),
+    )  # fmt: skip
+    object_risks = len(risks_of("prod", changes["prod"]))
+    assert object_risks >= 1
+    total = object_risks + 2
+    markdown = render_markdown(changes, sections=[section])
+    assert f"### :warning: Risky changes ({total})" in markdown
+    assert f"; {total} risky change(s)" in markdown
+    text = render_text(changes, [section])
+    assert f"Risky changes ({total}):" in text and f"; {total} risky change(s)" in text
 
 
 def test_risky_changes_cover_pdbs_network_rbac_secrets_images_and_stateful_deletions():

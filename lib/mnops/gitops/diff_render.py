@@ -20,7 +20,6 @@ import yaml
 from mnops.gitops.diffing import (
     FieldChange,
     Key,
-    Risk,
     TargetChanges,
     all_risks,
     changed_fields,
@@ -127,14 +126,16 @@ def _file_headline(path: str, old: str | None, new: str | None) -> tuple[str, bo
     return f"changed file {path}", True
 
 
-def summary(changes: Mapping[str, TargetChanges], risks: Sequence[Risk]) -> str:
+def summary(changes: Mapping[str, TargetChanges], risky: int) -> str:
+    """One line of counts; `risky` counts the object risks and the sections' (secret mappings, ...) alike,
+    as the "Risky changes (N)" heading does."""
     added = sum(len(c.added) for c in changes.values())
     removed = sum(len(c.removed) for c in changes.values())
     changed = sum(len(c.changed) for c in changes.values())
     files = sum(len(c.files) for c in changes.values())
     return (
         f"{added} added, {removed} removed, {changed} changed objects, {files} other files "
-        f"in {len(changes)} target(s); {len(risks)} risky change(s)"
+        f"in {len(changes)} target(s); {risky} risky change(s)"
     )
 
 
@@ -181,7 +182,7 @@ def render_text(
     lines.append("")
     lines.append(paint(f"Risky changes ({len(everything)}):", "1;31" if everything else "1"))
     lines += [paint(f"  ! {r}", "31") for r in everything] or ["  none"]
-    lines.append(summary(changes, risks))
+    lines.append(summary(changes, len(everything)))
     return "\n".join(lines) + "\n"
 
 
@@ -238,9 +239,9 @@ def _target_blocks(target: str, c: TargetChanges) -> list[Block]:
 
 def markdown_blocks(changes: Mapping[str, TargetChanges], base: str, sections: Sequence[Section]) -> list[Block]:
     risks = all_risks(changes)
-    blocks = [Block(f"## Rendered changes against `{base}`\n\n{summary(changes, risks)}\n\n", "core")]
     everything = [f"- **{r.target}** `{r.key}`: {_md_escape(r.reason)}\n" for r in risks]
     everything += [f"- **{r.target}** ({s.title}): {_md_escape(r.message)}\n" for s in sections for r in s.risks]
+    blocks = [Block(f"## Rendered changes against `{base}`\n\n{summary(changes, len(everything))}\n\n", "core")]
     if everything:
         blocks.append(Block(f"### :warning: Risky changes ({len(everything)})\n\n", "core"))
         blocks += [Block(line, "line", "risk line") for line in everything]
