@@ -350,6 +350,17 @@ def write_lines(path: Path | None, lines: tuple[str, ...]) -> None:
         path.write_text("".join(f"{line}\n" for line in lines))
 
 
+def unwritable(outputs: Sequence[Path | None]) -> str | None:
+    """The first output file whose folder does not exist (or that is a folder), so a typo fails in
+    one line before any compile rather than in a traceback after it."""
+    for path in outputs:
+        if path is not None and not path.parent.is_dir():
+            return f"diff: cannot write {path}: no folder {path.parent}"
+        if path is not None and path.is_dir():
+            return f"diff: cannot write {path}: it is a folder"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=DEFAULT_BASE, help="git revision to compare against (default origin/main)")
@@ -361,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    problem = unwritable((args.markdown, args.labels, args.reviewers))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     repo = args.repo.resolve()
     base = resolve_base(repo, args.base)
     if base is None:

@@ -496,6 +496,15 @@ def test_diff_rejects_an_unknown_base(two_commit_repo):
     assert "unknown base revision 'no-such-branch'" in result.stderr
 
 
+def test_a_markdown_path_in_a_missing_folder_is_one_line_before_any_compile(tmp_path):
+    # tmp_path is no git checkout: the path is refused before the base is even looked up.
+    missing = tmp_path / "no" / "such" / "dir" / "x.md"
+    result = run_diff(tmp_path, "--markdown", str(missing))
+    assert result.returncode == 2
+    assert result.stderr == f"diff: cannot write {missing}: no folder {missing.parent}\n"
+    assert result.stdout == ""
+
+
 def test_a_value_inside_a_json_configmap_entry_is_one_named_field():
     def board(threshold):
         panels = [{"title": "Latency", "max": 1}, {"title": "Errors", "max": threshold}]
