@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from conftest import ROOT, real_parameters
 from review_support import env_class, kept_clusters
 
@@ -98,3 +100,62 @@ def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(tmp
     whole = alert_behaviour.run_side(rules, probes, tmp_path / "whole", evaluation)
     assert trimmed == whole
     assert any(o.first_firing is not None for o in whole.values()) and any(o.first_firing is None for o in whole.values())
+
+
+def removal_edits(service: str) -> list[dict[str, Any]]:
+    """The README's removal recipe as edits: its line in services/init.yml and every other key naming it
+    (image pins, per-service settings), or the mapping holding it when that is its only key."""
+    edits: list[dict[str, Any]] = [{"file": "classes/services/init.yml", "replace_text": {f"  - services.{service}\n": ""}}]
+
+    def walk(node: Any, path: list[str]) -> list[str]:
+        if not isinstance(node, dict) or path[-2:] == ["parameters", "services"]:
+            return []
+        found = [".".join(path if len(node) == 1 else [*path, key]) for key in node if key == service]
+        return found + [hit for key, value in node.items() if key != service for hit in walk(value, [*path, str(key)])]
+
+    for path in sorted((ROOT / "inventory" / "classes").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text())
+        deletes = walk(document, []) if path.stem != service else []
+        if deletes:
+            edits.append({"file": str(path.relative_to(ROOT / "inventory")), "delete": deletes})
+    return edits
+
+
+def test_removing_a_service_reports_its_alerts_as_removed_without_sweeping_them(review_sides, monkeypatch):
+    """A removal changes only the removed service's rules (and recordings no other alert reads):
+    its alerts exist on one side only, so they are listed, and promtool sweeps nothing."""
+    cluster = kept_clusters()[0]
+    services = real_parameters()[cluster]["services"]
+    needed = {d for s in services.values() for d in (s.get("dependencies") or {}).get("services") or []}
+    service = sorted(set(services) - needed)[-1]
+    review = review_sides(removal_edits(service), keep=(cluster,))
+    swept: list[int] = []
+    real_run_side = alert_behaviour.run_side
+    monkeypatch.setattr(
+        alert_behaviour, "run_side", lambda rules, probes, *rest: swept.append(len(probes)) or real_run_side(rules, probes, *rest)
+    )
+    comparison = alert_behaviour.compare(review, cluster)
+    assert comparison.removed and {s for _alert, s in comparison.removed} == {service}
+    assert not comparison.added
+    assert (comparison.probed, comparison.evaluations, swept) == (0, 0, [])
+    section = alert_behaviour.build(review)
+    assert section is not None
+    assert f"{cluster}: {len(comparison.removed)} alert rule(s) removed (one side only, not probed): {service}: " in section.text
+    assert swept == []
+
+
+def test_probes_beyond_the_evaluation_budget_are_cut_and_said(review_sides, monkeypatch):
+    cluster, service, threshold = cluster_and_service()
+    edit = {
+        "file": env_class(real_parameters(), cluster),
+        "set": {f"parameters.services.{service}.alerts.error_rate_percent": threshold + 1},
+    }
+    review = review_sides([edit], keep=(cluster,))
+    whole = alert_behaviour.compare(review, cluster)
+    assert whole.probed >= 2 and whole.cut == 0
+    monkeypatch.setattr(alert_behaviour, "MAX_EVALUATIONS", whole.evaluations - 1)
+    section = alert_behaviour.build(review)
+    assert section is not None
+    assert f"{cluster}: cut: " in section.text
+    cut = int(section.text.split(f"{cluster}: cut: ", 1)[1].split()[0])
+    assert 1 <= cut < whole.probed

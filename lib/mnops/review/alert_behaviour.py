@@ -6,9 +6,12 @@ pooled, so each side meets the same synthetic series. Each case's alert is check
 evaluation up to the case's own check time by real `promtool test rules` (one run per side per
 cluster, expecting silence, so every firing evaluation is reported); the first firing evaluation
 is the detection time. A moved threshold thus shows up as the cases that change verdict.
-Only cases that probe an alert rule which differs between the sides run (all of them when a
-recording rule changed, since any alert may read it), against only the alerts they probe and the
-recording rules (probed_rules): that keeps a one-threshold change to seconds.
+Only cases that probe an alert rule which differs between the sides, or reads (through recording
+rules) a recording rule that differs, run (changed_alerts), against only the alerts they probe and
+the recording rules (probed_rules): that keeps a one-threshold change to seconds. Alerts that exist
+on one side only (a removed or added service's) are listed, not swept: the other side has no rule
+to fire. The sweeps of the whole section are capped at MAX_EVALUATIONS rule evaluations per side;
+what the cap leaves out is said in a "cut:" line.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from mnops.inventory.model import build_target
 from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
 
+# Rule evaluations the whole section may sweep per side (a probe costs one per evaluation interval up
+# to its check time: a slow-burn SLO probe is ~860, a threshold probe ~80). Beyond it the section says
+# what it cut instead of spending minutes of promtool CPU.
+MAX_EVALUATIONS = 6000
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 # promtool's report of an evaluation that did not match: the case's name, then alert and time.
 _FAILURE = re.compile(r"name: (?P<case>.*?),\s*\n\s*alertname: (?P<alert>[^,]+), time: (?P<time>[0-9a-z]+),")
@@ -72,25 +80,58 @@ def _rules(folder: Path) -> list[dict[str, Any]]:
     return found
 
 
-def changed_alerts(base_rules: Path, head_rules: Path) -> set[tuple[str, str]] | None:
-    """(alert, service) of every alert rule that differs; None when a recording rule changed (any alert may move)."""
+def _service(rule: Mapping[str, Any]) -> str:
+    return str((rule.get("labels") or {}).get("service", ""))
 
-    def index(rules: list[dict[str, Any]], key: str) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return {
-            (
-                str(r[key]),
-                str((r.get("labels") or {}).get("service", "")),
-                str((r.get("labels") or {}).get("slo", "")),
-            ): r
-            for r in rules
-            if key in r
-        }
 
+def _reads(rule: Mapping[str, Any]) -> set[str]:
+    """Every name in the rule's expression (metric and recording-rule names among them): an over-approximation."""
+    return set(_NAME.findall(str(rule.get("expr", ""))))
+
+
+def _untouched_by(rule: Mapping[str, Any], service: str) -> bool:
+    """Whether a change to one service's recorded series cannot reach this rule: the rule belongs to
+    another service and selects its own series by label (as every generated per-service rule does)."""
+    own = _service(rule)
+    return bool(service) and bool(own) and own != service and f'service="{own}"' in str(rule.get("expr", ""))
+
+
+def _index(rules: list[dict[str, Any]], key: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(str(r[key]), _service(r), str((r.get("labels") or {}).get("slo", ""))): r for r in rules if key in r}
+
+
+def changed_alerts(base_rules: Path, head_rules: Path) -> set[tuple[str, str]]:
+    """(alert, service) of every alert rule that differs or reads a recording rule that differs.
+
+    A changed recording rule reaches the rules that name it (transitively), except those of another
+    service that select their own series: removing one service's recordings then moves no other
+    service's alert, where treating any recording change as "every alert may move" probed them all.
+    """
     base, head = _rules(base_rules), _rules(head_rules)
-    if index(base, "record") != index(head, "record"):
-        return None
-    before, after = index(base, "alert"), index(head, "alert")
-    return {(key[0], key[1]) for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    before, after = _index(base, "record"), _index(head, "record")
+    moved = {(key[0], key[1]) for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    records = [*before.values(), *after.values()]
+    grew = True
+    while grew:
+        grew = False
+        for rule in records:
+            key = (str(rule["record"]), _service(rule))
+            if key not in moved and any(name in _reads(rule) and not _untouched_by(rule, svc) for name, svc in moved):
+                moved.add(key)
+                grew = True
+    alerts_before, alerts_after = _index(base, "alert"), _index(head, "alert")
+    changed = {(k[0], k[1]) for k in set(alerts_before) | set(alerts_after) if alerts_before.get(k) != alerts_after.get(k)}
+    for rule in [*alerts_before.values(), *alerts_after.values()]:
+        if any(name in _reads(rule) and not _untouched_by(rule, svc) for name, svc in moved):
+            changed.add((str(rule["alert"]), _service(rule)))
+    return changed
+
+
+def one_sided(base_rules: Path, head_rules: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(alert, service) pairs only the base has (removed) and only the head has (added)."""
+    before = {(str(r["alert"]), _service(r)) for r in _rules(base_rules) if "alert" in r}
+    after = {(str(r["alert"]), _service(r)) for r in _rules(head_rules) if "alert" in r}
+    return before - after, after - before
 
 
 @dataclass(frozen=True)
@@ -109,10 +150,8 @@ class Probe:
         return str(self.case["alert_rule_test"][0]["alertname"])
 
 
-def relevant(probe: Probe, changed: set[tuple[str, str]] | None) -> bool:
+def relevant(probe: Probe, changed: set[tuple[str, str]]) -> bool:
     """Whether a probe checks a changed alert (case names start with the service they probe)."""
-    if changed is None:
-        return True
     return any(probe.alert == name and (not service or probe.name.startswith(f"{service} ")) for name, service in changed)
 
 
@@ -258,40 +297,94 @@ class Change:
         return "detects sooner" if self.after.first_firing < self.before.first_firing else "detects later"
 
 
-def behaviour_changes(review: ReviewInput, cluster: str) -> list[Change]:
+@dataclass(frozen=True)
+class Comparison:
+    """One cluster's alert behaviour: the probed changes, the alerts only one side has (reported, not
+    probed: on the other side there is no rule to fire), and how many probes were cut by MAX_PROBES."""
+
+    changes: list[Change]
+    removed: set[tuple[str, str]]
+    added: set[tuple[str, str]]
+    probed: int
+    cut: int
+    evaluations: int
+
+
+def evaluations(probe: Probe, evaluation: str) -> int:
+    """How many rule evaluations the probe's sweep asks promtool for."""
+    return _check_seconds(probe.case) // max(1, seconds(SUITE_EVALUATION.get(probe.suite, evaluation)))
+
+
+def compare(review: ReviewInput, cluster: str, budget: int = MAX_EVALUATIONS) -> Comparison:
+    """`budget` is the evaluations left to the section: probes beyond it are counted as cut, not run."""
     base_params = review.base_parameters.get(cluster) or {}
     head_params = review.head_parameters.get(cluster) or {}
     base_rules, head_rules = review.base_root / "compiled" / cluster / "rules", review.head_root / "compiled" / cluster / "rules"
-    changed = changed_alerts(base_rules, head_rules)
-    probes = [probe for probe in pooled_cases(base_params, head_params) if relevant(probe, changed)]
-    if not probes:
-        return []
+    removed, added = one_sided(base_rules, head_rules)
+    both = changed_alerts(base_rules, head_rules) - removed - added
+    probes = [probe for probe in pooled_cases(base_params, head_params) if relevant(probe, both)]
     evaluation = str((head_params or base_params).get("monitoring", {}).get("evaluation_interval", "30s"))
+    kept: list[Probe] = []
+    spent = 0
+    for probe in probes:
+        if spent + evaluations(probe, evaluation) <= budget:
+            kept.append(probe)
+            spent += evaluations(probe, evaluation)
+    cut = len(probes) - len(kept)
+    if not kept:
+        return Comparison([], removed, added, 0, cut, 0)
     with tempfile.TemporaryDirectory(prefix="mnops-alerts-") as tmp, ThreadPoolExecutor(max_workers=2) as pool:
-        base_job = pool.submit(run_side, base_rules, probes, Path(tmp) / "base", evaluation)
-        head_job = pool.submit(run_side, head_rules, probes, Path(tmp) / "head", evaluation)
+        base_job = pool.submit(run_side, base_rules, kept, Path(tmp) / "base", evaluation)
+        head_job = pool.submit(run_side, head_rules, kept, Path(tmp) / "head", evaluation)
         before, after = base_job.result(), head_job.result()
-    return [
+    changes = [
         Change(name, before[name], after[name])
         for name in sorted(before)
         if (before[name].first_firing, before[name].firing_at_check) != (after[name].first_firing, after[name].firing_at_check)
     ]
+    return Comparison(changes, removed, added, len(kept), cut, spent)
+
+
+def behaviour_changes(review: ReviewInput, cluster: str) -> list[Change]:
+    return compare(review, cluster).changes
+
+
+def _one_sided_line(cluster: str, alerts: set[tuple[str, str]], what: str) -> str:
+    by_service: dict[str, list[str]] = {}
+    for alert, service in sorted(alerts):
+        by_service.setdefault(service or "(no service)", []).append(alert)
+    listed = "; ".join(f"{service}: {', '.join(names)}" for service, names in sorted(by_service.items()))
+    return f"{cluster}: {len(alerts)} alert rule(s) {what} (one side only, not probed): {listed}"
 
 
 def build(review: ReviewInput) -> Section | None:
     text: list[str] = []
     rows = ["| cluster | case (synthetic series) | alert | before | after | change |", "| --- | --- | --- | --- | --- | --- |"]
+    budget = MAX_EVALUATIONS
     for cluster in review.changed_clusters:
         if not rules_changed(review, cluster):
             continue
         try:
-            changes = behaviour_changes(review, cluster)
+            comparison = compare(review, cluster, budget)
         except PromtoolFailed as error:
             text.append(f"{cluster}: promtool could not evaluate the rules: {str(error).splitlines()[-1]}")
             rows.append(f"| {cluster} | promtool could not evaluate the rules | | | | |")
             continue
-        if not changes:
+        changes, budget = comparison.changes, budget - comparison.evaluations
+        for alerts, what in ((comparison.removed, "removed"), (comparison.added, "added")):
+            if alerts:
+                text.append(_one_sided_line(cluster, alerts, what))
+                rows.append(f"| {cluster} | {_one_sided_line(cluster, alerts, what).split(': ', 1)[1]} | | | | **{what}** |")
+        if comparison.cut:
+            text.append(f"{cluster}: cut: {comparison.cut} probe(s) of changed alerts not evaluated (the section sweeps "
+                        f"at most {MAX_EVALUATIONS} rule evaluations per side); {comparison.probed} evaluated")  # fmt: skip
+            rows.append(
+                f"| {cluster} | cut: {comparison.cut} probe(s) not evaluated (limit {MAX_EVALUATIONS} evaluations) | | | | |"
+            )
+        if not changes and comparison.probed:
             text.append(f"{cluster}: rules changed, no alert fires differently on the generated series")
+        elif not changes and not (comparison.removed or comparison.added or comparison.cut):
+            text.append(f"{cluster}: rules changed, no alert rule changed (nothing to probe)")
         for change in changes:
             text.append(f"{cluster}: {change.before.alert} {change.kind} on '{change.case}': "
                         f"{change.before.describe()} -> {change.after.describe()}")  # fmt: skip
