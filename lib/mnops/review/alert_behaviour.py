@@ -110,20 +110,22 @@ def changed_alerts(base_rules: Path, head_rules: Path) -> set[tuple[str, str]]:
     base, head = _rules(base_rules), _rules(head_rules)
     before, after = _index(base, "record"), _index(head, "record")
     moved = {(key[0], key[1]) for key in set(before) | set(after) if before.get(key) != after.get(key)}
-    records = [*before.values(), *after.values()]
+    reads = {id(rule): _reads(rule) for rule in [*base, *head]}
+
+    def reached(rule: dict[str, Any]) -> bool:
+        return any(name in reads[id(rule)] and not _untouched_by(rule, svc) for name, svc in moved)
+
     grew = True
     while grew:
         grew = False
-        for rule in records:
+        for rule in [*before.values(), *after.values()]:
             key = (str(rule["record"]), _service(rule))
-            if key not in moved and any(name in _reads(rule) and not _untouched_by(rule, svc) for name, svc in moved):
+            if key not in moved and reached(rule):
                 moved.add(key)
                 grew = True
     alerts_before, alerts_after = _index(base, "alert"), _index(head, "alert")
     changed = {(k[0], k[1]) for k in set(alerts_before) | set(alerts_after) if alerts_before.get(k) != alerts_after.get(k)}
-    for rule in [*alerts_before.values(), *alerts_after.values()]:
-        if any(name in _reads(rule) and not _untouched_by(rule, svc) for name, svc in moved):
-            changed.add((str(rule["alert"]), _service(rule)))
+    changed |= {(str(r["alert"]), _service(r)) for r in [*alerts_before.values(), *alerts_after.values()] if reached(r)}
     return changed
 
 
@@ -300,7 +302,7 @@ class Change:
 @dataclass(frozen=True)
 class Comparison:
     """One cluster's alert behaviour: the probed changes, the alerts only one side has (reported, not
-    probed: on the other side there is no rule to fire), and how many probes were cut by MAX_PROBES."""
+    probed: on the other side there is no rule to fire), and the probes run and cut by the budget."""
 
     changes: list[Change]
     removed: set[tuple[str, str]]
@@ -349,12 +351,12 @@ def behaviour_changes(review: ReviewInput, cluster: str) -> list[Change]:
     return compare(review, cluster).changes
 
 
-def _one_sided_line(cluster: str, alerts: set[tuple[str, str]], what: str) -> str:
+def _one_sided(alerts: set[tuple[str, str]], what: str) -> str:
     by_service: dict[str, list[str]] = {}
     for alert, service in sorted(alerts):
         by_service.setdefault(service or "(no service)", []).append(alert)
     listed = "; ".join(f"{service}: {', '.join(names)}" for service, names in sorted(by_service.items()))
-    return f"{cluster}: {len(alerts)} alert rule(s) {what} (one side only, not probed): {listed}"
+    return f"{len(alerts)} alert rule(s) {what} (one side only, not probed): {listed}"
 
 
 def build(review: ReviewInput) -> Section | None:
@@ -373,8 +375,8 @@ def build(review: ReviewInput) -> Section | None:
         changes, budget = comparison.changes, budget - comparison.evaluations
         for alerts, what in ((comparison.removed, "removed"), (comparison.added, "added")):
             if alerts:
-                text.append(_one_sided_line(cluster, alerts, what))
-                rows.append(f"| {cluster} | {_one_sided_line(cluster, alerts, what).split(': ', 1)[1]} | | | | **{what}** |")
+                text.append(f"{cluster}: {_one_sided(alerts, what)}")
+                rows.append(f"| {cluster} | {_one_sided(alerts, what)} | | | | **{what}** |")
         if comparison.cut:
             text.append(f"{cluster}: cut: {comparison.cut} probe(s) of changed alerts not evaluated (the section sweeps "
                         f"at most {MAX_EVALUATIONS} rule evaluations per side); {comparison.probed} evaluated")  # fmt: skip
@@ -384,7 +386,7 @@ def build(review: ReviewInput) -> Section | None:
         if not changes and comparison.probed:
             text.append(f"{cluster}: rules changed, no alert fires differently on the generated series")
         elif not changes and not (comparison.removed or comparison.added or comparison.cut):
-            text.append(f"{cluster}: rules changed, no alert rule changed (nothing to probe)")
+            text.append(f"{cluster}: rules changed, no generated case probes an alert they reach (nothing swept)")
         for change in changes:
             text.append(f"{cluster}: {change.before.alert} {change.kind} on '{change.case}': "
                         f"{change.before.describe()} -> {change.after.describe()}")  # fmt: skip
