@@ -205,3 +205,35 @@ def test_an_rds_security_group_opened_to_the_internet_is_the_clusters_risky_edge
     assert store.endswith("(TCP/5432)"), section.text
     [risk] = section.risks
     assert risk.target == cluster and risk.message.startswith("internet can now reach data store security group ")
+
+
+def test_host_network_pods_are_left_out_of_the_graph():
+    """Their traffic is the node's: NetworkPolicies do not govern it, so they are no node of ours."""
+    node_agent = app("agent").replace("    spec:\n", "    spec:\n      hostNetwork: true\n")
+    result = edges(app("a"), node_agent)
+    assert not any("shop/agent" in edge for edge in result)
+    assert ("shop/a", INTERNET) in result
+
+
+def test_prometheus_and_alertmanager_objects_are_pods_with_the_operator_labels():
+    prometheus = (
+        "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s, namespace: mon}\nspec: {portName: web}\n"
+    )
+    (pod,) = reachability.pods([d for d in yamlio.load_all(prometheus) if d])
+    assert pod.name == "mon/prometheus-k8s" and pod.ports["web"] == 9090
+    assert {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "k8s"}.items() <= pod.labels.items()
+    deny = policy("mon", "deny", "{podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}, policyTypes: [Ingress]}")
+    assert (INTERNET, "mon/prometheus-k8s") not in edges(prometheus, deny)
+    assert (INTERNET, "mon/prometheus-k8s") in edges(prometheus)
+
+
+def test_between_replicas_a_group_has_an_edge_to_itself_only_on_request():
+    into = policy(
+        "shop",
+        "a-in",
+        "{podSelector: {matchLabels: {app: a}},"
+        " ingress: [{from: [{podSelector: {matchLabels: {app: a}}}], ports: [{port: 7946}]}]}",
+    )
+    docs = [d for t in (app("a"), into) for d in yamlio.load_all(t) if d]
+    assert ("shop/a", "shop/a") not in reachability.reachability(docs)
+    assert reachability.reachability(docs, between_replicas=True)[("shop/a", "shop/a")] == frozenset({"TCP/7946"})

@@ -42,21 +42,26 @@ class Peer:
         return peer
 
 
+def _port_order(port: int | str) -> tuple[bool, int, str]:
+    """Numbers first, in order, then names."""
+    return (isinstance(port, str), port if isinstance(port, int) else 0, str(port))
+
+
 @dataclass(frozen=True)
 class Rule:
     """One ingress or egress rule: these peers, on these ports."""
 
     peers: Sequence[Peer]
-    tcp_ports: Sequence[int] = ()
-    udp_ports: Sequence[int] = ()
+    tcp_ports: Sequence[int | str] = ()  # numbers, or container port names of the destination pods
+    udp_ports: Sequence[int | str] = ()
 
     def as_k8s(self, direction: str) -> dict[str, Any]:
         if not self.peers:
             raise BuildError("a network policy rule needs at least one peer (an empty list would allow everyone)")
         if not (self.tcp_ports or self.udp_ports):
             raise BuildError("a network policy rule needs at least one port (none would allow every port)")
-        ports = [{"protocol": "TCP", "port": p} for p in sorted(set(self.tcp_ports))]
-        ports += [{"protocol": "UDP", "port": p} for p in sorted(set(self.udp_ports))]
+        ports = [{"protocol": "TCP", "port": p} for p in sorted(set(self.tcp_ports), key=_port_order)]
+        ports += [{"protocol": "UDP", "port": p} for p in sorted(set(self.udp_ports), key=_port_order)]
         key = "from" if direction == "ingress" else "to"
         return {key: [p.as_k8s() for p in self.peers], "ports": ports}
 

@@ -10,10 +10,13 @@ namespaces) or an ipBlock (addresses outside the cluster here: pod IPs in ipBloc
 implementation-defined, so they only reach external nodes). A connection needs the source's egress
 and the destination's ingress to allow the same port.
 
-Pods are modelled from what creates them: Deployments, Rollouts and StatefulSets (template labels),
-CloudNativePG Clusters and Poolers, Redis operator resources and Envoy Gateway's proxies (the labels
-those operators set). Peers no compiled object creates (kube-dns, Loki, Prometheus) become nodes
-named after their selector: our side of the connection decides, theirs is the chart's.
+Pods are modelled from what creates them: Deployments, Rollouts, StatefulSets, DaemonSets, Jobs and
+CronJobs (template labels), CloudNativePG Clusters and Poolers, Redis operator resources, Envoy
+Gateway's proxies and prometheus-operator's Prometheus and Alertmanager (the labels and ports those
+operators set). Peers no given object creates (kube-dns, or chart pods when only compiled/ is read)
+become nodes named after their selector. Host-network pods (node-exporter) are left out: their
+traffic is the node's, which NetworkPolicies do not govern; a policy reaches them through an
+ipBlock of the node range.
 Where a namespace has Istio AuthorizationPolicies, its pods also need an ALLOW rule (and no DENY
 rule) matching the source's namespace or service-account principal and the port.
 
@@ -49,6 +52,11 @@ class Pod:
     service_account: str = "default"
     ports: Mapping[str, int] = field(default_factory=dict)  # container port names -> numbers
     data_store: bool = False
+    # The labels a NetworkPolicy selects this group by: the workload's own selector (template labels
+    # carry versions that change with every release); the operator's guaranteed labels otherwise.
+    selector: Mapping[str, str] = field(default_factory=dict, compare=False)
+    host_network: bool = False
+    spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the pod spec, if known
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
 
 def _template_pod(doc: Doc) -> Pod:
     meta, spec = doc["metadata"], doc.get("spec") or {}
+    if doc["kind"] == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
     template = spec.get("template") or {}
     pod_spec = template.get("spec") or {}
     ports = {
@@ -95,14 +105,63 @@ def _template_pod(doc: Doc) -> Pod:
     }
     namespace = str(meta.get("namespace", "default"))
     labels = {str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()}
-    return Pod(f"{namespace}/{meta['name']}", namespace, labels, str(pod_spec.get("serviceAccountName", "default")), ports)
+    selector = {str(k): str(v) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()}
+    return Pod(
+        f"{namespace}/{meta['name']}",
+        namespace,
+        labels,
+        str(pod_spec.get("serviceAccountName", "default")),
+        ports,
+        selector=selector or labels,
+        host_network=bool(pod_spec.get("hostNetwork")),
+        spec=pod_spec,
+    )
 
 
-def _operator_pod(doc: Doc, extra: Mapping[str, str], data_store: bool) -> Pod:
+# prometheus-operator: the labels it gives the pods of a Prometheus or Alertmanager (the chart's own
+# Services select them by these) and the ports of its containers: the web port under `portName`,
+# the config reloader's, and Alertmanager's cluster gossip.
+PROMETHEUS_PORTS = {"reloader-web": 8080}
+ALERTMANAGER_PORTS = {"reloader-web": 8080, "mesh-tcp": 9094, "mesh-udp": 9094}
+WEB_PORTS = {"Prometheus": 9090, "Alertmanager": 9093}
+
+
+def _monitoring_pod(doc: Doc) -> Pod:
+    meta, spec = doc["metadata"], doc.get("spec") or {}
+    kind, name = str(doc["kind"]), str(meta["name"])
+    namespace = str(meta.get("namespace", "default"))
+    app = kind.lower()
+    if kind == "Prometheus":
+        selector = {"app.kubernetes.io/name": app, "operator.prometheus.io/name": name}
+        extra, ports = {"prometheus": name}, dict(PROMETHEUS_PORTS)
+    else:
+        selector = {"app.kubernetes.io/name": app, app: name}
+        extra, ports = {}, dict(ALERTMANAGER_PORTS)
+    ports[str(spec.get("portName") or "web")] = WEB_PORTS[kind]
+    own = {str(k): str(v) for k, v in ((spec.get("podMetadata") or {}).get("labels") or {}).items()}
+    labels = {
+        **own,
+        **selector,
+        **extra,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/managed-by": "prometheus-operator",
+    }
+    account = str(spec.get("serviceAccountName") or "default")
+    return Pod(f"{namespace}/{app}-{name}", namespace, labels, account, ports, selector=selector,
+               host_network=bool(spec.get("hostNetwork")), spec=spec)  # fmt: skip
+
+
+# CloudNativePG's container ports on instance and pooler pods (a PodMonitor names them).
+CNPG_INSTANCE_PORTS = {"postgresql": 5432, "metrics": 9187, "status": 8000}
+CNPG_POOLER_PORTS = {"pgbouncer": 5432, "metrics": 9127}
+
+
+def _operator_pod(doc: Doc, extra: Mapping[str, str], data_store: bool, ports: Mapping[str, int] | None = None) -> Pod:
     meta = doc["metadata"]
     namespace = str(meta.get("namespace", "default"))
     labels = {**{str(k): str(v) for k, v in (meta.get("labels") or {}).items()}, **extra}
-    return Pod(f"{namespace}/{meta['name']}", namespace, labels, str(meta["name"]), data_store=data_store)
+    return Pod(f"{namespace}/{meta['name']}", namespace, labels, str(meta["name"]), dict(ports or {}), data_store,
+               selector=dict(extra))  # fmt: skip
 
 
 def pods(docs: list[Doc]) -> list[Pod]:
@@ -111,13 +170,15 @@ def pods(docs: list[Doc]) -> list[Pod]:
     for doc in docs:
         kind, api = doc["kind"], str(doc.get("apiVersion", ""))
         name = str(doc["metadata"]["name"])
-        if kind in {"Deployment", "Rollout", "StatefulSet", "DaemonSet"}:
+        if kind in {"Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job", "CronJob"}:
             found.append(_template_pod(doc))
+        elif kind in WEB_PORTS and api.startswith("monitoring.coreos.com/"):
+            found.append(_monitoring_pod(doc))
         elif kind == "Cluster" and api.startswith("postgresql.cnpg.io/"):
-            found.append(_operator_pod(doc, {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}, True))
+            found.append(_operator_pod(doc, {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}, True, CNPG_INSTANCE_PORTS))
         elif kind == "Pooler" and api.startswith("postgresql.cnpg.io/"):
             cluster = str(((doc.get("spec") or {}).get("cluster") or {}).get("name", ""))
-            found.append(_operator_pod(doc, {"cnpg.io/poolerName": name, "cnpg.io/cluster": cluster}, True))
+            found.append(_operator_pod(doc, {"cnpg.io/poolerName": name, "cnpg.io/cluster": cluster}, True, CNPG_POOLER_PORTS))
         elif kind in DATA_STORE_KINDS and api.startswith("redis.redis.opstreelabs.in/"):
             found.append(_operator_pod(doc, {"app": name}, True))
         elif kind == "Gateway" and api.startswith("gateway.networking.k8s.io/"):
@@ -130,7 +191,9 @@ def pods(docs: list[Doc]) -> list[Pod]:
                 "gateway.envoyproxy.io/owning-gateway-namespace": namespace,
             }
             # Envoy Gateway runs a Gateway's proxies in its own namespace, not the Gateway's.
-            found.append(Pod(f"envoy-gateway-system/envoy-{name}", "envoy-gateway-system", labels, f"envoy-{name}"))
+            found.append(
+                Pod(f"envoy-gateway-system/envoy-{name}", "envoy-gateway-system", labels, f"envoy-{name}", selector=labels)
+            )
     return sorted(found, key=lambda p: p.name)
 
 
@@ -325,9 +388,13 @@ def _externals(policies: Policies, pod_list: list[Pod]) -> list[External]:
 Edge = tuple[str, str]
 
 
-def reachability(docs: list[Doc]) -> dict[Edge, frozenset[str]]:
-    """(source, destination) -> ports, for every pair that can connect, across the whole cluster."""
-    pod_list = pods(docs)
+def reachability(docs: list[Doc], *, between_replicas: bool = False) -> dict[Edge, frozenset[str]]:
+    """(source, destination) -> ports, for every pair that can connect, across the whole cluster.
+
+    With between_replicas, a pod group's edge to itself too: what one replica may open to another
+    (Prometheus scraping its own replicas, ring members); the review leaves these out.
+    """
+    pod_list = [pod for pod in pods(docs) if not pod.host_network]
     policies = Policies(
         tuple(d for d in docs if d["kind"] == "NetworkPolicy"),
         tuple(d for d in docs if d["kind"] == "AuthorizationPolicy"),
@@ -337,7 +404,9 @@ def reachability(docs: list[Doc]) -> dict[Edge, frozenset[str]]:
     edges: dict[Edge, frozenset[str]] = {}
     for source in nodes:
         for destination in nodes:
-            if source is destination or (isinstance(source, External) and isinstance(destination, External)):
+            if (source is destination and not between_replicas) or (
+                isinstance(source, External) and isinstance(destination, External)
+            ):
                 continue
             egress = _allowed(policies, source, destination, "Egress") if isinstance(source, Pod) else ALL_PORTS
             ingress = _allowed(policies, destination, source, "Ingress") if isinstance(destination, Pod) else ALL_PORTS
