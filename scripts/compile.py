@@ -38,16 +38,17 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
+from mnops import yamlio  # noqa: E402
 from mnops.api_limits import oversized_objects  # noqa: E402
 from mnops.charts.compile_check import chart_values_problems  # noqa: E402
+from mnops.charts.compile_pass import ChartPassError, finish_charts  # noqa: E402
 from mnops.errors import InventoryError, Problem  # noqa: E402
 from mnops.generated import GENERATED, Build, write_all  # noqa: E402
 from mnops.gitops.compile_record import (  # noqa: E402
@@ -95,21 +96,12 @@ def use_libyaml_emitter() -> None:
     Emitting YAML was four fifths of the compile time (measured with cProfile: 5.0 of 6.3 s).
     The documents are the same YAML; the visible difference is that block sequences are not
     indented under their key (`key:\n- item`, as kubectl prints). Multi-line strings keep
-    Kapitan's default literal style. Pool workers are forked after this and inherit it.
+    Kapitan's default literal style (mnops.yamlio.KapitanDumper, which the steps after Kapitan
+    use too). Pool workers are forked after this and inherit it.
     """
     from kapitan.utils import PrettyDumper
 
-    def multiline_literal(dumper: yaml.CSafeDumper, data: str) -> yaml.ScalarNode:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
-
-    class LibyamlDumper(yaml.CSafeDumper):
-        # Builders reuse one dict in several places (a security context, a label set): write each
-        # occurrence out in full, never as YAML anchors and aliases that Kubernetes users don't expect.
-        def ignore_aliases(self, data: object) -> bool:
-            return True
-
-    LibyamlDumper.add_representer(str, multiline_literal)
-    PrettyDumper.get_dumper_for_style = classmethod(lambda cls, style_selection="literal": LibyamlDumper)
+    PrettyDumper.get_dumper_for_style = classmethod(lambda cls, style_selection="literal": yamlio.KapitanDumper)
 
 
 def run_kapitan(inventory_path: Path, output: Path, parallelism: int | None) -> None:
@@ -212,22 +204,21 @@ def compile_all(
             parameters_out.write_text(json.dumps(parameters, sort_keys=True, default=str))
         stage = Stage.create(root, durable=not scratch)
         try:
-            build = Build(stage.new, root, parameters, lambda folder: run_kapitan(inventory_path, folder, parallelism))
+            kapitan = partial(run_kapitan, inventory_path, parallelism=parallelism)
+            build = Build(stage.new, root, parameters, kapitan, partial(finish_manifests, parameters=parameters))
             write_all(build, destinations)
             refused = oversized_objects(stage.new / "compiled")
             if refused:
                 say("\n".join([*refused, f"{len(refused)} object(s) too large; nothing was written to compiled/."]))
                 return 1
-            # A values key the chart does not know would be ignored by Helm: stop before anything is replaced.
-            chart_problems = chart_values_problems(stage.new / "compiled", parameters, ROOT)
-            if chart_problems:
-                say("\n".join(["chart values error:", *(f"  {p}" for p in chart_problems),
-                                f"{len(chart_problems)} problem(s); nothing was written to compiled/."]))  # fmt: skip
-                return 1
             wrote = outputs_digest(stage.new) if recorded else ""
             if recorded:
                 forget_record(ROOT)  # until the new outputs are installed, no record describes them
             stage.commit({staged: to for staged, to in destinations.items() if (stage.new / staged).exists()})
+        except ChartPassError as error:
+            say("\n".join([f"{error.heading}:", *(f"  {p}" for p in error.problems),
+                            f"{len(error.problems)} problem(s); nothing was written to compiled/."]))  # fmt: skip
+            return 1
         finally:
             stage.discard()
         # An input edited while the compile read it: the outputs may be of either version, so no record.
@@ -236,6 +227,15 @@ def compile_all(
     names = ", ".join(parameters)
     print(f"compiled {len(parameters)} targets into {os.path.relpath(output)} and {len(artefacts) - 1} generated docs: {names}")
     return 0
+
+
+def finish_manifests(compiled: Path, parameters: Mapping[str, Mapping[str, Any]]) -> None:
+    """After Kapitan: check every chart values file, then render the charts and derive from them."""
+    # A values key the chart does not know would be ignored by Helm: stop before rendering anything.
+    problems = chart_values_problems(compiled, parameters, ROOT)
+    if problems:
+        raise ChartPassError(problems, "chart values error")
+    finish_charts(compiled, parameters, ROOT)
 
 
 def checked_parameters(inventory_path: Path) -> dict[str, Mapping[str, Any]] | None:

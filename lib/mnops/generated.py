@@ -47,6 +47,9 @@ class Build:
     current: Path  # the folder whose outputs are replaced (the repository, or a test's copy)
     parameters: Mapping[str, Mapping[str, Any]]  # every target's validated parameters
     compile_manifests: Callable[[Path], None]  # runs Kapitan into <folder>/compiled
+    # Runs on <folder>/compiled after Kapitan, before anything reads it: the chart values check, and
+    # what is derived from the rendered charts (mnops.charts.compile_pass). Raises to stop the compile.
+    finish_manifests: Callable[[Path], None] = lambda _compiled: None
 
     def clusters(self) -> dict[str, Mapping[str, Any]]:
         """Targets that are clusters; the `local` target is a Compose stack without Argo CD."""
@@ -71,7 +74,8 @@ class Generated:
 
 def _compiled(build: Build) -> None:
     build.compile_manifests(build.stage)
-    finish_tree(build.stage / "compiled", build.parameters)  # each target's README.md
+    build.finish_manifests(build.stage / "compiled")
+    finish_tree(build.stage / "compiled", build.parameters)  # each target's README.md (counts what the step above added)
 
 
 def _bootstrap(build: Build) -> None:

@@ -49,6 +49,29 @@ class _Parses:
 _PARSED = _Parses(96 * 1024 * 1024)
 
 
+class KapitanDumper(yaml.CSafeDumper):
+    """The YAML style of everything under compiled/: libyaml's emitter, as scripts/compile.py gives
+    Kapitan (block sequences flush under their key, multi-line strings as literal blocks, sorted
+    keys), and every repeated dict written out in full, never as anchors and aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _multiline_literal(dumper: yaml.CSafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+KapitanDumper.add_representer(str, _multiline_literal)
+
+
+def dump_all(documents: list[Any]) -> str:
+    """Documents as Kapitan writes a multi-document file (one document: as it writes a mapping)."""
+    if len(documents) == 1:
+        return str(yaml.dump(documents[0], indent=2, Dumper=KapitanDumper, default_flow_style=False))
+    return str(yaml.dump_all(documents, indent=2, Dumper=KapitanDumper, default_flow_style=False))
+
+
 def load(text: str) -> Any:
     return yaml.load(text, Loader=yaml.CSafeLoader)
 

@@ -3,7 +3,8 @@
 Two passes, both cached: the first renders each chart with only Kubernetes' own APIs to learn
 which CRDs the cluster's charts install; the second renders again with those CRDs' API versions,
 as Argo CD does once they exist, so charts switch on what they gate on `.Capabilities`
-(ServiceMonitors, PodMonitors, ...).
+(ServiceMonitors, PodMonitors, ...). Each chart is given only the ones its templates name, and its
+Argo CD Application pins exactly those (mnops.charts.compile_pass).
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from typing import Any
 
 from mnops.charts.fetch import fetch
 from mnops.charts.lock import ChartLockError, LockedChart
-from mnops.charts.render import CRD_KIND, RenderJob, documents, kind_of, provided_apis, render_many, split_documents
+from mnops.charts.render import (
+    CRD_KIND,
+    RenderJob,
+    documents,
+    kind_of,
+    mentioned_apis,
+    provided_apis,
+    render_many,
+    split_documents,
+)
 from mnops.gitops.plan import delivery_plan
 from mnops.kapitan_inventory import compiles_manifests
 
@@ -40,6 +50,8 @@ class RenderedChart:
     values_file: Path
     rendered: Path  # the cached `helm template` output
     cache_key: str
+    kube_version: str = ""  # --kube-version of the render: what the chart's Application pins
+    api_versions: tuple[str, ...] = ()  # --api-versions of the render, likewise
 
     @property
     def text(self) -> str:
@@ -58,6 +70,11 @@ class RenderedChart:
     def crd_group_kinds(self) -> set[tuple[str, str]]:
         """(group, kind) of every CRD the render installs, from the render's cached API list."""
         return {(api.split("/")[0], api.split("/")[2]) for api in provided_apis(self.rendered) if api.count("/") == 2}
+
+
+# Argo CD reads an empty helm.apiVersions as unset and passes the cluster's API versions instead, so
+# a chart that names none gets the core `v1`: every Helm's built-in list has it, so it changes nothing.
+NO_OP_APIS = ("v1",)
 
 
 def kube_version(parameters: Mapping[str, Any]) -> str:
@@ -91,7 +108,11 @@ def render_clusters(parameters_by_target: Mapping[str, Mapping[str, Any]], lock:
     apis: dict[str, set[str]] = {}
     for job, path in first.items():
         apis.setdefault(job.target, set()).update(provided_apis(path))
-    second = [(replace(job, api_versions=tuple(sorted(apis[job.target]))), wave) for job, wave in planned]
+    # Each chart gets the cluster's API versions its templates name (all it can react to): a chart
+    # Application pins a short list, and a new CRD re-renders only the charts that look for it.
+    second = [(replace(job, api_versions=tuple(sorted(apis[job.target] & mentioned_apis(job.package))) or NO_OP_APIS), wave)
+              for job, wave in planned]  # fmt: skip
     final = render_many([job for job, _ in second], setup.helm, setup.render_cache)
-    return [RenderedChart(job.target, job.release, job.namespace, wave, job.values_file, final[job], final[job].stem)
+    return [RenderedChart(job.target, job.release, job.namespace, wave, job.values_file, final[job], final[job].stem,
+                          job.kube_version, job.api_versions)
             for job, wave in second]  # fmt: skip

@@ -9,9 +9,11 @@ the chart digest and the Helm version.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
+import tarfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +96,33 @@ def _write_atomically(path: Path, text: str) -> None:
 def provided_apis(rendered: Path) -> set[str]:
     """The API versions a cached render's CRDs serve (written by render())."""
     return set(rendered.with_suffix(".apis").read_text(encoding="utf-8").split())
+
+
+# `group/version` or `group/version/Kind`, as templates test them with .Capabilities.APIVersions.Has.
+_API_TOKEN = re.compile(r"[A-Za-z0-9.-]+/v[0-9]+[a-z0-9]*(?:/[A-Za-z0-9]+)?")
+
+
+def mentioned_apis(package: Path) -> frozenset[str]:
+    """Every API version string a chart package's templates (subcharts included) contain.
+
+    A chart can only react to an API version it names, so a render given just the cluster's API
+    versions that its templates mention is the render given all of them; the Application pins this
+    smaller list (tests/test_platform_network.py renders both and compares). Cached beside the
+    package, whose name is its sha256.
+    """
+    cached = package.with_name(f"{package.stem}.apis.json")
+    if cached.exists():
+        return frozenset(json.loads(cached.read_text(encoding="utf-8")))
+    tokens: set[str] = set()
+    with tarfile.open(package) as archive:
+        for member in archive.getmembers():
+            parts = member.name.split("/")
+            if member.isfile() and ("templates" in parts or member.name.endswith(".tpl")):
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    tokens |= set(_API_TOKEN.findall(handle.read().decode("utf-8", errors="replace")))
+    _write_atomically(cached, json.dumps(sorted(tokens)))
+    return frozenset(tokens)
 
 
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
