@@ -134,9 +134,12 @@ def test_only_cloudfronts_origin_listener_accepts_tls_1_2(target: str) -> None:
 
 
 def test_removing_a_default_deny_from_the_compiled_tree_is_caught() -> None:
+    """Every namespace the inventory declares (the platform ones included) is reported once its deny is gone."""
     docs = [d for d in documents("prod") if d["metadata"]["name"] != "default-deny"]
-    violations = CHECKS["default-deny"](docs, Expectations.from_parameters(parameters()["prod"]))
-    assert {v.document for v in violations} == {"Namespace/machine-native-ops", "Namespace/machine-native-ops-data"}
+    expectations = Expectations.from_parameters(parameters()["prod"])
+    violations = CHECKS["default-deny"](docs, expectations)
+    assert {v.document for v in violations} == {f"Namespace/{ns}" for ns in set(parameters()["prod"]["namespaces"].values())}
+    assert not CHECKS["default-deny"](documents("prod"), expectations)
 
 
 def test_an_undeclared_dependency_in_the_inventory_is_caught_on_the_compiled_tree() -> None:

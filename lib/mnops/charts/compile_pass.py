@@ -1,15 +1,26 @@
 """What `make compile` derives from the rendered charts, after Kapitan wrote compiled/ (scripts/compile.py).
 
 Per cluster, from the renders of its enabled charts (cached by chart digest and values, so a warm
-compile runs no Helm): manifests/argocd/application.yaml gets each chart Application's Helm source
-pinned to the Kubernetes version and API versions its render used, so Argo CD renders the bytes
-that were validated.
+compile runs no Helm):
+
+- manifests/network-policies/platform-networkpolicy.yaml: one NetworkPolicy per workload in the
+  platform namespaces (monitoring, logging, tracing), from the flows the rendered objects and our
+  manifests cause (mnops.security.platform_flows);
+- manifests/argocd/application.yaml: each chart Application's Helm source pinned to the Kubernetes
+  version and API versions its render used, so Argo CD renders the bytes that were validated.
+
+The objects a derivation reads are kept per render as JSON beside the render cache (parsing the
+YAML again was most of a warm compile's added time).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +28,26 @@ from mnops import yamlio
 from mnops.charts.cluster import RenderedChart, Setup, render_clusters
 from mnops.charts.compile_check import cache_root, chart_mirror, helm_binary
 from mnops.charts.lock import LOCK_FILE, ChartLockError, read_lock
-from mnops.charts.render import ChartRenderError
+from mnops.charts.render import CRD_KIND, ChartRenderError, documents, kind_of, split_documents
 from mnops.errors import BuildError
+from mnops.inventory.model import Target, build_target
 from mnops.kapitan_inventory import compiles_manifests
+from mnops.security.model import managed_namespaces, security_settings
+from mnops.security.platform_flows import Cluster, PlatformNetworkError, Ranges, Release, derive
+from mnops.security.platform_network import workload_policies
 
 SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)  # between the documents of a compiled file
+POLICY_FILE = Path("manifests") / "network-policies" / "platform-networkpolicy.yaml"
 APPLICATIONS = Path("manifests") / "argocd" / "application.yaml"
+# The rendered kinds a derivation reads (CRDs only for their conversion webhook).
+KINDS = frozenset({
+    "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "ConfigMap", "Secret", "ServiceAccount",
+    "RoleBinding", "ClusterRoleBinding", "ServiceMonitor", "PodMonitor", "Probe", "ScrapeConfig", "Prometheus",
+    "Alertmanager", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "NetworkPolicy",
+    "AnalysisTemplate", "ClusterAnalysisTemplate",
+})  # fmt: skip
+CLUSTER_SCOPED = frozenset({"ClusterRoleBinding", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+                            "APIService", CRD_KIND})  # fmt: skip
 
 
 class ChartPassError(Exception):
@@ -32,6 +57,90 @@ class ChartPassError(Exception):
         self.problems = tuple(problems)
         self.heading = heading
         super().__init__("\n".join(problems))
+
+
+@cache
+def _fingerprint() -> str:
+    """Changes with this reader, so a cache written by an older one is never used."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+# What the derivation reads from our own manifests: the kinds above, Namespaces, and every kind the
+# pod model makes pods of (mnops.review.reachability.pods). Rules, Applications and routes are skipped.
+COMPILED_KINDS = KINDS | {"Namespace", "Rollout", "Cluster", "Pooler", "RedisReplication", "RedisSentinel", "Redis",
+                          "RedisCluster", "Gateway"}  # fmt: skip
+
+
+def compiled_objects(target_dir: Path) -> list[dict[str, Any]]:
+    """The objects of compiled/<target>/manifests the derivation reads, in file order."""
+    chunks = [
+        chunk
+        for path in sorted((target_dir / "manifests").rglob("*.yaml"))
+        for chunk in split_documents(path.read_text(encoding="utf-8"))
+        if kind_of(chunk) in COMPILED_KINDS
+    ]
+    return documents("\n---\n".join(chunks))
+
+
+def _conversion_only(crd: dict[str, Any]) -> dict[str, Any]:
+    """A CRD as the derivation needs it: its conversion webhook (the schemas are most of the bytes)."""
+    return {"kind": CRD_KIND, "metadata": {"name": crd["metadata"]["name"]}, "spec": {"conversion": crd["spec"]["conversion"]}}
+
+
+def release_objects(chart: RenderedChart, cache_dir: Path) -> tuple[dict[str, Any], ...]:
+    """The objects of one render the derivation reads, namespaced as Argo CD applies them."""
+    cached = cache_dir / f"{chart.cache_key}-{_fingerprint()}.json"
+    if cached.exists():
+        return tuple(json.loads(cached.read_text(encoding="utf-8")))
+    chunks = [
+        c for c in split_documents(chart.text)
+        if kind_of(c) in KINDS or (kind_of(c) == CRD_KIND and "strategy: Webhook" in c)
+    ]  # fmt: skip
+    objects = []
+    for rendered in documents("\n---\n".join(chunks)):
+        obj = _conversion_only(rendered) if rendered.get("kind") == CRD_KIND else rendered
+        meta = obj.setdefault("metadata", {})
+        if obj["kind"] not in CLUSTER_SCOPED and not meta.get("namespace"):
+            meta["namespace"] = chart.namespace  # Argo CD applies namespaced objects into the destination
+        objects.append(obj)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(objects, sort_keys=True), encoding="utf-8")
+    os.replace(part, cached)
+    return tuple(objects)
+
+
+def platform_namespaces(target: Target) -> list[str]:
+    """Managed namespaces whose policies are derived here: all but the apps and data namespaces,
+    whose paths come from the dependency graph (mnops.security.network)."""
+    graph = {target.namespaces["apps"], target.namespaces.get("data")}
+    return [ns for ns in managed_namespaces(target, security_settings(target)) if ns not in graph]
+
+
+def ranges(parameters: Mapping[str, Any]) -> Ranges:
+    """The node range is the cluster's network in the address plan (the API server's private ranges
+    where a target has none); the API server answers on the network's private ranges."""
+    network = parameters["network"]
+    nodes = (parameters.get("infra") or {}).get("networks", {}).get(parameters["cluster"]["name"])
+    return Ranges(nodes=(nodes,) if nodes else tuple(network["kube_api_cidrs"]), api=tuple(network["kube_api_cidrs"]))
+
+
+def cluster_model(target_dir: Path, parameters: Mapping[str, Any], charts: Sequence[RenderedChart], cache_dir: Path) -> Cluster:
+    """Everything one cluster runs: its compiled manifests and its charts' renders."""
+    target = build_target(parameters)
+    releases = [Release(c.key, c.namespace, release_objects(c, cache_dir), frozenset(c.crd_group_kinds())) for c in charts]
+    return Cluster(target.cluster.name, compiled_objects(target_dir), releases, frozenset(target.namespaces.values()),
+                   frozenset(platform_namespaces(target)), ranges(parameters))  # fmt: skip
+
+
+def platform_policies(cluster: Cluster, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    target = build_target(parameters)
+    namespaces = platform_namespaces(target)
+    if not namespaces:
+        return []
+    flows = derive(cluster)
+    endpoints = {pod.name: cluster.pod_endpoint(pod) for pod in cluster.pods if pod.namespace in namespaces}
+    return workload_policies(target, namespaces, cluster.pods, flows, endpoints)
 
 
 def pin_applications(path: Path, charts: Sequence[RenderedChart]) -> None:
@@ -73,7 +182,18 @@ def finish_charts(compiled: Path, parameters_by_target: Mapping[str, Mapping[str
         rendered = render_clusters(clusters, read_lock(root / LOCK_FILE), setup)
     except (ChartLockError, ChartRenderError) as error:
         raise ChartPassError(str(error).splitlines(), "chart render error") from error
-    for name in clusters:
+    problems: list[str] = []
+    for name, parameters in clusters.items():
         charts = [c for c in rendered if c.target == name]
+        try:
+            policies = platform_policies(cluster_model(compiled / name, parameters, charts, cache / "netpol"), parameters)
+        except PlatformNetworkError as error:
+            problems += error.problems
+            continue
+        if policies:
+            (compiled / name / POLICY_FILE).parent.mkdir(parents=True, exist_ok=True)
+            (compiled / name / POLICY_FILE).write_text(yamlio.dump_all(policies), encoding="utf-8")
         if charts:
             pin_applications(compiled / name / APPLICATIONS, charts)
+    if problems:
+        raise ChartPassError(problems, "platform network error")
