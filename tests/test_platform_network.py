@@ -329,6 +329,27 @@ def test_argo_rollouts_reaches_the_prometheus_of_every_analysis_template(target:
         _assert_reaches(target, model, controllers, _service_backends(model, address, "analysis"), f"analysis queries {address}")
 
 
+@pytest.mark.parametrize("target", CLUSTERS)
+def test_cloud_bound_platform_pods_reach_the_cloud_and_their_credential_endpoint(target: str) -> None:
+    """Loki's object storage: HTTPS out, and the node-local endpoint the cloud class names for credentials."""
+    parameters = _clusters()[target]
+    bound = parameters["cloud"]["workload_identity"]
+    model = _model(target)
+    accounts = {
+        (sa["metadata"]["namespace"], sa["metadata"]["name"])
+        for sa in model.of_kind("ServiceAccount")
+        if bound["annotation"] in (sa["metadata"].get("annotations") or {})
+    }
+    covered = set(platform_namespaces(build_target(parameters)))
+    pods = [p for p in model.pods if p.namespace in covered and (p.namespace, p.service_account) in accounts]
+    if not pods:
+        pytest.skip(f"{target}: no platform workload has a cloud identity")
+    for pod in pods:
+        assert "TCP/443" in _edges(target).get((pod.name, "internet"), frozenset()), pod.name
+        for endpoint in bound.get("credential_endpoints") or []:
+            assert f"TCP/{endpoint['port']}" in _edges(target).get((pod.name, f"private {endpoint['cidr']}"), frozenset())
+
+
 # --- (c) nothing else --------------------------------------------------------------------------------
 
 
@@ -380,7 +401,7 @@ def _with_service_port(model: Cluster, namespace: str, name: str, old: int, new:
         return {**doc, "spec": {**doc["spec"], "ports": ports}}
 
     releases = [dataclasses.replace(r, docs=tuple(moved(d) for d in r.docs)) for r in model.releases]
-    return Cluster(model.target, model.compiled, releases, model.declared, model.covered, model.ranges)
+    return Cluster(model.target, model.compiled, releases, model.declared, model.covered, model.ranges, model.identity)
 
 
 def _jaeger_otlp(model: Cluster) -> tuple[str, str, int]:
@@ -418,7 +439,7 @@ def test_a_monitor_whose_service_lost_its_port_selects_nothing_and_fails(target:
     }
     releases = [dataclasses.replace(r, docs=tuple(renamed if d is monitor else d for d in r.docs)) for r in model.releases]
     compiled = [renamed if d is monitor else d for d in model.compiled]
-    broken = Cluster(model.target, compiled, releases, model.declared, model.covered, model.ranges)
+    broken = Cluster(model.target, compiled, releases, model.declared, model.covered, model.ranges, model.identity)
     with pytest.raises(PlatformNetworkError) as failure:
         derive(broken)
     assert any(

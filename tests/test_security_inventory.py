@@ -282,7 +282,11 @@ def test_data_jobs_reach_only_what_they_declare() -> None:
     assert "ingress" not in job["spec"]  # nothing may connect to the job
     assert job["spec"]["policyTypes"] == ["Ingress", "Egress"]
     ports = sorted(port["port"] for rule in job["spec"]["egress"] for port in rule["ports"])
-    assert ports == [443, 6379]
+    # Redis, object storage, and the cloud's credential endpoint the job's identity is fetched from.
+    credentials = t.cloud["workload_identity"].get("credential_endpoints") or []
+    assert ports == sorted([443, 6379, *(e["port"] for e in credentials)])
+    cidrs = {peer["ipBlock"]["cidr"] for rule in job["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer}
+    assert cidrs == {"0.0.0.0/0", *(e["cidr"] for e in credentials)}
 
 
 def test_unmanaged_namespaces_are_exempt_only_when_listed() -> None:

@@ -33,7 +33,7 @@ from mnops.errors import BuildError
 from mnops.inventory.model import Target, build_target
 from mnops.kapitan_inventory import compiles_manifests
 from mnops.security.model import managed_namespaces, security_settings
-from mnops.security.platform_flows import Cluster, PlatformNetworkError, Ranges, Release, derive
+from mnops.security.platform_flows import Cluster, Identity, PlatformNetworkError, Ranges, Release, derive
 from mnops.security.platform_network import workload_policies
 
 SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)  # between the documents of a compiled file
@@ -125,12 +125,18 @@ def ranges(parameters: Mapping[str, Any]) -> Ranges:
     return Ranges(nodes=(nodes,) if nodes else tuple(network["kube_api_cidrs"]), api=tuple(network["kube_api_cidrs"]))
 
 
+def identity(parameters: Mapping[str, Any]) -> Identity:
+    bound = parameters["cloud"]["workload_identity"]
+    endpoints = tuple((str(e["cidr"]), int(e["port"])) for e in bound.get("credential_endpoints") or [])
+    return Identity(str(bound["annotation"]), endpoints)
+
+
 def cluster_model(target_dir: Path, parameters: Mapping[str, Any], charts: Sequence[RenderedChart], cache_dir: Path) -> Cluster:
     """Everything one cluster runs: its compiled manifests and its charts' renders."""
     target = build_target(parameters)
     releases = [Release(c.key, c.namespace, release_objects(c, cache_dir), frozenset(c.crd_group_kinds())) for c in charts]
     return Cluster(target.cluster.name, compiled_objects(target_dir), releases, frozenset(target.namespaces.values()),
-                   frozenset(platform_namespaces(target)), ranges(parameters))  # fmt: skip
+                   frozenset(platform_namespaces(target)), ranges(parameters), identity(parameters))  # fmt: skip
 
 
 def platform_policies(cluster: Cluster, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ Paths allowed, and nothing else:
   rate limit service -> Redis (Envoy Gateway keeps the global rate limit counters there)
   Redis <-> Redis, PostgreSQL <-> PostgreSQL (replication), CNPG operator -> instance status port
   PostgreSQL         -> Kubernetes API (CNPG instance manager) and object storage on 443 (backups)
+  PostgreSQL, jobs   -> the cloud's node-local credential endpoint where they reach object storage
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def _service_pods(names: list[str] | tuple[str, ...], namespace: str | None = No
     """Pods of the named services: one label expression, so the list stays readable."""
     expression = {"key": "app.kubernetes.io/name", "operator": "In", "values": sorted(names)}
     return Peer(namespace=namespace, pod_expressions=[expression])
+
+
+def credential_endpoints(target: Target) -> list[dict[str, Any]]:
+    """Where a cloud-bound pod fetches its credentials (cloud.workload_identity.credential_endpoints)."""
+    return list(target.cloud["workload_identity"].get("credential_endpoints") or [])
 
 
 def _baseline(target: Target, namespace: str, settings: Settings) -> list[dict[str, Any]]:
@@ -121,6 +127,11 @@ def data_policies(target: Target, settings: Settings) -> list[dict[str, Any]]:
     return policies
 
 
+def _credentials(target: Target) -> list[Rule]:
+    """Pods reaching object storage do so with their cloud identity: its node-local credential endpoints too."""
+    return [Rule([Peer(cidr=e["cidr"])], tcp_ports=[e["port"]]) for e in credential_endpoints(target)]
+
+
 def _job_pods(settings: Settings, store: str) -> list[Peer]:
     return [Peer(pod_labels=job.pod_labels) for job in settings.network.data_jobs.values() if getattr(job, store)]
 
@@ -175,7 +186,7 @@ def _postgres_policies(target: Target, settings: Settings) -> list[dict[str, Any
     pg_egress = [Rule([pg_pods], tcp_ports=[net.postgres_port, net.postgres_status_port]), kube_api]
     if net.object_storage_egress:
         # Backups and WAL archives go to the cloud object store, whose addresses are not fixed.
-        pg_egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+        pg_egress += [Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]), *_credentials(target)]
     pooler_ingress = [Rule([_peer(net.prometheus)], tcp_ports=[net.postgres_pooler_metrics_port])]
     if clients:
         pooler_ingress.insert(0, Rule(clients, tcp_ports=[net.postgres_port]))
@@ -208,7 +219,7 @@ def _job_policy(target: Target, settings: Settings, name: str, job: DataJob) -> 
     if job.postgres:
         egress.append(Rule([Peer(pod_expressions=instances), Peer(pod_expressions=poolers)], tcp_ports=[net.postgres_port]))
     if job.https_egress:
-        egress.append(Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]))
+        egress += [Rule([Peer(cidr="0.0.0.0/0")], tcp_ports=[HTTPS_PORT]), *_credentials(target)]
     return network_policy(
         name,
         target.namespaces["data"],

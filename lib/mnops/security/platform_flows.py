@@ -20,7 +20,9 @@ Nothing here lists a chart's ports. Each flow comes from an object that causes i
   api        pods whose ServiceAccount a RoleBinding or ClusterRoleBinding names -> the API server
   webhook    the API server -> the pods behind every admission webhook, APIService and CRD
              conversion webhook
-  cloud      pods whose ServiceAccount carries a workload identity -> the cloud's APIs (HTTPS)
+  cloud      pods whose ServiceAccount carries the cloud's workload identity annotation
+             (cloud.workload_identity) -> the cloud's APIs (HTTPS) and the node-local credential
+             endpoints the cloud class lists (EKS Pod Identity's agent)
   receivers  Alertmanager -> each receiver of its configuration (the URL's port, the smarthost's,
              or 443 where the URL is a secret file)
 
@@ -50,7 +52,6 @@ Doc = dict[str, Any]
 
 HTTPS_PORT = 443
 SCHEME_PORTS = {"http": 80, "https": 443, "grpc": 80, "grpcs": 443}
-WORKLOAD_IDENTITY = ("eks.amazonaws.com/role-arn", "iam.gke.io/gcp-service-account", "azure.workload.identity/client-id")
 # Where prometheus-operator writes the kubelet's endpoints (every node) and their ports, as its
 # --kubelet-service Service carries them; the kubelet listens on these on each node.
 KUBELET_PORTS = (("https-metrics", 10250), ("http-metrics", 10255), ("cadvisor", 4194))
@@ -122,6 +123,14 @@ class Ranges:
     internet: tuple[str, ...] = ("0.0.0.0/0",)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """How a ServiceAccount is bound to a cloud identity (cloud.workload_identity of the inventory)."""
+
+    annotation: str
+    credential_endpoints: tuple[tuple[str, int], ...] = ()  # (CIDR, TCP port)
+
+
 @dataclass
 class Cluster:
     """Every object of one cluster, indexed for the derivation."""
@@ -132,6 +141,7 @@ class Cluster:
     declared: frozenset[str]  # namespaces we create: a Service missing there is an error
     covered: frozenset[str]  # namespaces whose policies are derived: flows with an end there matter
     ranges: Ranges
+    identity: Identity | None = None
     pods: list[Pod] = field(default_factory=list)
     release_of: dict[str, str] = field(default_factory=dict)  # pod name -> chart key
     services: dict[tuple[str, str], Doc] = field(default_factory=dict)
@@ -705,15 +715,23 @@ def webhook_flows(cluster: Cluster) -> list[Flow]:
 
 
 def cloud_flows(cluster: Cluster) -> list[Flow]:
+    if cluster.identity is None:
+        return []
+    annotation = cluster.identity.annotation
     identities = {
         (str(sa["metadata"].get("namespace", "")), str(sa["metadata"]["name"]))
         for sa in cluster.of_kind("ServiceAccount")
-        if set(WORKLOAD_IDENTITY) & set(sa["metadata"].get("annotations") or {})
+        if annotation in (sa["metadata"].get("annotations") or {})
     }
+    destinations = [(cluster.internet(), Port("TCP", HTTPS_PORT))] + [
+        (Endpoint(f"credentials {cidr}", cidrs=(cidr,)), Port("TCP", port))
+        for cidr, port in cluster.identity.credential_endpoints
+    ]
     return [
-        Flow(cluster.pod_endpoint(p), cluster.internet(), frozenset({Port("TCP", HTTPS_PORT)}), f"{p.name} has a cloud identity")
-        for p in cluster.pods
-        if (p.namespace, p.service_account) in identities and not p.host_network and cluster.relevant(p.namespace)
+        Flow(cluster.pod_endpoint(pod), destination, frozenset({port}), f"{pod.name} has a cloud identity ({annotation})")
+        for pod in cluster.pods
+        if (pod.namespace, pod.service_account) in identities and not pod.host_network and cluster.relevant(pod.namespace)
+        for destination, port in destinations
     ]
 
 
