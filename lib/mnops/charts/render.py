@@ -107,7 +107,7 @@ def mentioned_apis(package: Path) -> frozenset[str]:
 
     A chart can only react to an API version it names, so a render given just the cluster's API
     versions that its templates mention is the render given all of them; the Application pins this
-    smaller list (tests/test_platform_network.py renders both and compares). Cached beside the
+    smaller list (tests/test_charts_application_pins.py renders both and compares). Cached beside the
     package, whose name is its sha256.
     """
     cached = package.with_name(f"{package.stem}.apis.json")
