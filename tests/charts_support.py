@@ -19,6 +19,9 @@ from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.kapitan_inventory import compiles_manifests
 
 NEEDS_HELM = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="helm is not installed (make helm)")
+# The modules that call rendered() run on one pytest-xdist worker (`--dist loadgroup`, make test):
+# from an empty cache (a fresh checkout) each worker would otherwise render every chart itself.
+ONE_WORKER = pytest.mark.xdist_group("charts")
 
 
 @cache

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from charts_support import NEEDS_HELM
+from charts_support import NEEDS_HELM, ONE_WORKER
 from charts_support import clusters as _clusters
 from charts_support import rendered as _rendered
 from conftest import ROOT
@@ -17,7 +17,7 @@ from mnops.crd_cel import evaluate_rules
 from mnops.manifest_validation import builtin_validator, validate_document
 from mnops.security.policy import load_documents
 
-pytestmark = NEEDS_HELM
+pytestmark = [NEEDS_HELM, ONE_WORKER]
 
 
 @cache

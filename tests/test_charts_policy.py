@@ -6,7 +6,7 @@ import dataclasses
 from functools import cache
 from pathlib import Path
 
-from charts_support import NEEDS_HELM
+from charts_support import NEEDS_HELM, ONE_WORKER
 from charts_support import clusters as _clusters
 from charts_support import rendered as _rendered
 from conftest import ROOT
@@ -15,7 +15,7 @@ from mnops.charts.cluster import RenderedChart
 from mnops.charts.policy import EXCEPTIONS, ChartViolation, chart_violations, namespace_levels, unexcused, unused_exceptions
 from mnops.security.policy import load_documents
 
-pytestmark = NEEDS_HELM
+pytestmark = [NEEDS_HELM, ONE_WORKER]
 
 
 @cache

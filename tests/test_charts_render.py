@@ -10,7 +10,7 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
-from charts_support import NEEDS_HELM
+from charts_support import NEEDS_HELM, ONE_WORKER
 from charts_support import clusters as _clusters
 from charts_support import rendered as _rendered
 from conftest import CRD_SCHEMAS, ROOT
@@ -21,7 +21,7 @@ from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.charts.render import RenderJob, render, split_documents
 from mnops.gitops.plan import delivery_plan
 
-pytestmark = NEEDS_HELM
+pytestmark = [NEEDS_HELM, ONE_WORKER]
 
 
 def test_every_enabled_chart_renders_for_every_cluster() -> None:

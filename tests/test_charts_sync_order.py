@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from charts_support import NEEDS_HELM
+from charts_support import NEEDS_HELM, ONE_WORKER
 from charts_support import clusters as _clusters
 from charts_support import rendered as _rendered
 from conftest import ROOT
 
 from mnops.charts.sync_order import AppObjects, cluster_apps, first_sync_problems, group_kind
 
-pytestmark = NEEDS_HELM
+pytestmark = [NEEDS_HELM, ONE_WORKER]
 
 
 def _apps(target: str) -> list[AppObjects]:
