@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,18 @@ REQUIRED_LABELS = {
 Doc = dict[str, Any]
 
 
+@cache
+def parsed(text: str) -> tuple[Doc, ...]:
+    """A manifest file's documents, parsed once per distinct content: each policy walks the whole
+    tree, and a flawed copy differs from the tree in one file. Policies only read them."""
+    return tuple(doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) if doc)
+
+
 def documents(tree: Path) -> Iterator[tuple[str, Doc]]:
     for path in sorted(tree.glob("*/manifests/**/*.yaml")):
         target = path.relative_to(tree).parts[0]
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc:
-                yield target, doc
+        for doc in parsed(path.read_text()):
+            yield target, doc
 
 
 def pod_spec(doc: Doc) -> Doc | None:
