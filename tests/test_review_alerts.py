@@ -30,6 +30,31 @@ def test_section_is_registered():
     assert alert_behaviour.build in SECTIONS
 
 
+def test_promtool_loads_only_the_probed_alerts_and_the_recordings_they_read():
+    recordings = [
+        {"record": "a:rate5m", "expr": "rate(a_total[5m])"},
+        {"record": "b:rate5m", "expr": "rate(b_total[5m])"},
+        {"record": "a:ratio", "expr": "a:rate5m / 2"},  # read through another recording
+    ]
+    alerts = [{"alert": "A", "expr": "a:ratio > 1", "labels": {"service": "x"}},
+              {"alert": "B", "expr": "b:rate5m > 1"},
+              {"alert": "A", "expr": "absent(a_total)", "labels": {"service": "y"}}]  # fmt: skip
+    files = {
+        "recording": {"groups": [{"name": "rec", "rules": recordings}]},
+        "alerts": {"groups": [{"name": "al", "rules": alerts}]},
+    }
+    assert alert_behaviour.rules_reaching(files, {"A"}) == {
+        "recording": {"groups": [{"name": "rec", "rules": [recordings[0], recordings[2]]}]},
+        "alerts": {"groups": [{"name": "al", "rules": [alerts[0], alerts[2]]}]},
+    }
+    assert alert_behaviour.rules_reaching(files, {"B"})["recording"]["groups"][0]["rules"] == [recordings[1]]
+    assert alert_behaviour.rules_reaching(files, {"C"}) == {}
+    # A rule promtool may not even load, or one reading the ALERTS series, keeps every rule.
+    for expr in ("sum(rate(b_total[5m])", 'ALERTS{alertname="B"}'):
+        changed = {**files, "alerts": {"groups": [{"name": "al", "rules": [*alerts, {"alert": "D", "expr": expr}]}]}}
+        assert alert_behaviour.rules_reaching(changed, {"A"}) == changed
+
+
 def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
     """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
     cluster, service, _threshold = cluster_and_service()
