@@ -54,12 +54,16 @@ TEST_DEBS := promtool=prometheus amtool=prometheus-alertmanager prometheus-alert
 test-tools: ## Install the Debian packages the tests need (promtool, amtool, PostgreSQL 15, Redis)
 	@scripts/ensure-debs $(TEST_DEBS)
 
+# pytest on two workers; tests that share an expensive fixture (a compiled copy of the repository,
+# the chart renders, a drill) carry an xdist_group and run on one worker, so it is built once.
+PYTEST_WORKERS := -n 2 --dist loadgroup
+
 .PHONY: test
 test: $(VENV_STAMP) test-tools ## Everything CI runs: lint, compile drift gate, validation, pytest
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory validate
-	@$(PY) -m pytest -q -n 2 tests $(PYTEST_ARGS)
+	@$(PY) -m pytest -q $(PYTEST_WORKERS) tests $(PYTEST_ARGS)
 
 .PHONY: check
 check: compile ## Compile and fail if any generated file (compiled/, argocd/, generated docs) differs from what is committed

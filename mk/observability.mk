@@ -15,7 +15,7 @@ monitoring-preview: $(VENV_STAMP) ## Run real Prometheus + Alertmanager on 127.0
 .PHONY: test-monitoring
 test-monitoring: $(VENV_STAMP) ## promtool/amtool checks, generated rule unit tests, routing tests and the preview end-to-end test
 	@scripts/ensure-debs $(OBSERVABILITY_DEBS)
-	@$(PY) -m pytest -q -n 2 tests/test_observability_*.py
+	@$(PY) -m pytest -q $(PYTEST_WORKERS) tests/test_observability_*.py
 
 .PHONY: alert-latency
 alert-latency: $(VENV_STAMP) ## Measure P0/P1 alert latency end to end (real Prometheus + Alertmanager, ~10 min); writes docs/observability.md

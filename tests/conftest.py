@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
 import shutil
 import subprocess
@@ -43,6 +44,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.servers)
         if COMPILE_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("xdist_group") is None and uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def uses_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a module-scoped fixture (a compiled copy of the repository, a drill).
+
+    Such tests are grouped by module: under `--dist loadgroup` (make test) they run on one
+    pytest-xdist worker, so the fixture is built once instead of once per worker.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    return any(defs and defs[-1].scope == "module" for defs in definitions)
 
 
 @dataclass
@@ -156,13 +170,36 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per pytest run, shared by every pytest-xdist worker.
+
+    The first worker that needs it builds it under a lock in the run's temporary folder (which
+    the workers share); the others wait for the lock and use the result. A build that failed
+    leaves no completion mark, so the next worker builds again (and fails the same way).
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-of-<user>/pytest-<n>/, above each worker's popen-gw<i>/
+    folder, done = shared / f"shared-{name}", shared / f"shared-{name}.done"
+    with (shared / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def compiled_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real inventory compiled once per session into a temporary folder."""
-    output = tmp_path_factory.mktemp("compiled") / "compiled"
-    run = run_compile(ROOT / "inventory", output)
-    assert run.returncode == 0, run.stderr
-    return output
+    """The real inventory compiled once per run into a temporary folder (tests only read it)."""
+
+    def build(folder: Path) -> None:
+        run = run_compile(ROOT / "inventory", folder / "compiled")
+        assert run.returncode == 0, run.stderr
+
+    return once_per_run(tmp_path_factory, "compiled-tree", build) / "compiled"
 
 
 @pytest.fixture(scope="session")
