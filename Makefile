@@ -39,11 +39,21 @@ validate: $(VENV_STAMP) ## Strictly validate every document under compiled/ (Kub
 	@$(PY) scripts/validate.py compiled $(wildcard argocd)
 	@if command -v kubeconform >/dev/null; then scripts/kubeconform.sh compiled; fi
 
-.PHONY: lint
+# The linters run side by side (mypy and yamllint are each single-threaded), output kept per step.
+LINT_STEPS := lint-ruff lint-mypy lint-yaml
+
+.PHONY: lint $(LINT_STEPS)
 lint: $(VENV_STAMP) ## ruff, ruff format --check, mypy on lib/, yamllint on inventory/ and compiled/
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(LINT_STEPS)
+
+lint-ruff:
 	@$(VENV)/bin/ruff check lib components scripts tests
 	@$(VENV)/bin/ruff format --check lib components scripts tests
+
+lint-mypy:
 	@$(VENV)/bin/mypy lib
+
+lint-yaml:
 	@$(VENV)/bin/yamllint -s $(wildcard inventory compiled argocd .github)
 
 # Real servers and tools the tests run, from Debian's packages (installed only if missing).
@@ -60,9 +70,9 @@ PYTEST_WORKERS := -n 2 --dist loadgroup
 
 .PHONY: test
 test: $(VENV_STAMP) test-tools ## Everything CI runs: lint, compile drift gate, validation, pytest
-	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory validate
+	@# Both only read what the compile wrote: side by side, one core each.
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint validate
 	@$(PY) -m pytest -q $(PYTEST_WORKERS) tests $(PYTEST_ARGS)
 
 .PHONY: check

@@ -9,8 +9,11 @@ from conftest import ROOT
 
 
 def make_lint_commands() -> set[str]:
-    """`ruff check`, `mypy`, ... : each tool of the lint recipe with its subcommand, no paths."""
-    recipe = ROOT.joinpath("Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    """`ruff check`, `mypy`, ... : each tool of the lint steps' recipes (LINT_STEPS) with its subcommand, no paths."""
+    makefile = ROOT.joinpath("Makefile").read_text()
+    steps = re.search(r"^LINT_STEPS := (.+)$", makefile, re.MULTILINE)
+    assert steps, "the Makefile no longer names its lint steps in LINT_STEPS"
+    recipe = "\n".join(makefile.split(f"\n{step}:", 1)[1].split("\n\n", 1)[0] for step in steps.group(1).split())
     found = re.findall(r"\$\(VENV\)/bin/(\S+)((?: [a-z][\w-]*| --[\w-]+| -s)*)", recipe)
     return {
         f"{tool}{' ' + args.split()[0] if args.split() and args.split()[0] in ('check', 'format') else ''}"
