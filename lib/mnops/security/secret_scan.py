@@ -138,7 +138,7 @@ def _credential_settings(path: str, text: str) -> Iterator[Finding]:
 def _folded_scalars(path: str, text: str) -> Iterator[Finding]:
     """YAML may fold a long value over several lines; check each multi-line scalar as one string."""
     try:
-        nodes = list(yaml.compose_all(text))
+        nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError:
         return
     stack: list[yaml.Node] = [n for n in nodes if n is not None]
