@@ -55,6 +55,7 @@ def test_promtool_loads_only_the_probed_alerts_and_the_recordings_they_read():
         assert alert_behaviour.rules_reaching(changed, {"A"}) == changed
 
 
+@pytest.mark.servers  # real promtool
 def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
     """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
     cluster, service, _threshold = cluster_and_service()
@@ -72,6 +73,7 @@ def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
     assert all(o.first_firing is None or o.first_firing <= o.check_seconds for o in outcomes.values())
 
 
+@pytest.mark.servers  # real promtool
 def test_rules_that_do_not_load_are_reported_not_taken_for_silence(tmp_path: Path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "compiled" / kept_clusters()[0] / "rules", rules)
@@ -82,6 +84,7 @@ def test_rules_that_do_not_load_are_reported_not_taken_for_silence(tmp_path: Pat
         alert_behaviour.run_side(rules, cases, tmp_path / "work")
 
 
+@pytest.mark.servers  # real promtool
 def test_a_raised_error_rate_threshold_lists_the_alerts_that_stop_firing(review_sides):
     cluster, service, threshold = cluster_and_service()
     edit = {

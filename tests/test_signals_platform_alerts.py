@@ -79,6 +79,7 @@ def promtool_suite(tmp_path: Path, target: Target, cases: list[dict[str, Any]]) 
     return subprocess.run(["promtool", "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.servers  # real promtool
 @pytest.mark.parametrize("target", distinct_rule_sets(), ids=lambda t: t.cluster.name)
 def test_each_platform_alert_fires_over_its_threshold_and_never_under_it(tmp_path: Path, target: Target) -> None:
     alerts = platform_alerts(target)
@@ -88,6 +89,7 @@ def test_each_platform_alert_fires_over_its_threshold_and_never_under_it(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.servers  # real promtool
 def test_the_probes_can_fail(tmp_path: Path) -> None:
     """Swap the probes: the firing series must now fail the "never fires" check and vice versa."""
     target = TARGETS[0]
