@@ -14,12 +14,14 @@ from mnops.inventory.model import Target
 from mnops.observability import contract
 from mnops.observability.alerts import CATALOGUE
 from mnops.observability.platform_alerts import PLATFORM_CATALOGUE
+from mnops.observability.queries import promql_metric_names
 from mnops.observability.rule_tests import (
     SUITES,
     focused_rules,
     histogram_quantile,
     latency_cases,
     promtool_suites,
+    rules_reaching,
     services_under_test,
     suite_fingerprint,
 )
@@ -33,13 +35,23 @@ def tools() -> None:
 
 
 def write_suite(tmp_path: Path, t: Target, suite: str) -> Path:
-    """The suite and the compiled rule files it reads, cut down to the rules it can trigger."""
+    """The suite and the compiled rule files it reads, cut down to the rules it can trigger: the
+    services and SLOs it tests (focused_rules), then the alerts its cases check, the recordings
+    its expressions read and what those read (rules_reaching). promtool evaluates every loaded
+    rule at every step of days of history; the rules left out cannot change an outcome."""
     compiled = ROOT / "compiled" / t.cluster.name / "rules"
-    for stem in SUITES[suite]:
-        content = focused_rules(yaml.safe_load((compiled / f"{stem}.yaml").read_text()), t, suite)
+    body = promtool_suites(t, str(tmp_path))[suite]
+    files = {stem: focused_rules(yaml.safe_load((compiled / f"{stem}.yaml").read_text()), t, suite) for stem in SUITES[suite]}
+    alerts = {check["alertname"] for case in body["tests"] for check in case.get("alert_rule_test") or []}
+    exprs = [check["expr"] for case in body["tests"] for check in case.get("promql_expr_test") or []]
+    kept = rules_reaching(files, alerts, {name for expr in exprs for name in promql_metric_names(expr)})
+    for stem, content in kept.items():
         (tmp_path / f"{suite}-{stem}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
+    body["rule_files"] = [str(tmp_path / f"{suite}-{stem}.yaml") for stem in SUITES[suite] if stem in kept]
+    groups = {g["name"] for content in kept.values() for g in content["groups"]}
+    body["group_eval_order"] = [name for name in body["group_eval_order"] if name in groups]
     path = tmp_path / f"{t.cluster.name}-{suite}.yaml"
-    path.write_text(yaml.safe_dump(promtool_suites(t, str(tmp_path))[suite], sort_keys=False))
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
 
 

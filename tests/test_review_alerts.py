@@ -13,6 +13,7 @@ from conftest import ROOT, real_parameters
 from review_support import env_class, kept_clusters
 
 from mnops.inventory.model import build_target
+from mnops.observability.rule_tests import rules_reaching
 from mnops.review import alert_behaviour
 from mnops.review.registry import SECTIONS
 
@@ -43,16 +44,19 @@ def test_promtool_loads_only_the_probed_alerts_and_the_recordings_they_read():
         "recording": {"groups": [{"name": "rec", "rules": recordings}]},
         "alerts": {"groups": [{"name": "al", "rules": alerts}]},
     }
-    assert alert_behaviour.rules_reaching(files, {"A"}) == {
+    assert rules_reaching(files, {"A"}) == {
         "recording": {"groups": [{"name": "rec", "rules": [recordings[0], recordings[2]]}]},
         "alerts": {"groups": [{"name": "al", "rules": [alerts[0], alerts[2]]}]},
     }
-    assert alert_behaviour.rules_reaching(files, {"B"})["recording"]["groups"][0]["rules"] == [recordings[1]]
-    assert alert_behaviour.rules_reaching(files, {"C"}) == {}
+    assert rules_reaching(files, {"B"})["recording"]["groups"][0]["rules"] == [recordings[1]]
+    assert rules_reaching(files, {"C"}) == {}
+    # What an expression test reads counts like an alert: a:ratio needs a:rate5m.
+    expression_test = rules_reaching(files, set(), {"a:ratio"})
+    assert expression_test == {"recording": {"groups": [{"name": "rec", "rules": [recordings[0], recordings[2]]}]}}
     # A rule promtool may not even load, or one reading the ALERTS series, keeps every rule.
     for expr in ("sum(rate(b_total[5m])", 'ALERTS{alertname="B"}'):
         changed = {**files, "alerts": {"groups": [{"name": "al", "rules": [*alerts, {"alert": "D", "expr": expr}]}]}}
-        assert alert_behaviour.rules_reaching(changed, {"A"}) == changed
+        assert rules_reaching(changed, {"A"}) == changed
 
 
 @pytest.mark.servers  # real promtool

@@ -22,7 +22,7 @@ only in the service selector. Expected labels come from the alert catalogue, not
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -33,6 +33,7 @@ from mnops.inventory.model import Service, Target
 from mnops.observability import rules as R
 from mnops.observability.alerts import spec
 from mnops.observability.contract import LATENCY_BUCKETS_SECONDS
+from mnops.observability.queries import promql_metric_names
 from mnops.observability.settings import Monitoring, monitoring_settings
 
 REQUESTS_PER_MINUTE = 10_000  # large, so that 0.01% steps exist around every threshold
@@ -552,6 +553,45 @@ def focused_rules(content: dict[str, Any], target: Target, suite: str) -> dict[s
 
     groups = [{**g, "rules": [r for r in g["rules"] if keep(r)]} for g in content["groups"]]
     return {"groups": [g for g in groups if g["rules"]]}
+
+
+def rules_reaching(files: Mapping[str, Any], alerts: set[str], reads: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """Each rule file (stem -> content) cut down to the rules that can change when `alerts` fire
+    or what the metrics `reads` (a promql_expr_test's names) hold.
+
+    Those are the alert rules of these names (every service's: a case checks the alert name, so
+    another service's instance firing on the case's series counts) and the recording rules they
+    read, directly or through other recordings, in their groups and order. A rule outside that
+    closure writes series no kept rule reads, so leaving it out changes no outcome; promtool
+    evaluates every loaded rule at every step, so it only costs time. Files keep every rule when
+    an expression does not parse, selects by `__name__` or reads `ALERTS`. Files and groups left
+    empty are dropped.
+    """
+    rules = [rule for content in files.values() for group in content.get("groups") or [] for rule in group.get("rules") or []]
+    everything = {stem: dict(content) for stem, content in files.items() if content.get("groups")}
+    try:
+        names = [promql_metric_names(str(rule.get("expr", ""))) for rule in rules]
+    except ValueError:
+        return everything
+    wanted = set(reads)
+    if any(read & {"ALERTS", "ALERTS_FOR_STATE"} for read in [*names, wanted]):
+        return everything
+    kept = {i for i, rule in enumerate(rules) if rule.get("alert") in alerts}
+    wanted |= {name for i in kept for name in names[i]}
+    while more := {i for i, rule in enumerate(rules) if i not in kept and rule.get("record") in wanted}:
+        kept |= more
+        wanted |= {name for i in more for name in names[i]}
+    chosen = {id(rules[i]) for i in kept}  # by identity: two services' rules may be equal mappings
+    result: dict[str, dict[str, Any]] = {}
+    for stem, content in files.items():
+        groups = []
+        for group in content.get("groups") or []:
+            members = [rule for rule in group.get("rules") or [] if id(rule) in chosen]
+            if members:
+                groups.append({**group, "rules": members})
+        if groups:
+            result[stem] = {**content, "groups": groups}
+    return result
 
 
 # --- histogram helpers -------------------------------------------------------------------------
