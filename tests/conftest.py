@@ -33,8 +33,8 @@ os.environ.setdefault("CHART_CACHE", str(ROOT / ".cache"))
 # Fixtures that start real servers or run real server tools: a test using one is marked `servers`,
 # and `make test-fast` (pytest -m "not servers and not slow") leaves it to `make test`.
 SERVER_FIXTURES = frozenset({"promtool", "amtool", "drill", "preview", "prometheus", "redis"})
-# Fixtures that compile the whole inventory: a test using one is marked `slow`.
-COMPILE_FIXTURES = frozenset({"compiled_tree", "two_commit_repo", "diff_run"})
+# Fixtures that compile the whole inventory, a copy of it or a generated one: a test using one is marked `slow`.
+COMPILE_FIXTURES = frozenset({"compiled_tree", "two_commit_repo", "diff_run", "review_sides", "synthetic_compiled"})
 
 
 @pytest.hookimpl(wrapper=True)

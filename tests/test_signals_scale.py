@@ -35,7 +35,7 @@ def compiled_objects(compiled: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synthetic_compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("scale")
     inventory = synthetic_inventory(ROOT, base, SERVICES)
     run = run_compile(inventory, base / "compiled")
@@ -43,14 +43,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "compiled"
 
 
-def test_every_generated_object_is_within_kubernetes_limits(generated: Path) -> None:
-    objects = list(compiled_objects(generated))
+def test_every_generated_object_is_within_kubernetes_limits(synthetic_compiled: Path) -> None:
+    objects = list(compiled_objects(synthetic_compiled))
     assert len({where.split("/")[0] for where, _ in objects}) >= 2, "every cluster target compiled"
     assert [str(problem) for problem in oversized(objects)] == []
 
 
-def test_the_slo_dashboard_is_the_same_size_for_four_services_or_many(generated: Path) -> None:
-    for target_dir in sorted(generated.iterdir()):
+def test_the_slo_dashboard_is_the_same_size_for_four_services_or_many(synthetic_compiled: Path) -> None:
+    for target_dir in sorted(synthetic_compiled.iterdir()):
         real = ROOT / "compiled" / target_dir.name / "dashboards" / "mnops-slo.json"
         if not real.exists():
             continue
@@ -62,24 +62,24 @@ def test_the_slo_dashboard_is_the_same_size_for_four_services_or_many(generated:
         assert [p["repeat"] for p in big["panels"] if p["type"] == "row" and p.get("repeat")] == ["service"]
 
 
-def test_every_service_keeps_its_own_dashboard(generated: Path) -> None:
-    for target_dir in sorted(generated.iterdir()):
+def test_every_service_keeps_its_own_dashboard(synthetic_compiled: Path) -> None:
+    for target_dir in sorted(synthetic_compiled.iterdir()):
         if not (ROOT / "compiled" / target_dir.name / "dashboards").is_dir():
             continue  # a cluster without application services (the management cluster) has no dashboards
         uids = {p.stem for p in (target_dir / "dashboards").glob("mnops-svc-*.json")}
         assert uids == {f"mnops-svc-{name}" for name in service_names(SERVICES)}, target_dir.name
 
 
-def test_rule_groups_stay_within_the_group_size(generated: Path) -> None:
+def test_rule_groups_stay_within_the_group_size(synthetic_compiled: Path) -> None:
     largest = 0
-    for path in sorted(generated.glob("*/rules/*.yaml")):
+    for path in sorted(synthetic_compiled.glob("*/rules/*.yaml")):
         for group in yaml.load(path.read_text(), Loader=yaml.CSafeLoader)["groups"]:
             alerts_only = all("alert" in rule for rule in group["rules"])
             if alerts_only:
                 assert len(group["rules"]) <= MAX_RULES_PER_GROUP, f"{path}: {group['name']}"
                 largest = max(largest, len(group["rules"]))
     assert largest > MAX_RULES_PER_GROUP // 2, "the generated case must be big enough to need splitting"
-    rule_objects = [obj for _, obj in compiled_objects(generated) if obj["kind"] == "PrometheusRule"]
+    rule_objects = [obj for _, obj in compiled_objects(synthetic_compiled) if obj["kind"] == "PrometheusRule"]
     assert rule_objects and all(object_sizes(obj)["object"] <= MAX_OBJECT_BYTES + 4096 for obj in rule_objects)
 
 
