@@ -34,12 +34,18 @@ TARGETS = cluster_targets()
 
 
 def distinct_rule_sets() -> list[Target]:
-    """One target per distinct set of compiled platform rules (clusters of one shape compile the same)."""
+    """One target per distinct pair of compiled platform rules and probes (clusters of one shape
+    compile the same). Annotations are left out of the comparison: they name the cluster, and
+    neither whether an alert fires nor the ALERTS series the probes count depends on them."""
     seen: dict[str, Target] = {}
     for target in TARGETS:
-        content = yaml.safe_load((COMPILED / target.cluster.name / "rules" / ALERTS_FILE).read_text())
-        key = json.dumps([g for g in content["groups"] if g["name"].startswith(GROUP)], sort_keys=True)
-        seen.setdefault(key, target)
+        firing_parts = [
+            {**group, "rules": [{k: v for k, v in rule.items() if k != "annotations"} for rule in group["rules"]]}
+            for group in platform_groups_of(target)
+        ]
+        alerts = platform_alerts(target)
+        probes = [case(target, a, a.fires, True) for a in alerts] + [case(target, a, a.quiet, False) for a in alerts]
+        seen.setdefault(json.dumps([firing_parts, probes], sort_keys=True), target)
     return list(seen.values())
 
 
