@@ -8,6 +8,7 @@ is also posted across services and across clusters, where nothing may be muted."
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 import time
@@ -91,6 +92,7 @@ class Alertmanager:
         self.process.terminate()
         self.process.wait(timeout=10)
         self.log.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def observed_matrix(config: Path) -> tuple[set[tuple[Variant, Variant]], set[str]]:

@@ -38,11 +38,14 @@ def compiled_config(name: str) -> Path:
     return COMPILED / name / "alertmanager" / "alertmanager.yaml"
 
 
+# The local copies amtool reads; removed when the test process exits.
+LOCAL_CONFIGS = tempfile.TemporaryDirectory(prefix="mnops-am-")
+
+
 @cache
 def config_path(name: str) -> Path:
     """The compiled config as amtool 0.25 reads it (webhook url_file -> url, nothing else)."""
-    folder = Path(tempfile.mkdtemp(prefix="mnops-am-"))
-    return for_local_alertmanager(compiled_config(name), folder / f"{name}.yaml")
+    return for_local_alertmanager(compiled_config(name), Path(LOCAL_CONFIGS.name) / f"{name}.yaml")
 
 
 def routes_test(config: Path, expected: str, labels: list[str]) -> int:
