@@ -177,7 +177,8 @@ def render_text(
             if show or full:
                 lines += ["      " + line.rstrip("\n") for line in file_diff(path, old_text, new_text).splitlines()]
     for section in sections:
-        lines += ["", paint(f"-- {section.title} --", "1"), section.text.rstrip("\n")]
+        heading = [] if section.key == "unchanged" else [paint(f"-- {section.title} --", "1")]  # one sentence
+        lines += ["", *heading, section.text.rstrip("\n")]
     everything = [str(r) for r in risks] + _section_risks(sections)
     lines.append("")
     lines.append(paint(f"Risky changes ({len(everything)}):", "1;31" if everything else "1"))
@@ -247,7 +248,9 @@ def markdown_blocks(changes: Mapping[str, TargetChanges], base: str, sections: S
         blocks += [Block(line, "line", "risk line") for line in everything]
         blocks.append(Block("\n", "core"))
     for section in sections:
-        blocks.append(Block(_details(f"<b>{section.title}</b>", section.markdown) + "\n", "section", "section"))
+        # The "checked, no change" line is one sentence: shown open, not behind a click.
+        shown = section.markdown + "\n" if section.key == "unchanged" else _details(f"<b>{section.title}</b>", section.markdown)
+        blocks.append(Block(shown + "\n", "section", "section"))
     if changes:
         blocks.append(Block("### Objects per cluster\n\n", "core"))
     for target, c in changes.items():

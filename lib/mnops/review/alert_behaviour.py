@@ -33,6 +33,8 @@ from mnops.inventory.model import build_target
 from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
 
+TITLE = "Alert behaviour"  # the section's heading; also named when the section finds no change
+
 # Rule evaluations the whole section may sweep per side (a probe costs one per evaluation interval up
 # to its check time: a slow-burn SLO probe is ~860, a threshold probe ~80). Beyond it the section says
 # what it cut instead of spending minutes of promtool CPU.
@@ -398,4 +400,4 @@ def build(review: ReviewInput) -> Section | None:
         "Each case is checked at every rule evaluation up to its check time by `promtool test rules`; "
         "times are from the start of the series."
     )
-    return Section("alerts", "Alert behaviour", "\n".join(text) + "\n", "\n".join([*rows, "", note]) + "\n")
+    return Section("alerts", TITLE, "\n".join(text) + "\n", "\n".join([*rows, "", note]) + "\n")

@@ -30,6 +30,8 @@ from mnops.review import ReviewInput, RiskItem, Section
 from mnops.review.compiled import Doc, documents, ref
 from mnops.units import cpu_millicores, memory_bytes
 
+TITLE = "Cost and capacity"  # the section's heading; also named when the section finds no change
+
 HOURS_PER_MONTH = 730
 GIB = 1024**3
 
@@ -368,4 +370,4 @@ def build(review: ReviewInput) -> Section | None:
         f"- {c.cluster}: `{line.split(': ', 1)[0]}`: {line.split(': ', 1)[1]}" for c in costs for line in c.changes
     )
     markdown = "\n".join([*md_rows, "", changed, "", note]) + "\n"
-    return Section("cost", "Cost and capacity", "\n".join([*text_lines, note]) + "\n", markdown, tuple(risks))
+    return Section("cost", TITLE, "\n".join([*text_lines, note]) + "\n", markdown, tuple(risks))

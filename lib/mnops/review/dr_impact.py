@@ -29,6 +29,8 @@ from mnops.observability.coverage import CHECKS, Expected, coverage
 from mnops.review import ReviewInput, RiskItem, Section
 from mnops.review.compiled import Doc, documents, managed_folder
 
+TITLE = "Disaster-recovery impact"  # the section's heading; also named when the section finds no change
+
 HOUR, DAY = 3600, 86400
 RPO_TARGET = 15 * 60
 RTO_TARGET = HOUR
@@ -326,6 +328,4 @@ def build(review: ReviewInput) -> Section | None:
         "Targets: RPO under 15m, RTO under 1h, retention 24h hourly / 7d daily / 4w weekly / 12 months monthly (plan 7.1, 7.2);"
         " RDS and ElastiCache: backups kept 7d, Multi-AZ in prod, deletion protection on."
     )
-    return Section(
-        "dr", "Disaster-recovery impact", "\n".join([*text, note]) + "\n", "\n".join([*rows, "", note]) + "\n", tuple(risks)
-    )
+    return Section("dr", TITLE, "\n".join([*text, note]) + "\n", "\n".join([*rows, "", note]) + "\n", tuple(risks))

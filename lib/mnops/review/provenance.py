@@ -25,6 +25,8 @@ from mnops.inventory.sources import InventorySources, SourceErrors, locate_all, 
 from mnops.review import ReviewInput, Section
 from mnops.review.compiled import owner
 
+TITLE = "Where each change came from"  # the section's heading; also named when the section finds no change
+
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 MAX_FIELD_ROWS = 60  # compiled fields traced back in one section; the rest are counted
 RENDER_KEYS = ("_reclass_", "_kapitan_")  # added by the renderer, not written in any file
@@ -177,4 +179,4 @@ def build(review: ReviewInput) -> Section | None:
             more = f"{len(traced) - MAX_FIELD_ROWS} more compiled fields traced (not shown)"
             text.append(f"  … {more}")
             markdown.append(f"\n… {more}")
-    return Section("provenance", "Where each change came from", "\n".join(text), "\n".join(markdown))
+    return Section("provenance", TITLE, "\n".join(text), "\n".join(markdown))

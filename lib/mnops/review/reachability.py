@@ -37,6 +37,8 @@ from typing import Any
 from mnops.review import ReviewInput, RiskItem, Section
 from mnops.review.compiled import Doc, documents, managed_objects
 
+TITLE = "Who can call whom"  # the section's heading; also named when the section finds no change
+
 INTERNET = "internet"
 ALL_PORTS: frozenset[str] = frozenset({"*"})
 DATA_STORE_KINDS = frozenset({"Cluster", "Pooler", "RedisReplication", "RedisSentinel", "Redis", "RedisCluster"})
@@ -547,4 +549,4 @@ def build(review: ReviewInput) -> Section | None:
         markdown += [f"**{cluster}**", "", _mermaid(base, head, stores), "", *rows, ""]
     if not text:
         return None
-    return Section("reachability", "Who can call whom", "\n".join(text) + "\n", "\n".join(markdown), tuple(risks))
+    return Section("reachability", TITLE, "\n".join(text) + "\n", "\n".join(markdown), tuple(risks))

@@ -1,12 +1,15 @@
 """Every review section of `make diff` and the PR comment, in the order they are shown.
 
-To add a section: write lib/mnops/review/<name>.py with `build(review: ReviewInput) -> Section |
-None` and add it to SECTIONS. The reviewers section is not in the list: it is built last, from
-the risks of the object diff and of every section (see review()).
+To add a section: write lib/mnops/review/<name>.py with a `TITLE` and `build(review: ReviewInput) ->
+Section | None` and add it to SECTIONS. A section that finds nothing returns None and is named in one
+closing "checked, no change" line, so a reviewer can tell "nothing changed" from "not looked at".
+The reviewers section is not in the list: it is built last, from the risks of the object diff and
+of every section (see review()).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +47,23 @@ class Review:
     routing: reviewers.Routing
 
 
+def title_of(builder: SectionBuilder) -> str:
+    title: str = sys.modules[builder.__module__].TITLE
+    return title
+
+
+def unchanged_section(titles: list[str]) -> Section:
+    line = "Checked, no change: " + "; ".join(titles) + "."
+    return Section("unchanged", "Checked, no change", line + "\n", line + "\n")
+
+
 def build_sections(review_input: ReviewInput) -> list[Section]:
-    return [section for builder in SECTIONS if (section := builder(review_input)) is not None]
+    built = [(builder, builder(review_input)) for builder in SECTIONS]
+    sections = [section for _, section in built if section is not None]
+    quiet = [title_of(builder) for builder, section in built if section is None]
+    if review_input.changes and quiet:
+        sections.append(unchanged_section(quiet))
+    return sections
 
 
 def managed_only(review_input: ReviewInput, cluster: str) -> str | None:

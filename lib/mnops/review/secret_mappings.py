@@ -13,6 +13,8 @@ from typing import Any
 
 from mnops.review import ReviewInput, RiskItem, Section
 
+TITLE = "Secret mappings (references only, no values)"  # the section's heading; also named when the section finds no change
+
 # (ExternalSecret namespace/name, target Secret, Secret key) -> "store: remote key#property"
 Mappings = dict[tuple[str, str, str], str]
 
@@ -85,7 +87,7 @@ def build(review: ReviewInput) -> Section | None:
         return None
     return Section(
         key="secret-mappings",
-        title="Secret mappings (references only, no values)",
+        title=TITLE,
         text="\n".join(text),
         markdown="\n".join(markdown),
         risks=tuple(risks),
