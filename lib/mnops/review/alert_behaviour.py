@@ -398,6 +398,7 @@ def build(review: ReviewInput) -> Section | None:
         return None
     note = (
         "Each case is checked at every rule evaluation up to its check time by `promtool test rules`; "
-        "times are from the start of the series."
+        "times are from the start of the series. Cases come from the generated suites: one service per distinct "
+        "set of thresholds stands for every service that shares it."
     )
     return Section("alerts", TITLE, "\n".join(text) + "\n", "\n".join([*rows, "", note]) + "\n")
