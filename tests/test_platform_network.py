@@ -287,6 +287,43 @@ def test_services_reach_the_collector_and_the_collector_reaches_jaeger(target: s
         _assert_reaches(target, model, collector, _service_backends(model, endpoint, "export"), "the collector exports to Jaeger")
 
 
+def _named_namespace_peers(policy: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    """(namespace, "PROTO/port") of each egress peer that names a namespace (or is in the policy's own)."""
+    own = policy["metadata"]["namespace"]
+    for rule in policy["spec"].get("egress") or []:
+        ports = [f"{p.get('protocol', 'TCP')}/{p['port']}" for p in rule.get("ports") or [] if "port" in p]
+        for peer in rule.get("to") or []:
+            if "ipBlock" in peer:
+                continue  # addresses outside the cluster (cloud APIs, private subnets): no pod to admit the flow
+            labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+            namespace = labels.get("kubernetes.io/metadata.name", own if "namespaceSelector" not in peer else None)
+            if namespace:
+                yield from ((namespace, port) for port in ports)
+
+
+@pytest.mark.parametrize("target", CLUSTERS)
+def test_every_egress_rule_of_a_service_reaches_a_pod_that_admits_it(target: str) -> None:
+    """An egress rule no destination admits is dead: it widens nothing today and opens a path the day
+    someone adds the matching ingress (services once allowed Loki:3100, though they log to stdout)."""
+    edges = _edges(target)
+    services = {f"{s.namespace}/{s.name}" for s in build_target(_clusters()[target]).services}
+    policies = [d for d in load_documents(ROOT / "compiled" / target) if d["kind"] == "NetworkPolicy"]
+    checked = 0
+    for policy in policies:
+        source = f"{policy['metadata']['namespace']}/{policy['metadata']['name']}"
+        if source not in services:
+            continue
+        for namespace, port in _named_namespace_peers(policy):
+            if port in {"UDP/53", "TCP/53"}:
+                continue  # DNS: kube-dns is not one of our pods in every model
+            reached = [
+                dst for (src, dst), ports in edges.items() if src == source and dst.startswith(f"{namespace}/") and port in ports
+            ]
+            assert reached, f"{target}: {source} may send to {namespace} on {port}, but no pod there admits it"
+            checked += 1
+    assert checked, f"{target}: no service egress rule was checked"
+
+
 @pytest.mark.parametrize("target", CLUSTERS)
 def test_alertmanager_reaches_each_of_its_receivers_and_prometheus_reaches_alertmanager(target: str) -> None:
     """Receivers from the compiled values: HTTPS for URL integrations, the smarthost's port for e-mail."""

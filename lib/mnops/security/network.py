@@ -7,7 +7,7 @@ Paths allowed, and nothing else:
   service            -> Redis / PostgreSQL in the data namespace, only if it depends on them; to the
                         cluster's private subnets on the store's port instead where the environment runs
                         it on RDS / ElastiCache (infra.data_services), whose addresses live only there
-  service            -> telemetry receivers (OpenTelemetry Collector, Loki)
+  service            -> telemetry receivers (OpenTelemetry Collector; logs go through stdout)
   Prometheus         -> every metrics port
   rate limit service -> Redis (Envoy Gateway keeps the global rate limit counters there)
   Redis <-> Redis, PostgreSQL <-> PostgreSQL (replication), CNPG operator -> instance status port
