@@ -38,7 +38,7 @@ def velero_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
             ident,
             provider=provider,
             bucket=own.name,
-            config=velero_location_config(data.provider, own),
+            config=velero_location_config(target, own),
             default=True,
         ),
         volume_snapshot_location(
@@ -46,7 +46,7 @@ def velero_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
             ns,
             ident,
             provider=provider,
-            config=velero_snapshot_config(data.provider, data.region, data.cluster),
+            config=velero_snapshot_config(target),
         ),
     ]
     namespaces = sorted(set(target.namespaces.values()))
@@ -68,7 +68,7 @@ def velero_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
     if cross is not None:
         objects.append(
             backup_storage_location(
-                DR_LOCATION, ns, ident, provider=provider, bucket=cross.name, config=velero_location_config(data.provider, cross)
+                DR_LOCATION, ns, ident, provider=provider, bucket=cross.name, config=velero_location_config(target, cross)
             )
         )
         tier = bk.cross_region
@@ -89,7 +89,7 @@ def velero_objects(target: Target, data: DataSettings) -> list[dict[str, Any]]:
     if data.standby and data.other_region is not None:
         # Read-only: the standby restores the primary's namespaces from here during a failover.
         copy = data.bucket_name("velero", cluster=data.primary_cluster, suffix="-dr")
-        config = velero_location_config(data.provider, _in_region(data, copy))
+        config = velero_location_config(target, _in_region(data, copy))
         objects.append(
             backup_storage_location(
                 PRIMARY_COPY_LOCATION, ns, ident, provider=provider, bucket=copy, config=config, access_mode="ReadOnly"

@@ -10,12 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from mnops.data import DataSettings, data_settings
-from mnops.data.cloud import identity_annotations, identity_pod_labels, velero_plugin_init_container
+from mnops.component import identity
+from mnops.data.cloud import identity_annotations, identity_pod_labels, velero_credentials_file, velero_plugin_init_container
 from mnops.inventory import Target
+from mnops.k8s.core import config_map
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
 
 # Chart containers get the same hardened context as the project's own workloads.
 RESTRICTED_CONTAINER: dict[str, Any] = CONTAINER_SECURITY_CONTEXT
+# Where the Velero pod reads its credentials file on Azure (AZURE_CREDENTIALS_FILE).
+VELERO_CREDENTIALS_DIR = "/etc/velero-azure"
+VELERO_CREDENTIALS_KEY = "cloud"
 
 
 def cnpg_values(target: Target) -> dict[str, Any]:
@@ -62,9 +67,41 @@ def velero_values(target: Target, data: DataSettings) -> dict[str, Any]:
             "server": {"create": True, "name": "velero", "annotations": identity_annotations(target, ns, "velero")}
         },
         "podLabels": identity_pod_labels(target),
-        "configuration": {"defaultBackupStorageLocation": "default", "features": "EnableCSI", "uploaderType": "kopia"},
+        "configuration": {
+            "defaultBackupStorageLocation": "default",
+            "features": "EnableCSI",
+            "uploaderType": "kopia",
+            **velero_credentials_env(target),
+        },
         "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        **velero_credentials_values(target, data),
+    }
+
+
+def velero_credentials_env(target: Target) -> dict[str, Any]:
+    """`configuration.extraEnvVars` pointing the Velero server at its credentials file (Azure only)."""
+    if velero_credentials_file(target) is None:
+        return {}
+    path = f"{VELERO_CREDENTIALS_DIR}/{VELERO_CREDENTIALS_KEY}"
+    return {"extraEnvVars": [{"name": "AZURE_CREDENTIALS_FILE", "value": path}]}
+
+
+def velero_credentials_values(target: Target, data: DataSettings) -> dict[str, Any]:
+    """Azure only: the credentials file the volume snapshotter requires, as a ConfigMap mounted into the pod
+    and named by AZURE_CREDENTIALS_FILE (the chart sets that variable only with its Secret, which workload
+    identity leaves off). The ConfigMap ships with the chart, so it exists before the pod that mounts it;
+    its name follows its content, so a change rolls the pod."""
+    content = velero_credentials_file(target)
+    if content is None:
+        return {}
+    ns = data.backup.namespace
+    name = "velero-azure-credentials"
+    credentials = config_map(name, ns, identity(target, name, "backup"), {VELERO_CREDENTIALS_KEY: content})
+    return {
+        "extraObjects": [credentials],
+        "extraVolumes": [{"name": name, "configMap": {"name": credentials["metadata"]["name"]}}],
+        "extraVolumeMounts": [{"name": name, "mountPath": VELERO_CREDENTIALS_DIR, "readOnly": True}],
     }
 
 

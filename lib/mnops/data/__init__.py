@@ -45,13 +45,18 @@ class Bucket:
         """The Azure storage account holding this bucket as a container."""
         return storage_account(self.cluster, dr=self.in_dr_region)
 
+    @property
+    def account_url(self) -> str:
+        """The Azure storage account's blob endpoint (public Azure cloud)."""
+        return f"https://{self.account}.blob.core.windows.net"
+
     def url(self, provider: str) -> str:
         """Base URL as barman-cloud and the copy job write it."""
         if provider == "aws":
             return f"s3://{self.name}"
         if provider == "gcp":
             return f"gs://{self.name}"
-        return f"https://{self.account}.blob.core.windows.net/{self.name}"
+        return f"{self.account_url}/{self.name}"
 
 
 def storage_account(cluster: str, dr: bool = False) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mnops.data import Bucket
+from mnops.infra.azure_groups import resource_groups
 from mnops.inventory.model import Target
 from mnops.workload_identity import workload_identity_annotations
 
@@ -34,21 +35,52 @@ def barman_credentials(provider: str) -> dict[str, Any]:
     return {"azureCredentials": {"inheritFromAzureAD": True}}
 
 
-def velero_location_config(provider: str, bucket: Bucket) -> dict[str, str]:
+def velero_location_config(target: Target, bucket: Bucket) -> dict[str, str]:
     """Provider-specific BackupStorageLocation config for one bucket."""
+    provider = target.cluster.cloud
     if provider == "aws":
         return {"region": bucket.region}
     if provider == "gcp":
         return {}
-    return {"storageAccount": bucket.account, "resourceGroup": f"mnops-{bucket.cluster}-backup"}
+    # The account allows no shared key and Velero's identity holds only a data role on its containers:
+    # useAAD makes the plugin sign in with the workload identity instead of listing the account's keys, and
+    # the endpoint given saves the ARM call (storageAccounts/read, not granted) it would make to look it up.
+    config = {
+        "storageAccount": bucket.account,
+        "storageAccountURI": bucket.account_url,
+        "useAAD": "true",
+        "resourceGroup": resource_groups(target.project_name, bucket.cluster).cluster,
+    }
+    if bucket.cluster == target.cluster.name and azure_subscription(target):
+        # Another cluster's subscription (a standby reading its primary's copies) is not in this target:
+        # with the endpoint and useAAD given, the plugin reads neither the group nor the subscription.
+        config["subscriptionId"] = azure_subscription(target)
+    return config
 
 
-def velero_snapshot_config(provider: str, region: str, cluster: str) -> dict[str, str]:
+def velero_snapshot_config(target: Target) -> dict[str, str]:
+    provider, region = target.cluster.cloud, target.cluster.region
     if provider == "aws":
         return {"region": region}
     if provider == "gcp":
         return {"snapshotLocation": region}
-    return {"resourceGroup": f"mnops-{cluster}-backup", "incremental": "true"}
+    # Snapshots stay beside the disks, in the node resource group, where Velero's identity may write them.
+    return {"resourceGroup": resource_groups(target.project_name, target.cluster.name).nodes, "incremental": "true"}
+
+
+def azure_subscription(target: Target) -> str:
+    """The cluster's Azure subscription ID (`cloud.account`)."""
+    return str(target.cloud.get("account", ""))
+
+
+def velero_credentials_file(target: Target) -> str | None:
+    """On Azure, the credentials file (godotenv lines) Velero's volume snapshotter requires at Init: the
+    subscription and resource group of the disks. Identifiers, not secrets: the token comes from the
+    workload-identity webhook's environment (AZURE_FEDERATED_TOKEN_FILE). None on other clouds."""
+    if target.cluster.cloud != "azure":
+        return None
+    groups = resource_groups(target.project_name, target.cluster.name)
+    return f"AZURE_SUBSCRIPTION_ID={azure_subscription(target)}\nAZURE_RESOURCE_GROUP={groups.nodes}\n"
 
 
 def upload_command(provider: str, source: str, bucket: Bucket, key_prefix: str) -> list[str]:

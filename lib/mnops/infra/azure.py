@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 
 from mnops import workload_identity
 from mnops.data import storage_account
+from mnops.infra.azure_groups import resource_groups
 from mnops.infra.identities import buckets_for, portable_identities
 from mnops.infra.model import CloudIdentity, ClusterInfra
 from mnops.infra.network import allocate
@@ -80,7 +81,8 @@ class AzureLayer:
         self.tenant_id = tenant_id
         self.settings: Mapping[str, Any] = infra.settings["azure"]
         self.ranges = ranges(infra)
-        self.group = f"{infra.project}-{infra.name}"
+        self.groups = resource_groups(infra.project, infra.name)
+        self.group = self.groups.cluster
         self.principals: Mapping[str, str] = infra.parameters["cloud"].get("principal_ids", {})
         self.client_ids: Mapping[str, str] = infra.parameters["cloud"].get("client_ids", {})
 
@@ -304,7 +306,7 @@ class AzureLayer:
             "skuTier": self.settings["sku_tier"],
             "automaticUpgradeChannel": "patch",
             "nodeOsUpgradeChannel": "NodeImage",
-            "nodeResourceGroup": f"{self.group}-nodes",
+            "nodeResourceGroup": self.groups.nodes,
             "identity": {"type": "UserAssigned", "identityIdsRefs": [self.ref(plane)]},
             "defaultNodePool": {
                 "name": "system",
@@ -478,7 +480,8 @@ class AzureLayer:
             zone = self.resource_id(f"Microsoft.Network/dnsZones/{i.public_zone}", self.dns_group())
             objs += self.role(f"{name}-dns", "DNS Zone Contributor", zone, name)
         if ci.snapshots:
-            nodes = f"/subscriptions/{i.account}/resourceGroups/{self.group}-nodes"
+            # The node resource group holds the volumes' disks; Velero's VolumeSnapshotLocation keeps the snapshots there.
+            nodes = f"/subscriptions/{i.account}/resourceGroups/{self.groups.nodes}"
             objs += self.role(f"{name}-snapshots", "Disk Snapshot Contributor", nodes, name)
         return objs
 
