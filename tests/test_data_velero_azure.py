@@ -216,7 +216,7 @@ def test_velero_pod_mounts_the_credentials_file_the_azure_snapshotter_requires(
 ) -> None:
     for cluster in azure.clusters:
         credentials = mounted_credentials(velero_charts[cluster])
-        assert SNAPSHOTTER_KEYS <= set(credentials), f"{cluster}: {sorted(credentials)}"
+        assert set(credentials) >= SNAPSHOTTER_KEYS, f"{cluster}: {sorted(credentials)}"
         assert not SECRET_KEYS & set(credentials), f"{cluster}: a secret in a ConfigMap"
         (aks,) = [d for d in azure.infra(cluster) if d["kind"] == "KubernetesCluster"]
         # The snapshotter reads the disks from this group: AKS's node resource group holds them.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnops.data import DataSettings, data_settings
 from mnops.component import identity
+from mnops.data import DataSettings, data_settings
 from mnops.data.cloud import identity_annotations, identity_pod_labels, velero_credentials_file, velero_plugin_init_container
 from mnops.inventory import Target
 from mnops.k8s.core import config_map
