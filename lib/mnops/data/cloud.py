@@ -42,9 +42,10 @@ def velero_location_config(target: Target, bucket: Bucket) -> dict[str, str]:
         return {"region": bucket.region}
     if provider == "gcp":
         return {}
-    # The account allows no shared key and Velero's identity holds only a data role on its containers:
-    # useAAD makes the plugin sign in with the workload identity instead of listing the account's keys, and
-    # the endpoint given saves the ARM call (storageAccounts/read, not granted) it would make to look it up.
+    # The account allows no shared key and Velero's identity holds only a data role on its containers
+    # (velero pkg/util/azure/storage.go): without useAAD the plugin lists the account's keys, and without the
+    # endpoint it reads the account over ARM (storageAccounts/read, not granted; it falls back to this same
+    # default endpoint after the denial).
     config = {
         "storageAccount": bucket.account,
         "storageAccountURI": bucket.account_url,
