@@ -110,21 +110,64 @@ def test_ip_blocks_reach_the_internet_only_when_they_are_public():
     assert edges(app("a"), deny, public)[("shop/a", INTERNET)] == frozenset({"TCP/443"})
 
 
-def test_istio_allow_rules_narrow_what_network_policies_allow():
-    allow_nothing = "kind: AuthorizationPolicy\nmetadata: {name: none, namespace: shop}\nspec: {action: ALLOW}\n"
-    allow_a = (
+INJECTED_SHOP = "kind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n"
+ALLOW_NOTHING = "kind: AuthorizationPolicy\nmetadata: {name: none, namespace: shop}\nspec: {action: ALLOW}\n"
+STRICT = "kind: PeerAuthentication\nmetadata: {name: default, namespace: shop}\nspec: {mtls: {mode: STRICT}}\n"
+
+
+def allow_principal(principal: str, operation: str = "{ports: ['8080']}") -> str:
+    return (
         "kind: AuthorizationPolicy\nmetadata: {name: b, namespace: shop}\n"
         "spec: {action: ALLOW, selector: {matchLabels: {app: b}},"
-        " rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/a]}}], to: [{operation: {ports: ['8080']}}]}]}\n"
+        f" rules: [{{from: [{{source: {{principals: [{principal}]}}}}], to: [{{operation: {operation}}}]}}]}}\n"
     )
-    result = edges(app("a"), app("b"), app("c"), allow_nothing, allow_a)
+
+
+def scraper(labels: str = "{app: prometheus}") -> str:
+    """A pod in another namespace (no injection label there): in the mesh only by its own label."""
+    return (
+        "kind: Deployment\nmetadata: {name: prometheus, namespace: monitoring}\n"
+        f"spec: {{template: {{metadata: {{labels: {labels}}}, spec: {{serviceAccountName: prometheus}}}}}}\n"
+    )
+
+
+def test_istio_allow_rules_narrow_what_network_policies_allow():
+    allow_a = allow_principal("cluster.local/ns/shop/sa/a")
+    result = edges(INJECTED_SHOP, app("a"), app("b"), app("c"), ALLOW_NOTHING, allow_a)
     assert result[("shop/a", "shop/b")] == frozenset({"TCP/8080"})
     assert ("shop/c", "shop/b") not in result and ("shop/a", "shop/c") not in result
     deny = (
         "kind: AuthorizationPolicy\nmetadata: {name: d, namespace: shop}\n"
         "spec: {action: DENY, rules: [{from: [{source: {namespaces: [shop]}}]}]}\n"
     )
-    assert ("shop/a", "shop/b") not in edges(app("a"), app("b"), allow_a, deny), "DENY wins over ALLOW"
+    assert ("shop/a", "shop/b") not in edges(INJECTED_SHOP, app("a"), app("b"), allow_a, deny), "DENY wins over ALLOW"
+
+
+def test_a_principal_rule_admits_only_a_source_with_a_sidecar():
+    """Istio takes principals and namespaces from the peer's certificate: a pod without a sidecar has none."""
+    allow = allow_principal("cluster.local/ns/monitoring/sa/prometheus", "{ports: ['8080'], paths: [/metrics], methods: [GET]}")
+    with_sidecar = edges(INJECTED_SHOP, app("b"), scraper("{app: prometheus, sidecar.istio.io/inject: 'true'}"), allow)
+    assert with_sidecar[("monitoring/prometheus", "shop/b")] == frozenset({"TCP/8080"}), "paths narrow requests, not ports"
+    assert ("monitoring/prometheus", "shop/b") not in edges(INJECTED_SHOP, app("b"), scraper(), allow)
+    opted_out = "kind: Namespace\nmetadata: {name: monitoring, labels: {istio-injection: disabled}}\n"
+    labelled = scraper("{app: prometheus, sidecar.istio.io/inject: 'true'}")
+    assert ("monitoring/prometheus", "shop/b") not in edges(INJECTED_SHOP, opted_out, app("b"), labelled, allow)
+
+
+def test_strict_mtls_refuses_sources_outside_the_mesh_on_every_port_but_relaxed_ones():
+    plain = edges(INJECTED_SHOP, app("b"), scraper(), STRICT)
+    assert ("monitoring/prometheus", "shop/b") not in plain
+    assert (
+        edges(INJECTED_SHOP, app("b"), scraper("{app: prometheus, sidecar.istio.io/inject: 'true'}"), STRICT)[
+            ("monitoring/prometheus", "shop/b")
+        ]
+        == ALL_PORTS
+    )
+    relaxed = STRICT.replace("{mtls: {mode: STRICT}}", "{mtls: {mode: STRICT}, portLevelMtls: {9090: {mode: PERMISSIVE}}}")
+    assert edges(INJECTED_SHOP, app("b"), scraper(), relaxed)[("monitoring/prometheus", "shop/b")] == frozenset({"TCP/9090"})
+    assert ("monitoring/prometheus", "shop/b") in edges(app("b"), scraper(), STRICT), "a pod without a sidecar enforces nothing"
+    opted_out = app("b").replace("{app: b, tier: web}", "{app: b, tier: web, sidecar.istio.io/inject: 'false'}")
+    assert ("monitoring/prometheus", "shop/b") in edges(INJECTED_SHOP, opted_out, scraper(), STRICT)
 
 
 def test_section_is_registered():

@@ -18,7 +18,13 @@ become nodes named after their selector. Host-network pods (node-exporter) are l
 traffic is the node's, which NetworkPolicies do not govern; a policy reaches them through an
 ipBlock of the node range.
 Where a namespace has Istio AuthorizationPolicies, its pods also need an ALLOW rule (and no DENY
-rule) matching the source's namespace or service-account principal and the port.
+rule) matching the source's namespace or service-account principal and the port (a rule's paths
+and methods narrow requests, not ports: it counts as its ports). A source has a mesh identity only
+if it is in the mesh: a sidecar injected by istiod's webhook (the pod label
+sidecar.istio.io/inject=true, or the namespace label istio-injection=enabled unless the pod opts
+out) or ambient enrolment (istio.io/dataplane-mode=ambient on the pod or its namespace). A pod in
+the mesh under a STRICT PeerAuthentication (its namespace's, or the root namespace's) refuses
+every source outside the mesh, except on ports a portLevelMtls entry relaxes.
 
 On AWS the cloud has its own layer: the security groups the management cluster creates for the
 cluster (compiled/<management>/infra/infra-<cluster>/). Each SecurityGroupIngressRule is an edge
@@ -166,6 +172,31 @@ def _operator_pod(doc: Doc, extra: Mapping[str, str], data_store: bool, ports: M
                selector=dict(extra))  # fmt: skip
 
 
+def _envoy_pod_labels(docs: list[Doc], gateway: Doc) -> dict[str, str]:
+    """The pod labels of the EnvoyProxy a Gateway's class (or the Gateway itself) points at: Envoy
+    Gateway puts them on the proxies it creates (the mesh's injection label, for one)."""
+    proxies = {
+        (str(d["metadata"].get("namespace", "")), str(d["metadata"]["name"])): d
+        for d in docs
+        if d["kind"] == "EnvoyProxy" and str(d.get("apiVersion", "")).startswith("gateway.envoyproxy.io/")
+    }
+    spec = gateway.get("spec") or {}
+    refs = [((spec.get("infrastructure") or {}).get("parametersRef") or {}) | {"namespace": gateway["metadata"].get("namespace")}]
+    refs += [
+        (d.get("spec") or {}).get("parametersRef") or {}
+        for d in docs
+        if d["kind"] == "GatewayClass" and d["metadata"]["name"] == spec.get("gatewayClassName")
+    ]
+    for ref in refs:
+        proxy = proxies.get((str(ref.get("namespace", "")), str(ref.get("name", ""))))
+        if ref.get("kind") == "EnvoyProxy" and proxy is not None:
+            pod = ((((proxy.get("spec") or {}).get("provider") or {}).get("kubernetes") or {}).get("envoyDeployment") or {}).get(
+                "pod"
+            )
+            return {str(k): str(v) for k, v in ((pod or {}).get("labels") or {}).items()}
+    return {}
+
+
 def pods(docs: list[Doc]) -> list[Pod]:
     """Every group of pods the compiled objects create, with the labels their controllers give them."""
     found: list[Pod] = []
@@ -194,7 +225,13 @@ def pods(docs: list[Doc]) -> list[Pod]:
             }
             # Envoy Gateway runs a Gateway's proxies in its own namespace, not the Gateway's.
             found.append(
-                Pod(f"envoy-gateway-system/envoy-{name}", "envoy-gateway-system", labels, f"envoy-{name}", selector=labels)
+                Pod(
+                    f"envoy-gateway-system/envoy-{name}",
+                    "envoy-gateway-system",
+                    {**_envoy_pod_labels(docs, doc), **labels},
+                    f"envoy-{name}",
+                    selector=labels,
+                )
             )
     return sorted(found, key=lambda p: p.name)
 
@@ -239,11 +276,68 @@ def _intersect(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Policies:
-    """The NetworkPolicies and AuthorizationPolicies of one side of one cluster."""
+    """The NetworkPolicies, AuthorizationPolicies and PeerAuthentications of one side of one cluster."""
 
     network: tuple[Doc, ...]
     authorization: tuple[Doc, ...]
     namespaces: Mapping[str, Mapping[str, str]]
+    peer_authentication: tuple[Doc, ...] = ()
+
+
+ISTIO_ROOT_NAMESPACE = "istio-system"  # istiod's default rootNamespace: its PeerAuthentication is mesh-wide
+INJECT = "sidecar.istio.io/inject"
+AMBIENT = ("istio.io/dataplane-mode", "ambient")
+
+
+def in_mesh(pod: Pod, namespaces: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether the pod has a mesh identity: istiod's injection webhook for the default revision
+    (istiod chart, templates/mutatingwebhook.yaml: a namespace labelled istio-injection=enabled
+    unless the pod says inject=false; in an unlabelled namespace, a pod labelled inject=true), or
+    ambient enrolment. Revision labels (istio.io/rev) are not used here and count as not injected."""
+    if pod.host_network:
+        return False
+    ns = namespaces.get(pod.namespace, {})
+    key, value = AMBIENT
+    if pod.labels.get(key) == value or (ns.get(key) == value and key not in pod.labels):
+        return True
+    return sidecar_injected(pod, namespaces)
+
+
+def sidecar_injected(pod: Pod, namespaces: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether istiod's webhook gives the pod a sidecar (see in_mesh)."""
+    ns = namespaces.get(pod.namespace, {})
+    if pod.host_network:
+        return False
+    if ns.get("istio-injection") == "enabled":
+        return pod.labels.get(INJECT) != "false"
+    return "istio-injection" not in ns and "istio.io/rev" not in ns and pod.labels.get(INJECT) == "true"
+
+
+def _plaintext_ports(policies: Policies, destination: Pod) -> frozenset[str] | None:
+    """Ports on which the destination accepts sources outside the mesh: None for all of them, the
+    ports a portLevelMtls entry relaxes where a STRICT PeerAuthentication applies. The most
+    specific applies: the workload's, then its namespace's, then the root namespace's."""
+    if not in_mesh(destination, policies.namespaces):
+        return None
+    candidates = [
+        p for p in policies.peer_authentication
+        if (p["metadata"].get("namespace") == destination.namespace
+            and matches((p.get("spec") or {}).get("selector") or {}, destination.labels))
+        or (p["metadata"].get("namespace") == ISTIO_ROOT_NAMESPACE and "selector" not in (p.get("spec") or {}))
+    ]  # fmt: skip
+
+    def rank(p: Doc) -> int:
+        return 0 if "selector" in (p.get("spec") or {}) else 1 if p["metadata"].get("namespace") == destination.namespace else 2
+
+    for policy in sorted(candidates, key=rank)[:1]:
+        spec = policy.get("spec") or {}
+        if ((spec.get("mtls") or {}).get("mode")) != "STRICT":
+            return None
+        relaxed = {
+            f"TCP/{port}" for port, mtls in (spec.get("portLevelMtls") or {}).items() if (mtls or {}).get("mode") != "STRICT"
+        }
+        return frozenset(relaxed)
+    return None
 
 
 def _selects(policy: Doc, pod: Pod) -> bool:
@@ -307,12 +401,16 @@ def _mesh_allows(policies: Policies, source: Node, destination: Pod, ports: froz
         if p["metadata"].get("namespace") == destination.namespace
         and ("selector" not in (p.get("spec") or {}) or matches(p["spec"]["selector"], destination.labels))
     ]  # fmt: skip
+    plaintext = _plaintext_ports(policies, destination)
+    meshed = isinstance(source, Pod) and in_mesh(source, policies.namespaces)
+    if plaintext is not None and not meshed:
+        ports = _intersect(ports, plaintext)  # STRICT mTLS: a source without an identity gets no further
     if not any(p["metadata"].get("namespace") == destination.namespace for p in policies.authorization):
         return ports
 
     def rule_ports(rule: Mapping[str, Any]) -> frozenset[str] | None:
         sources = [f.get("source") or {} for f in rule.get("from") or []]
-        if sources and not any(_source_matches(s, source) for s in sources):
+        if sources and not any(_source_matches(s, source, meshed) for s in sources):
             return None
         operations = [t.get("operation") or {} for t in rule.get("to") or []]
         if not operations or any("ports" not in o for o in operations):
@@ -336,9 +434,9 @@ def _mesh_allows(policies: Policies, source: Node, destination: Pod, ports: froz
     return ports if "*" in granted else _intersect(ports, frozenset(granted))
 
 
-def _source_matches(source: Mapping[str, Any], node: Node) -> bool:
-    if not isinstance(node, Pod):
-        return not source  # an external caller has no mesh identity
+def _source_matches(source: Mapping[str, Any], node: Node, meshed: bool) -> bool:
+    if not isinstance(node, Pod) or not meshed:
+        return not source  # a caller outside the mesh has no identity: principals and namespaces never match
     principal = f"cluster.local/ns/{node.namespace}/sa/{node.service_account}"
     if "principals" in source and principal not in source["principals"]:
         return False
@@ -401,6 +499,7 @@ def reachability(docs: list[Doc], *, between_replicas: bool = False) -> dict[Edg
         tuple(d for d in docs if d["kind"] == "NetworkPolicy"),
         tuple(d for d in docs if d["kind"] == "AuthorizationPolicy"),
         namespace_labels(docs, {p.namespace for p in pod_list}),
+        tuple(d for d in docs if d["kind"] == "PeerAuthentication"),
     )
     nodes: list[Node] = [*pod_list, *_externals(policies, pod_list)]
     edges: dict[Edge, frozenset[str]] = {}
