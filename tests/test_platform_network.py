@@ -9,6 +9,7 @@ workloads, Prometheus and Alertmanager objects, and the NetworkPolicies some cha
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import ipaddress
 import os
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.skipif(not Path(helm_binary(ROOT)).exists(), reason="he
 
 CACHE = cache_root(ROOT)
 Edges = dict[tuple[str, str], frozenset[str]]
+ISTIO_POLICY_KINDS = {"AuthorizationPolicy", "PeerAuthentication"}
 
 
 @cache
@@ -76,7 +78,7 @@ def _edges(target: str) -> Edges:
         docs += [dict(d) for d in release_objects(chart, CACHE / "netpol")]
     # NetworkPolicies only: with the mesh on, Istio's own authorization is a second gate (see the
     # mesh test below), which these policies neither replace nor widen.
-    return reachability([d for d in docs if d["kind"] != "AuthorizationPolicy"], between_replicas=True)
+    return reachability([d for d in docs if d["kind"] not in ISTIO_POLICY_KINDS], between_replicas=True)
 
 
 def _nodes(endpoint: Endpoint, model: Cluster) -> set[str]:
@@ -525,18 +527,72 @@ def test_the_compile_stops_when_a_render_moves_a_port_and_writes_nothing(tmp_pat
 MESH_CLUSTERS = [t for t in CLUSTERS if _clusters()[t]["mesh"]["enabled"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, not from these policies: with the mesh on, STRICT mTLS and the services' ALLOW rules "
-    "refuse Prometheus' plaintext scrape of the `http` port (no sidecar, no rule for it)",
-)
 @pytest.mark.parametrize("target", MESH_CLUSTERS)
-def test_with_the_mesh_on_istio_lets_prometheus_scrape_the_services(target: str) -> None:
+def _mesh_docs(target: str) -> list[dict[str, Any]]:
+    """Everything the cluster runs, Istio's PeerAuthentications and AuthorizationPolicies included."""
     docs = load_documents(ROOT / "compiled" / target)
     for chart in _charts(target):
         docs += [dict(d) for d in release_objects(chart, CACHE / "netpol")]
+    return docs
+
+
+def _without_sidecar(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same cluster with the Prometheus objects' injection label taken off."""
+    changed = []
+    for doc in docs:
+        kept = doc
+        if doc["kind"] == "Prometheus":
+            kept = copy.deepcopy(doc)
+            kept["spec"]["podMetadata"]["labels"].pop("sidecar.istio.io/inject")
+        changed.append(kept)
+    return changed
+
+
+@pytest.mark.parametrize("target", MESH_CLUSTERS)
+def test_with_the_mesh_on_istio_lets_prometheus_scrape_the_services(target: str) -> None:
+    """STRICT mTLS and each service's ALLOW rules admit Prometheus, which has an identity through its
+    sidecar, on the metrics port: nothing else of a service's is open to it. Without the sidecar
+    (as before this was fixed) the evaluator finds no path, so the check can fail."""
+    docs = _mesh_docs(target)
     edges = reachability(docs)
+    plain = reachability(_without_sidecar(docs))
     model = _model(target)
     for service in build_target(_clusters()[target]).services:
         pod = f"{service.namespace}/{service.name}"
-        assert any(edges.get((p.name, pod)) for p in _prometheus(model)), f"{target}: Prometheus cannot scrape {pod}"
+        for prometheus in _prometheus(model):
+            assert edges.get((prometheus.name, pod)) == frozenset({f"TCP/{service.metrics_port}"}), (
+                f"{target}: Prometheus cannot scrape {pod}, or reaches more than its metrics port"
+            )
+            assert (prometheus.name, pod) not in plain, f"{target}: {pod} admits Prometheus without mTLS"
+
+
+@pytest.mark.parametrize("target", MESH_CLUSTERS)
+def test_the_services_authorization_policies_admit_prometheus_on_the_metrics_port_and_path_only(target: str) -> None:
+    """Every rule of a service's AuthorizationPolicies that Prometheus' identity (or namespace) matches
+    allows GET of the metrics path on the metrics port and nothing else; rules without a source would
+    admit it too, so they fail here as well."""
+    docs = _mesh_docs(target)
+    (prometheus, *_) = _prometheus(_model(target))
+    principal = f"cluster.local/ns/{prometheus.namespace}/sa/{prometheus.service_account}"
+    policies = [d for d in docs if d["kind"] == "AuthorizationPolicy" and d["spec"].get("rules")]
+    for service in build_target(_clusters()[target]).services:
+        applying = [
+            p for p in policies
+            if p["metadata"]["namespace"] == service.namespace
+            and set(p["spec"].get("selector", {}).get("matchLabels", {}).items()) <= {("app.kubernetes.io/name", service.name)}
+        ]  # fmt: skip
+        admitting = [
+            rule
+            for p in applying
+            for rule in p["spec"]["rules"]
+            if not rule.get("from")
+            or any(
+                principal in (f.get("source") or {}).get("principals", [])
+                or prometheus.namespace in (f.get("source") or {}).get("namespaces", [])
+                for f in rule["from"]
+            )
+        ]
+        wanted = {"ports": [str(service.metrics_port)], "paths": [service.metrics_path], "methods": ["GET"]}
+        assert [[t.get("operation") for t in rule.get("to") or [{}]] for rule in admitting] == [[wanted]], (
+            f"{target}: {service.name}'s AuthorizationPolicies admit Prometheus beyond {wanted}"
+        )

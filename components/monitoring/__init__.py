@@ -20,6 +20,7 @@ from mnops.inventory.model import Service
 from mnops.k8s.monitoring import pod_monitor, prometheus_rule, service_monitor, static_label
 from mnops.observability.alertmanager import alertmanager_config
 from mnops.observability.helm_values import kube_prometheus_stack_values
+from mnops.observability.mesh_scrape import SCRAPE_CLASS, scrapes_through_mesh
 from mnops.observability.platform_alerts import platform_groups
 from mnops.observability.rule_sizing import pack_groups, split_groups
 from mnops.observability.rules import rule_files
@@ -34,6 +35,9 @@ def service_pod_monitor(target: Target, svc: Service, namespace: str) -> dict[st
     one on each Service scrapes every pod twice once the release completes. The pod-template hash
     stays on each series so that analysis can tell the new pods from the old."""
     port = "http" if svc.metrics_port == svc.port else "metrics"  # the container port names services/ uses
+    # With the mesh's STRICT mTLS, the same port over https with Prometheus' Istio certificate
+    # (observability/mesh_scrape.py): the target and its labels stay as they are.
+    mesh = scrapes_through_mesh(target.parameters)
     return pod_monitor(
         svc.name,
         namespace,
@@ -45,6 +49,8 @@ def service_pod_monitor(target: Target, svc: Service, namespace: str) -> dict[st
         pod_target_labels=POD_HASH_LABELS,
         # The metric contract's `service` label, which a ServiceMonitor would take from the Service name.
         relabelings=[static_label("service", svc.name)],
+        scheme="https" if mesh else None,
+        scrape_class=SCRAPE_CLASS if mesh else None,
     )
 
 

@@ -4,6 +4,7 @@ networking.istio.io/v1 DestinationRule."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mnops.errors import BuildError
@@ -23,6 +24,15 @@ def allow_nothing(name: str, namespace: str, identity: Identity) -> dict[str, An
     return k8s_object("security.istio.io/v1", "AuthorizationPolicy", meta, spec={"action": "ALLOW"})
 
 
+@dataclass(frozen=True)
+class Scraper:
+    """A principal allowed to GET one metrics path on one port (Prometheus)."""
+
+    principal: str
+    port: int
+    path: str
+
+
 def authorization_policy(
     name: str,
     namespace: str,
@@ -32,9 +42,12 @@ def authorization_policy(
     principals: Sequence[str] = (),
     namespaces: Sequence[str] = (),
     ports: Sequence[int] = (),
+    scrapers: Sequence[Scraper] = (),
 ) -> dict[str, Any]:
-    """ALLOW requests to the selected workload from these service-account principals or namespaces."""
-    if not principals and not namespaces:
+    """ALLOW requests to the selected workload from these service-account principals or namespaces,
+    and each scraper's GET of its metrics path on its port (an HTTP rule: Istio applies path and
+    method to HTTP ports only, and a rule it cannot apply matches nothing)."""
+    if not principals and not namespaces and not scrapers:
         raise BuildError(f"authorization policy {name} allows nobody; omit it instead")
     rules = []
     operation = {"to": [{"operation": {"ports": [str(p) for p in sorted(ports)]}}]} if ports else {}
@@ -42,6 +55,9 @@ def authorization_policy(
         rules.append({"from": [{"source": {"principals": sorted(principals)}}], **operation})
     if namespaces:
         rules.append({"from": [{"source": {"namespaces": sorted(namespaces)}}], **operation})
+    for scraper in scrapers:
+        metrics = {"ports": [str(scraper.port)], "methods": ["GET"], "paths": [scraper.path]}
+        rules.append({"from": [{"source": {"principals": [scraper.principal]}}], "to": [{"operation": metrics}]})
     return k8s_object(
         "security.istio.io/v1",
         "AuthorizationPolicy",

@@ -64,6 +64,8 @@ def pod_monitor(
     path: str = "/metrics",
     pod_target_labels: Sequence[str] = (),
     relabelings: Sequence[Mapping[str, str]] = (),
+    scheme: str | None = None,
+    scrape_class: str | None = None,
 ) -> dict[str, Any]:
     """Scrapes pods directly: exporter sidecars, operators that publish no Service port, and
     services whose pods change Service during a release (Argo Rollouts' stable/canary Services).
@@ -77,7 +79,13 @@ def pod_monitor(
         raise BuildError(f"pod monitor {name} needs a selector, otherwise it scrapes every pod")
     if not path.startswith("/"):
         raise BuildError(f"pod monitor {name}: path {path!r} must start with /")
-    endpoint = {"port": port_name, "portNumber": port_number, "path": path, "relabelings": [dict(r) for r in relabelings]}
+    endpoint = {
+        "port": port_name,
+        "portNumber": port_number,
+        "path": path,
+        "scheme": scheme,
+        "relabelings": [dict(r) for r in relabelings],
+    }
     selector = {
         "matchLabels": dict(sorted((match_labels or {}).items())),
         "matchExpressions": [dict(e) for e in match_expressions],
@@ -91,6 +99,8 @@ def pod_monitor(
             "namespaceSelector": {"matchNames": [target_namespace]},
             "podTargetLabels": list(pod_target_labels),
             "podMetricsEndpoints": [endpoint],
+            # A scrape class of the Prometheus object (its TLS files, for one): monitors can only name it.
+            "scrapeClass": scrape_class,
         },
     )
 

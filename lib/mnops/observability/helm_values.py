@@ -12,6 +12,7 @@ from typing import Any
 
 from mnops.inventory.model import Target
 from mnops.k8s.meta import drop_empty_fields
+from mnops.observability.mesh_scrape import prometheus_values, scrapes_through_mesh
 from mnops.observability.settings import Monitoring
 
 
@@ -40,7 +41,7 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
                 "password": {"name": p.remote_write_secret, "key": "password"},
             }
         remote_write.append(entry)
-    values = {
+    values: dict[str, Any] = {
         "crds": {"enabled": True},
         "defaultRules": {"create": True},
         "prometheus": {
@@ -89,4 +90,8 @@ def kube_prometheus_stack_values(target: Target, monitoring: Monitoring, alertma
             },
         },
     }
+    if scrapes_through_mesh(target.parameters):
+        # Under STRICT mTLS Prometheus scrapes with an Istio workload certificate (mesh_scrape.py).
+        mesh = prometheus_values()
+        values["prometheus"] = {**mesh, "prometheusSpec": {**values["prometheus"]["prometheusSpec"], **mesh["prometheusSpec"]}}
     return drop_empty_fields(values)

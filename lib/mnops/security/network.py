@@ -27,7 +27,6 @@ from mnops.security.model import DataJob, Settings, managed_namespaces
 from mnops.security.model import Peer as PeerSettings
 
 ISTIOD_PORT = 15012  # xDS and certificate signing for sidecars
-ISTIO_METRICS_PORT = 15020  # merged app + proxy metrics when sidecars are injected
 HBONE_PORT = 15008  # ambient mode: ztunnel carries pod-to-pod traffic in an mTLS tunnel on this port
 DNS_PORT = 53
 HTTPS_PORT = 443
@@ -77,8 +76,9 @@ def service_policies(target: Target, settings: Settings) -> list[dict[str, Any]]
         callers = [s.name for s in target.services if svc.name in s.dependencies.services]
         if callers:
             ingress.append(Rule([_service_pods(callers)], tcp_ports=mesh_ports(svc.port)))
-        metrics_ports = [svc.metrics_port] + ([ISTIO_METRICS_PORT] if settings.mesh.enabled else [])
-        ingress.append(Rule([_peer(net.prometheus)], tcp_ports=metrics_ports))
+        # The metrics port only, mesh or not: with the mesh Prometheus scrapes it over Istio mTLS
+        # (observability/mesh_scrape.py), not Istio's merged-metrics port 15020, which nothing scrapes.
+        ingress.append(Rule([_peer(net.prometheus)], tcp_ports=[svc.metrics_port]))
 
         egress: list[Rule] = []
         for dep in sorted(svc.dependencies.services):

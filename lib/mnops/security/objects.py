@@ -22,6 +22,8 @@ from mnops.k8s import access, external_secrets, gatewayapi, istio, kyverno, tls
 from mnops.k8s.core import service_account
 from mnops.k8s.external_secrets import RemoteValue
 from mnops.k8s.workloads import CONTAINER_SECURITY_CONTEXT
+from mnops.observability import mesh_scrape
+from mnops.observability.mesh_scrape import scrapes_through_mesh
 from mnops.security.model import ConnectionString, PlatformSecret, Settings, delivery_strategy, restricted_namespaces
 from mnops.security.network import network_policies
 from mnops.security.secret_names import installed, store_name
@@ -521,7 +523,13 @@ def mesh_objects(target: Target, settings: Settings) -> list[Obj]:
         callers = [s.name for s in target.services if svc.name in s.dependencies.services]
         principals = [f"cluster.local/ns/{namespace}/sa/{c}" for c in callers]
         sources = [gateway_ns] if svc.public_path else []
-        if principals or sources:
+        scrapers: list[istio.Scraper] = []
+        if scrapes_through_mesh(target.parameters):
+            # Prometheus, with its Istio certificate (observability/mesh_scrape.py): GET on the metrics
+            # port and path only, never the API itself.
+            scrapers.append(istio.Scraper(mesh_scrape.principal(settings.network.prometheus.namespace), svc.metrics_port,
+                                          svc.metrics_path))  # fmt: skip
+        if principals or sources or scrapers:
             objects.append(
                 istio.authorization_policy(
                     svc.name,
@@ -531,6 +539,7 @@ def mesh_objects(target: Target, settings: Settings) -> list[Obj]:
                     principals=principals,
                     namespaces=sources,
                     ports=[svc.port],
+                    scrapers=scrapers,
                 )
             )
         objects.append(

@@ -25,6 +25,8 @@ Nothing here lists a chart's ports. Each flow comes from an object that causes i
              endpoints the cloud class lists (EKS Pod Identity's agent)
   receivers  Alertmanager -> each receiver of its configuration (the URL's port, the smarthost's,
              or 443 where the URL is a secret file)
+  mesh       a pod istiod's webhook gives a sidecar (review.reachability.sidecar_injected) -> the
+             discovery address of the mesh configuration (istiod: configuration and certificates)
 
 Prometheus' own targets that are not pods (the kubelet Service prometheus-operator maintains and
 the API server's `default/kubernetes`) are modelled as Services whose endpoints are the node range
@@ -46,7 +48,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from mnops.review.reachability import Pod, matches, namespace_labels, pods
+from mnops.review.reachability import Pod, matches, namespace_labels, pods, sidecar_injected
 
 Doc = dict[str, Any]
 
@@ -774,8 +776,36 @@ def _receiver_flows(cluster: Cluster, pod: Pod, entry: Mapping[str, Any], smarth
     return [Flow(cluster.pod_endpoint(pod), cluster.internet(), frozenset({Port("TCP", port)}), why)]
 
 
+def _discovery_addresses(cluster: Cluster) -> list[str]:
+    """istiod's address as each mesh configuration names it (a ConfigMap's `mesh` key:
+    defaultConfig.discoveryAddress, which the sidecars are given)."""
+    found: set[str] = set()
+    for (kind, _, _), doc in cluster.configs.items():
+        text = (doc.get("data") or {}).get("mesh") if kind == "ConfigMap" else None
+        mesh = yaml.safe_load(text) if isinstance(text, str) else None
+        address = ((mesh.get("defaultConfig") or {}) if isinstance(mesh, dict) else {}).get("discoveryAddress")
+        if address:
+            found.add(str(address))
+    return sorted(found)
+
+
+def mesh_flows(cluster: Cluster) -> list[Flow]:
+    """A sidecar fetches its configuration and workload certificate from istiod: Prometheus, where it
+    scrapes through the mesh (observability/mesh_scrape.py), is one such pod in our namespaces."""
+    labels = _namespaces(cluster)
+    injected = [p for p in cluster.pods if cluster.relevant(p.namespace) and sidecar_injected(p, labels)]
+    addresses = _discovery_addresses(cluster) if injected else []
+    if injected and not addresses:
+        cluster.problems.append(f"{injected[0].name} gets an Istio sidecar, but no mesh configuration names istiod's address")
+    flows: list[Flow] = []
+    for pod in injected:
+        for address in addresses:
+            flows += _address_flows(cluster, pod, address, f"the Istio sidecar of {pod.name}")
+    return flows
+
+
 RULES = (scrape_flows, alerting_flows, gossip_flows, config_flows, peer_flows, analysis_flows, api_flows, webhook_flows,
-         cloud_flows, receiver_flows)  # fmt: skip
+         cloud_flows, receiver_flows, mesh_flows)  # fmt: skip
 
 
 def derive(cluster: Cluster) -> list[Flow]:
