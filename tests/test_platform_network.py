@@ -543,7 +543,7 @@ def _without_sidecar(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kept = doc
         if doc["kind"] == "Prometheus":
             kept = copy.deepcopy(doc)
-            kept["spec"]["podMetadata"]["labels"].pop("sidecar.istio.io/inject")
+            ((kept["spec"].get("podMetadata") or {}).get("labels") or {}).pop("sidecar.istio.io/inject", None)
         changed.append(kept)
     return changed
 
