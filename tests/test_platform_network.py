@@ -596,3 +596,16 @@ def test_the_services_authorization_policies_admit_prometheus_on_the_metrics_por
         assert [[t.get("operation") for t in rule.get("to") or [{}]] for rule in admitting] == [[wanted]], (
             f"{target}: {service.name}'s AuthorizationPolicies admit Prometheus beyond {wanted}"
         )
+
+
+@pytest.mark.parametrize("target", CLUSTERS)
+def test_every_scrape_class_a_monitor_names_is_defined_by_the_prometheus_object(target: str) -> None:
+    """prometheus-operator skips a monitor naming a scrape class its Prometheus lacks: where the mesh
+    is on, that would silently drop every service's scrape."""
+    model = _model(target)
+    defined = {c["name"] for p in model.of_kind("Prometheus") for c in (p.get("spec") or {}).get("scrapeClasses") or []}
+    named = {str(m["spec"]["scrapeClass"]) for m in _monitors(model) if (m.get("spec") or {}).get("scrapeClass")}
+    assert named <= defined, f"{target}: monitors name undefined scrape classes {sorted(named - defined)}"
+    assert bool(named) == _clusters()[target]["mesh"]["enabled"], (
+        "the services scrape through the mesh exactly where it runs (ambient mode has no way yet: docs/security.md)"
+    )
