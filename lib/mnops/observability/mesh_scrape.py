@@ -8,12 +8,14 @@ certificate to a shared in-memory volume (OUTPUT_CERTS), Prometheus scrapes over
 that certificate, and each service's AuthorizationPolicy admits Prometheus' identity on its metrics
 port and path.
 
-Why not Istio's metrics merging (the agent's plain-text port 15020, /stats/prometheus)? It would
-move every service's target to the istio-proxy container's port (the `container` and `endpoint`
-labels change), mix Envoy's own series into each service's scrape, need prometheus.io annotations
-on every pod, and leave the merged metrics readable without any identity. Scraping the `http` port
-over mTLS keeps each target as it is: job, service, namespace, pod and the pod-template hash the
-canary analysis selects by are unchanged, so recording rules, alerts and AnalysisTemplates stay.
+Why not Istio's metrics merging (the agent's plain-text port 15020, /stats/prometheus)? It is
+driven by prometheus.io annotations (the agent learns the application's port from them), which
+prometheus-operator's monitors do not read; it would move every service's target to the
+istio-proxy container's port (the `container` and `endpoint` labels change) and mix Envoy's own
+series into each service's scrape; and Istio's docs say it "exposes all the metrics in plain text",
+to anyone the NetworkPolicy admits, with no identity. Scraping the `http` port over mTLS keeps each
+target as it is: job, service, namespace, pod and the pod-template hash the canary analysis selects
+by are unchanged, so recording rules, alerts and AnalysisTemplates stay as they are.
 
 prometheus-operator's PodMonitor TLS settings accept Secrets only, not files; a scrape class on the
 Prometheus object carries the file paths (the chart's own `scrapeClasses` example is this one).
