@@ -75,10 +75,10 @@ def external_dns(target: Target) -> Values:
     """Records for the gateway's hostnames, only in our zone, never deleting what it did not create."""
     zone = target.parameters["infra"]["dns"]["zone"]
     # Once the public names are CloudFront's (alias records from the management cluster, mnops.infra.edge),
-    # external-dns no longer writes them: only the origin name, from the gateway Service's annotation.
-    cut_over = target.cluster.role == "primary" and (target.parameters["infra"]["edge"].get("outputs") or {}).get(
-        "distribution_domain"
-    )
+    # external-dns no longer writes them: only the origin name, from the gateway Service's annotation. On every
+    # cluster of the environment: the names stay CloudFront's whichever cluster is primary (a failover moves
+    # only the origin name), so a standby must not write them either.
+    cut_over = (target.parameters["infra"]["edge"].get("outputs") or {}).get("distribution_domain")
     return {
         "provider": {"name": "aws"},
         "sources": ["service"] if cut_over else ["gateway-httproute", "service"],

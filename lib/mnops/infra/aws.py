@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mnops.infra.edge import edge_objects, edge_plan
+from mnops.infra.edge import edge_plan, gateway_security_group
 from mnops.infra.identities import cloud_identities
 from mnops.infra.model import CloudIdentity, ClusterInfra
 from mnops.infra.protection import management_policies
@@ -34,18 +34,30 @@ DR_KEY = "data-dr"
 class AwsLayer:
     """Builds the objects of one cluster; each method returns the objects of one concern."""
 
-    def __init__(self, infra: ClusterInfra, identity: Identity, provider_config: str, namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        infra: ClusterInfra,
+        identity: Identity,
+        provider_config: str,
+        namespace: str | None = None,
+        *,
+        environment_scope: bool = False,
+    ) -> None:
         self.infra = infra
         self.identity = identity
         self.provider_config = provider_config
-        self.namespace = namespace or infra.namespace  # the environment's zone folder builds in its own
+        self.namespace = namespace or infra.namespace  # the environment's zone and edge folders build in their own
+        # An environment's folder (its edge) reads one of its clusters' settings but names and tags what it creates
+        # after the environment: a role swap between its clusters must not rename, and so replace, anything.
+        self.environment_scope = environment_scope
+        self.owner = infra.environment if environment_scope else infra.name
 
     # --- helpers ---------------------------------------------------------------------------
     def tags(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         i = self.infra
         return {
             "Name": name,
-            "cluster": i.name,
+            **({} if self.environment_scope else {"cluster": i.name}),
             "environment": i.environment,
             "project": i.project,
             "managed-by": "crossplane",
@@ -70,7 +82,7 @@ class AwsLayer:
         if regional:
             body["region"] = region or self.infra.region
         if tags:
-            body["tags"] = self.tags(f"{self.infra.name}-{name}")
+            body["tags"] = self.tags(f"{self.owner}-{name}")
         annotations = {"crossplane.io/external-name": external_name} if external_name else None
         return managed_resource(
             f"{group}.aws.m.upbound.io/v1beta1",
@@ -387,7 +399,7 @@ class AwsLayer:
         ]
 
     def key_alias(self, purpose: str) -> str:
-        return f"alias/{self.infra.name}-{purpose}"
+        return f"alias/{self.owner}-{purpose}"
 
     def data_key_in(self, region: str) -> str:
         """Which of the cluster's data keys encrypts data in `region`: its own, or the DR region's."""
@@ -428,17 +440,6 @@ class AwsLayer:
                     "Resource": "*",
                 }
             )
-            if edge_plan(i) is not None:
-                # CloudFront's standard logs are delivered by the log delivery service into an SSE-KMS bucket.
-                statements.append(
-                    {
-                        "Sid": "CloudFrontLogs",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                        "Action": "kms:GenerateDataKey*",
-                        "Resource": "*",
-                    }
-                )
         return {"Version": "2012-10-17", "Statement": statements}
 
     # --- EKS -------------------------------------------------------------------------------
@@ -855,8 +856,9 @@ class AwsLayer:
         return objs
 
     def dns_and_edge(self) -> list[Obj]:
-        """CloudFront with WAF in front of the gateway (mnops.infra.edge); its records go to the environment's zone."""
-        return edge_objects(self)
+        """The gateway load balancer's security group: what of the edge is the cluster's own. CloudFront, WAF and
+        their records are the environment's (mnops.infra.edge, built in infra-edge-<environment>)."""
+        return gateway_security_group(self, edge_plan(self.infra))
 
     def public_zone(self) -> Obj:
         """The environment's hosted zone (build with namespace=infra.zone_namespace). It belongs to the environment,

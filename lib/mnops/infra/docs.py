@@ -53,8 +53,10 @@ def aws_monthly_cost(infra: ClusterInfra, pricing: Mapping[str, Any]) -> float:
     total += len(infra.nat_zones) * (hourly["nat_gateway"] + hourly["public_ipv4"]) * hours
     total += len(INTERFACE_ENDPOINTS) * len(infra.zones) * hourly["interface_endpoint_per_zone"] * hours
     total += 3 * monthly["kms_key"] + (monthly["route53_zone"] if infra.role == "primary" else 0)
-    if edge_plan(infra) is not None:
+    if infra.role == "primary" and edge_plan(infra) is not None:
+        # The environment's edge (one web ACL and its log key, infra-edge-<environment>), on its primary's row like the zone.
         total += monthly["waf_web_acl"] + (len(infra.settings["edge"]["managed_rule_groups"]) + 1) * monthly["waf_rule"]
+        total += monthly["kms_key"]
     return round(float(total + data_services_cost(infra, pricing)), 2)
 
 
@@ -216,13 +218,18 @@ def diagram(management: Target, clusters: list[ClusterInfra]) -> str:
             f"    {c}_vpc[{words.network.split(',')[0]}, {len(infra.zones)} zones, {nat}] --> "
             f"{c}_eks[{words.kubernetes} {infra.settings['eks']['version']}]",
             f"    {c}_eks --> {c}_s3[({words.storage})]",
-            *([f"    {c}_edge[{words.edge}] --> {c}_eks"] if infra.cloud != "aws" or edge_plan(infra) else []),
+            *([f"    {c}_edge[{words.edge}] --> {c}_eks"] if _edge_in_front(infra) else []),
             *_managed_nodes(infra, c),
             "  end",
             f"  xp --> {c}_vpc",
         ]
     lines.append("```")
     return "\n".join(lines)
+
+
+def _edge_in_front(infra: ClusterInfra) -> bool:
+    """On AWS the environment's CloudFront reaches its primary's gateway (the origin name; a standby's after a failover)."""
+    return infra.cloud != "aws" or (edge_plan(infra) is not None and infra.role == "primary")
 
 
 def _managed_nodes(infra: ClusterInfra, c: str) -> list[str]:

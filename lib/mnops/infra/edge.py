@@ -1,22 +1,30 @@
 """CloudFront with WAFv2 in front of the gateway, built in phases from the inventory.
 
-    plan = edge_plan(infra)          # None: this cluster has no distribution (dev, a standby, no hostnames)
+    plan = edge_plan(infra)          # None: the cluster's environment has no distribution (dev, no hostnames)
     plan.phase                       # "certificate", "distribution", "cut-over" or "live"
-    edge_objects(layer)              # the managed resources of the phase reached so far
+    environment_edge_objects(layer)  # the environment's managed resources of the phase reached so far
+    gateway_security_group(layer, plan)  # each cluster's own: who may reach its gateway's load balancer
+
+The edge belongs to the environment, not to whichever of its clusters is primary: the distribution's origin
+is the environment's origin name, which a failover moves between the clusters' load balancers, so a DR role
+swap must change nothing of it (a new distribution is a new domain and a new certificate, during a disaster).
+Its objects live in the management cluster's infra-edge-<environment> folder and are named after the
+environment; what stays per cluster is the gateway's security group.
 
 The provider's CloudFront Distribution (provider-aws v2.6.0) takes the certificate and the web ACL only
 as ARNs (no `acmCertificateArnRef`/`webAclIdRef`), ACM's DNS-validation records and the distribution's
 domain exist only once AWS created them, and none of them can be chosen in advance. So each value is
-recorded in the inventory (`infra.edge.outputs`, the target file) once the management cluster shows it,
-and the objects that need it appear with it, in a reviewed diff (docs/infrastructure.md, "Edge
-protection"):
+recorded in the inventory (`infra.edge.outputs`, once, in the environment class) once the management
+cluster shows it, and the objects that need it appear with it, in a reviewed diff (docs/infrastructure.md,
+"Edge protection"):
 
-    certificate   WebACL, ACM Certificate + CertificateValidation (us-east-1), log bucket; the gateway's
-                  load-balancer security group is open (DNS still points at the load balancer)
+    certificate   WebACL, ACM Certificate + CertificateValidation (us-east-1), log bucket and its key; each
+                  gateway's load-balancer security group is open (DNS still points at the load balancer)
       + outputs.validation_records        -> the CNAME records that let ACM issue the certificate
       + outputs.certificate_arn, web_acl_arn -> the Distribution (origin: the gateway's origin name)
       + outputs.distribution_domain       -> cut-over: alias records for the public hostnames, the
-                                             security group admits only CloudFront's origin-facing range
+                                             security group of every cluster of the environment admits
+                                             only CloudFront's origin-facing range
 """
 
 from __future__ import annotations
@@ -41,11 +49,12 @@ ALL_VIEWER_ORIGIN_REQUEST_POLICY = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 CLOUDFRONT_HOSTED_ZONE = "Z2FDTNDATAQYW2"  # the alias target zone of every *.cloudfront.net name
 ORIGIN_ID = "gateway"
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+LOG_KEY = "edge-logs"  # the KMS key of the log bucket, alias/<environment>-edge-logs
 
 
 @dataclass(frozen=True)
 class EdgePlan:
-    cluster: str
+    environment: str
     hostnames: tuple[str, ...]
     origin: str
     price_class: str
@@ -69,22 +78,33 @@ class EdgePlan:
 
 
 def fronted_by_cloudfront(params: Mapping[str, Any]) -> bool:
-    """Whether CloudFront may connect to this cluster's gateway: the environment has a distribution (on its
-    primary) and this cluster serves its hostnames. Standbys too: a failover moves the origin name to them, and
-    the distribution stays. Their gateway gets the origin listener, their security group CloudFront's range."""
+    """Whether CloudFront may connect to this cluster's gateway: the environment has a distribution and this
+    cluster serves its hostnames. Standbys too: a failover moves the origin name to them, and the distribution
+    stays. Their gateway gets the origin listener, their security group CloudFront's range."""
     return bool(
         params["cloud"]["provider"] == "aws" and params["infra"]["edge"]["cloudfront"] and params["gateway"].get("hostnames")
     )
 
 
 def edge_plan(infra: ClusterInfra) -> EdgePlan | None:
-    """The cluster that owns the hostnames (role primary) puts CloudFront in front of its gateway."""
+    """The environment's distribution, read from any of its clusters serving the hostnames, whatever its role:
+    each one reads the same (mnops.infra.rules holds their `infra.edge` and hostnames equal)."""
     edge = infra.settings["edge"]
-    if not edge["cloudfront"] or infra.role != "primary" or not infra.hostnames:
+    if not edge["cloudfront"] or not infra.hostnames:
         return None
     return EdgePlan(
-        infra.name, infra.hostnames, str(edge["origin_hostname"]), str(edge["price_class"]), dict(edge.get("outputs", {}))
+        infra.environment,
+        infra.hostnames,
+        str(edge["origin_hostname"]),
+        str(edge["price_class"]),
+        dict(edge.get("outputs") or {}),
     )
+
+
+def web_acl_name(environment: str) -> str:
+    """The WebACL's name, which AWS cannot change: the environment's, so a role swap keeps it (it was
+    `<primary cluster>-edge` before the edge moved to its environment's folder)."""
+    return f"{environment}-edge"
 
 
 def gateway_security_group_name(cluster: str) -> str:
@@ -93,28 +113,59 @@ def gateway_security_group_name(cluster: str) -> str:
 
 
 def edge_log_bucket(infra: ClusterInfra) -> str:
-    return f"{infra.parameters['data']['object_storage']['bucket_prefix']}-{infra.name}-edge-logs"
+    return f"{infra.parameters['data']['object_storage']['bucket_prefix']}-{infra.environment}-edge-logs"
 
 
-def edge_objects(layer: AwsLayer) -> list[Obj]:
+def environment_edge_objects(layer: AwsLayer) -> list[Obj]:
+    """The environment's CloudFront, WAF, certificate, log bucket and records, for the folder of its own
+    (`layer` with environment_scope, built from the environment's first cluster in the address plan: its
+    account, and its region for the log bucket). Nothing here depends on which cluster is primary."""
+    if not layer.environment_scope:
+        raise ValueError(f"{layer.infra.name}: the edge is built in its environment's folder, not in a cluster's")
     infra = layer.infra
     plan = edge_plan(infra)
-    objs = gateway_security_group(layer, plan)
     if plan is None:
-        return objs
+        return []
     # CloudFront's standard logs need a bucket with ACLs enabled; kept as long as the VPC flow logs.
     log_days = infra.settings["logs"]["flow_log_retention_days"]
     # Logs are never overwritten: an expired log's old version is gone a day later.
     logs = layer.bucket(
-        edge_log_bucket(infra), infra.region, 1, ownership="BucketOwnerPreferred", key="logs", expire_days=log_days
+        edge_log_bucket(infra), infra.region, 1, ownership="BucketOwnerPreferred", key=LOG_KEY, expire_days=log_days
     )
-    objs += [web_acl(layer), *certificate(layer, plan), *logs]
+    objs = [web_acl(layer), *certificate(layer, plan), *log_key(layer), *logs]
     objs += [validation_record(layer, r) for r in plan.outputs.get("validation_records", [])]
     if plan.has_distribution:
         objs.append(distribution(layer, plan))
     if plan.cut_over:
         objs += [alias_record(layer, plan, host, kind) for host in plan.hostnames for kind in ("A", "AAAA")]
     return objs
+
+
+def log_key(layer: AwsLayer) -> list[Obj]:
+    """The log bucket's own key, in the folder: a cluster's logs key would tie the edge to that cluster."""
+    policy = layer.key_policy(LOG_KEY)
+    # CloudFront's standard logs are delivered by the log delivery service into an SSE-KMS bucket.
+    policy["Statement"].append(
+        {
+            "Sid": "CloudFrontLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+        }
+    )
+    description = f"{layer.infra.environment} CloudFront logs"
+    return [
+        layer.mr(
+            "kms",
+            "Key",
+            LOG_KEY,
+            {"description": description, "enableKeyRotation": True, "deletionWindowInDays": 30, "policy": layer.json(policy)},
+        ),
+        layer.mr(
+            "kms", "Alias", LOG_KEY, {"targetKeyIdRef": layer.ref(LOG_KEY)}, tags=False, external_name=layer.key_alias(LOG_KEY)
+        ),
+    ]
 
 
 def web_acl(layer: AwsLayer) -> Obj:
@@ -156,13 +207,13 @@ def web_acl(layer: AwsLayer) -> Obj:
         "WebACL",
         "edge",
         {
-            "name": f"{i.name}-edge",
+            "name": web_acl_name(i.environment),
             "scope": "CLOUDFRONT",
             "defaultAction": {"allow": {}},
             "ruleJson": layer.json(rules),
             "visibilityConfig": {
                 "cloudwatchMetricsEnabled": True,
-                "metricName": f"{i.name}-edge",
+                "metricName": web_acl_name(i.environment),
                 "sampledRequestsEnabled": True,
             },
         },
@@ -206,7 +257,7 @@ def distribution(layer: AwsLayer, plan: EdgePlan) -> Obj:
         "edge",
         {
             "enabled": True,
-            "comment": f"{i.name}: gateway behind WAF ({', '.join(plan.hostnames)})",
+            "comment": f"{i.environment}: gateway behind WAF ({', '.join(plan.hostnames)})",
             "aliases": list(plan.hostnames),
             "priceClass": plan.price_class,
             "httpVersion": "http2and3",
@@ -244,7 +295,7 @@ def distribution(layer: AwsLayer, plan: EdgePlan) -> Obj:
             "loggingConfig": {
                 "bucket": f"{edge_log_bucket(i)}.s3.amazonaws.com",
                 "includeCookies": False,
-                "prefix": f"{i.name}/",
+                "prefix": f"{i.environment}/",
             },
         },
         regional=False,  # a global resource: the provider's Distribution has no region
@@ -274,9 +325,12 @@ def alias_record(layer: AwsLayer, plan: EdgePlan, host: str, kind: str) -> Obj:
 
 
 def gateway_security_group(layer: AwsLayer, plan: EdgePlan | None) -> list[Obj]:
-    """The gateway load balancer's own security group. Where CloudFront fronts the gateway, its origin listener's
-    port is open to CloudFront's origin-facing addresses only (AWS's managed prefix list), on standbys too; the
-    public ports are open to everyone until the cut-over, then closed, so nothing bypasses the WAF."""
+    """The gateway load balancer's own security group, the part of the edge that stays per cluster. Where
+    CloudFront fronts the gateway, its origin listener's port is open to CloudFront's origin-facing addresses
+    of the cluster's region only (AWS's managed prefix list), on standbys too; the public ports are open to
+    everyone until the environment's cut-over, then closed on every cluster of it, standbys too (the public
+    names are CloudFront's whichever cluster is primary), so nothing bypasses the WAF. A role swap changes none
+    of it."""
     i = layer.infra
     objs = [
         layer.mr(

@@ -3,7 +3,7 @@ and the Argo CD Applications that sync them without ever cascading a deletion.""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +13,7 @@ from mnops.infra.addons import addon_values
 from mnops.infra.aws import AwsLayer
 from mnops.infra.aws_data import AwsDataServices
 from mnops.infra.clouds import CLOUDS, CROSSPLANE_NAMESPACE, PROVIDER_CONFIG, AwsCloud, cloud_of, family_packages
+from mnops.infra.edge import edge_plan, environment_edge_objects
 from mnops.infra.model import ClusterInfra, cluster_infra
 from mnops.infra.rules import declared_first
 from mnops.inventory import load_target
@@ -121,22 +122,49 @@ def cluster_folder(infra: ClusterInfra, target: Target, ident: Identity, cluster
     ]
 
 
+def environment_owners(clusters: list[ClusterInfra], takes_part: Callable[[ClusterInfra], bool]) -> dict[str, ClusterInfra]:
+    """Per environment, its first cluster in the address plan among those taking part: the cluster whose account
+    (and region) an environment's own folder uses, whichever of them is primary, so a role swap moves nothing."""
+    owners: dict[str, ClusterInfra] = {}
+    for infra in sorted(clusters, key=lambda i: declared_first(i.name, i.settings["networks"])):
+        if takes_part(infra):
+            owners.setdefault(infra.environment, infra)
+    return owners
+
+
+def _environment_folder(folder: str, what: str, infra: ClusterInfra, clusters: list[ClusterInfra]) -> str:
+    if folder in {c.namespace for c in clusters}:
+        name = folder.removeprefix("infra-")
+        raise BuildError(f"cluster {name!r}: its folder {folder} is the {infra.environment} {what}'s; rename the cluster")
+    return folder
+
+
 def zone_folders(clusters: list[ClusterInfra], target: Target, ident: Identity) -> dict[str, list[Obj]]:
     """One hosted zone per environment whose clusters serve hostnames, in a folder of its own: a role swap
     between its clusters moves nothing. Its account is that of the environment's first cluster in the
     address plan (mnops.infra.rules makes the others share it)."""
-    owners: dict[str, ClusterInfra] = {}
-    for infra in sorted(clusters, key=lambda i: declared_first(i.name, i.settings["networks"])):
-        if infra.hostnames and infra.cloud == "aws":  # GKE's and AKS's layers keep their zones (mnops.infra.gcp, azure)
-            owners.setdefault(infra.environment, infra)
+    # GKE's and AKS's layers keep their zones (mnops.infra.gcp, azure)
+    owners = environment_owners(clusters, lambda i: bool(i.hostnames) and i.cloud == "aws")
     folders = {}
     for infra in owners.values():
-        folder = infra.zone_namespace
-        if folder in {c.namespace for c in clusters}:
-            name = folder.removeprefix("infra-")
-            raise BuildError(f"cluster {name!r}: its folder {folder} is the {infra.environment} zone's; rename the cluster")
+        folder = _environment_folder(infra.zone_namespace, "zone", infra, clusters)
         zone = AwsLayer(infra, ident, PROVIDER_CONFIG, namespace=folder).public_zone()
         folders[folder] = [namespace(folder, ident), AwsCloud().provider_config(infra, target, ident, folder), zone]
+    return folders
+
+
+def edge_folders(clusters: list[ClusterInfra], target: Target, ident: Identity) -> dict[str, list[Obj]]:
+    """One CloudFront distribution with its WAF, certificate, log bucket and records per environment fronted by
+    CloudFront, in a folder of its own (mnops.infra.edge): a role swap changes nothing in it. Read from the
+    environment's first cluster in the address plan (its account, the log bucket's region); mnops.infra.rules
+    holds the others' `infra.edge`, hostnames and account equal to it."""
+    owners = environment_owners(clusters, lambda i: i.cloud == "aws" and edge_plan(i) is not None)
+    folders = {}
+    for infra in owners.values():
+        folder = _environment_folder(infra.edge_namespace, "edge", infra, clusters)
+        layer = AwsLayer(infra, ident, PROVIDER_CONFIG, namespace=folder, environment_scope=True)
+        provider = AwsCloud().provider_config(infra, target, ident, folder)
+        folders[folder] = [namespace(folder, ident), provider, *environment_edge_objects(layer)]
     return folders
 
 
@@ -223,6 +251,7 @@ def management_folders(
     for infra in clusters:
         folders[infra.namespace] = cluster_folder(infra, target, ident, clusters)
     folders.update(zone_folders(clusters, target, ident))
+    folders.update(edge_folders(clusters, target, ident))
     # AWS provider families follow what is emitted: rds / elasticache only once a cluster chose them.
     aws_used = {str(o["apiVersion"]).split(".")[0] for objs in folders.values() for o in objs if ".aws.m." in o["apiVersion"]}
     if clusters:  # no managed cluster, no provider to install (an empty folder would fail its sync)

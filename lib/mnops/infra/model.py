@@ -17,6 +17,11 @@ def zone_namespace(environment: str) -> str:
     return f"infra-dns-{environment}"
 
 
+def edge_namespace(environment: str) -> str:
+    """The environment's CloudFront and WAF (mnops.infra.edge): like its zone, whichever cluster is primary."""
+    return f"infra-edge-{environment}"
+
+
 @dataclass(frozen=True)
 class CloudIdentity:
     """A ServiceAccount of the workload cluster that calls the cloud, and what it may touch."""
@@ -72,6 +77,10 @@ class ClusterInfra:
     def zone_namespace(self) -> str:
         """Where the environment's hosted zone lives: one per environment, whichever cluster is primary."""
         return zone_namespace(self.environment)
+
+    @property
+    def edge_namespace(self) -> str:
+        return edge_namespace(self.environment)
 
     @property
     def prod(self) -> bool:

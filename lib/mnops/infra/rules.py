@@ -15,7 +15,8 @@ from mnops import units
 from mnops.data import backup_schedules, vault_tiers
 from mnops.data.managed import IN_CLUSTER, OPERATOR_CHARTS, STORES, data_services
 from mnops.errors import Problem
-from mnops.infra.edge import fronted_by_cloudfront
+from mnops.infra.edge import fronted_by_cloudfront, web_acl_name
+from mnops.infra.model import edge_namespace
 from mnops.infra.network import AddressError, allocate, carve, overlaps
 from mnops.inventory.layers import effective_service
 from mnops.k8s.gatewayapi import ORIGIN_TLS_MIN_VERSION
@@ -200,21 +201,21 @@ def edge_origin_certificate_is_public(target: str, params: Params) -> Iterator[P
 
 
 def edge_outputs_are_this_clusters(target: str, params: Params) -> Iterator[Problem]:
-    """Values copied from the management cluster: from this cluster's account, names and hostnames."""
+    """Values copied from the management cluster: from this cluster's account (its environment's edge folder's),
+    the environment's web ACL, this cluster's hostnames."""
     outputs = params["infra"]["edge"].get("outputs") or {}
     if not outputs:
         return
     key = "parameters.infra.edge.outputs"
     account = str(params["cloud"].get("account", ""))
+    folder = edge_namespace(params["cluster"]["environment"])
     for field in ("certificate_arn", "web_acl_arn"):
         arn = outputs.get(field)
         if arn and arn.split(":")[4] != account:
-            yield Problem(
-                target, f"{key}.{field}", arn, f"an ARN in this cluster's account {account}", f"copy it from infra-{target}"
-            )
-    acl = outputs.get("web_acl_arn")
-    if acl and acl.split("/")[2] != f"{target}-edge":
-        yield Problem(target, f"{key}.web_acl_arn", acl, f"the ARN of web ACL {target}-edge")
+            yield Problem(target, f"{key}.{field}", arn, f"an ARN in this cluster's account {account}", f"copy it from {folder}")
+    acl, name = outputs.get("web_acl_arn"), web_acl_name(params["cluster"]["environment"])
+    if acl and acl.split("/")[2] != name:
+        yield Problem(target, f"{key}.web_acl_arn", acl, f"the ARN of web ACL {name}", f"copy it from {folder}")
     hostnames = params["gateway"].get("hostnames", [])
     for index, record in enumerate(outputs.get("validation_records", [])):
         if not any(record["name"].rstrip(".").endswith("." + host) for host in hostnames):
@@ -484,4 +485,42 @@ def environment_zone_has_one_account(parameters_by_target: Mapping[str, Params])
             )
 
 
-FLEET_RULES = (standby_postgres_follows_its_primary, environment_zone_has_one_account)
+def _fronted_managed(target: str, params: Params) -> bool:
+    """A managed AWS workload cluster behind its environment's CloudFront (infra-edge-<environment>)."""
+    return _writes_environment_zone(target, params) and fronted_by_cloudfront(params)
+
+
+def environment_edge_is_one(parameters_by_target: Mapping[str, Params]) -> Iterator[Problem]:
+    """An environment has one distribution (infra-edge-<environment>), built from its first cluster in the address
+    plan: each of its clusters must say the same `infra.edge` (outputs included: recorded once, in the environment
+    class) and serve the same hostnames, else a value set for one cluster only would be silently ignored or, were
+    it read, move the distribution on a role swap."""
+    first: dict[str, tuple[str, Params]] = {}
+    fronted = [(n, p) for n, p in parameters_by_target.items() if _fronted_managed(n, p)]
+    for name, params in sorted(fronted, key=lambda item: declared_first(item[0], item[1]["infra"]["networks"])):
+        environment = params["cluster"]["environment"]
+        owner, expected = first.setdefault(environment, (name, params))
+        if owner == name:
+            continue
+        env_file = f"inventory/classes/env/{environment}.yml"
+        mine, theirs = params["infra"]["edge"], expected["infra"]["edge"]
+        for key in sorted(set(mine) | set(theirs)):
+            if key != "origin_facing_prefix_lists" and (mine.get(key) or None) != (theirs.get(key) or None):
+                yield Problem(
+                    name,
+                    f"parameters.infra.edge.{key}",
+                    repr(mine.get(key)),
+                    f"{theirs.get(key)!r} like {owner!r}: the {environment} environment has one CloudFront distribution",
+                    f"set it once in {env_file}, not in a target file",
+                )
+        if list(params["gateway"]["hostnames"]) != list(expected["gateway"]["hostnames"]):
+            yield Problem(
+                name,
+                "parameters.gateway.hostnames",
+                repr(params["gateway"]["hostnames"]),
+                f"{expected['gateway']['hostnames']!r} like {owner!r}: its CloudFront distribution serves one set of names",
+                f"in {env_file}",
+            )
+
+
+FLEET_RULES = (standby_postgres_follows_its_primary, environment_zone_has_one_account, environment_edge_is_one)
