@@ -3,7 +3,9 @@ against their CRD schemas and CEL rules, and inventory input that would break th
 
 The later phases need values AWS assigns (certificate and web ACL ARNs, validation records, the
 distribution's domain), which the real inventory does not have yet: they are added to a copy of a
-real cluster's parameters here. Clusters come from the inventory, never from a list in this file.
+real cluster's parameters here. Each cluster's objects are built with its environment's edge folder
+(infra-edge-<environment>, tests/test_infra_edge_environment.py). Clusters come from the inventory,
+never from a list in this file.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from mnops.infra.edge import (
     ALL_VIEWER_ORIGIN_REQUEST_POLICY,
     CACHING_DISABLED_POLICY,
     CLOUDFRONT_HOSTED_ZONE,
+    LOG_KEY,
     edge_plan,
+    environment_edge_objects,
     fronted_by_cloudfront,
     gateway_security_group_name,
+    web_acl_name,
 )
 from mnops.infra.model import cluster_infra, zone_namespace
 from mnops.inventory import load_target, problems_in
@@ -53,8 +58,8 @@ EDGE = edge_clusters()
 
 
 def outputs_for(params: dict[str, Any], phase: str) -> dict[str, Any]:
-    """Values of the shape AWS assigns, for this cluster's account, hostnames and web ACL name."""
-    account, cluster = params["cloud"]["account"], params["cluster"]["name"]
+    """Values of the shape AWS assigns, for this cluster's account, hostnames and its environment's web ACL name."""
+    account, acl = params["cloud"]["account"], web_acl_name(params["cluster"]["environment"])
     found: dict[str, Any] = {
         "validation_records": [
             {"name": f"_{'a' * 31}{n}.{host}.", "value": f"_{'b' * 31}{n}.xlfgrmvvlj.acm-validations.aws."}
@@ -63,9 +68,7 @@ def outputs_for(params: dict[str, Any], phase: str) -> dict[str, Any]:
     }
     if phase in ("distribution", "cut-over"):
         found["certificate_arn"] = f"arn:aws:acm:us-east-1:{account}:certificate/12345678-90ab-cdef-1234-567890abcdef"
-        found["web_acl_arn"] = (
-            f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{cluster}-edge/12345678-90ab-cdef-1234-567890abcdef"
-        )
+        found["web_acl_arn"] = f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{acl}/12345678-90ab-cdef-1234-567890abcdef"
     if phase == "cut-over":
         found["distribution_domain"] = "d111111abcdef8.cloudfront.net"
     return found
@@ -77,8 +80,19 @@ def with_outputs(cluster: str, phase: str) -> dict[str, Any]:
     return params
 
 
-def layer_objects(params: dict[str, Any]) -> list[dict[str, Any]]:
+def cluster_objects(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cluster's own folder (infra-<cluster>)."""
     return AwsLayer(cluster_infra(build_target(params)), IDENT, "default").all()
+
+
+def edge_folder_objects(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Its environment's edge folder, as built from this cluster's settings."""
+    infra = cluster_infra(build_target(params))
+    return environment_edge_objects(AwsLayer(infra, IDENT, "default", namespace=infra.edge_namespace, environment_scope=True))
+
+
+def layer_objects(params: dict[str, Any]) -> list[dict[str, Any]]:
+    return cluster_objects(params) + edge_folder_objects(params)
 
 
 def by_kind(objs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -128,7 +142,7 @@ def test_the_distribution_protects_the_gateway_without_caching_the_api(cluster: 
     assert log_bucket in by_kind(objs, "Bucket")
     ownership = by_kind(objs, "BucketOwnershipControls")[log_bucket]["spec"]["forProvider"]["rule"]["objectOwnership"]
     assert ownership == "BucketOwnerPreferred", "CloudFront's standard logs need ACLs on their bucket"
-    key_policy = json.loads(by_kind(objs, "Key")["logs"]["spec"]["forProvider"]["policy"])
+    key_policy = json.loads(by_kind(objs, "Key")[LOG_KEY]["spec"]["forProvider"]["policy"])
     assert any(s["Principal"] == {"Service": "delivery.logs.amazonaws.com"} for s in key_policy["Statement"])
     # The certificate is validated through records in the cluster's own zone.
     records = [r["spec"]["forProvider"] for r in by_kind(objs, "Record").values()]
@@ -177,7 +191,7 @@ def test_a_standby_admits_cloudfront_on_its_origin_listener_for_a_failover() -> 
     ]
     assert standbys, "no standby behind CloudFront: nothing to check"
     for cluster in standbys:
-        objs = layer_objects(real_parameters()[cluster])
+        objs = cluster_objects(real_parameters()[cluster])
         assert "Distribution" not in {o["kind"] for o in objs}
         assert gateway_ingress(objs)["gateway-origin-from-cloudfront"]["fromPort"] == ORIGIN_PORT
 
@@ -227,7 +241,7 @@ def test_outputs_from_another_account_or_web_acl_are_refused() -> None:
     params = with_outputs(cluster, "distribution")
     outputs = params["infra"]["edge"]["outputs"]
     outputs["certificate_arn"] = outputs["certificate_arn"].replace(params["cloud"]["account"], "999999999999")
-    outputs["web_acl_arn"] = outputs["web_acl_arn"].replace(f"/{cluster}-edge/", "/someone-else/")
+    outputs["web_acl_arn"] = outputs["web_acl_arn"].replace(f"/{web_acl_name(params['cluster']['environment'])}/", "/x/")
     found = problems(cluster, params)
     assert sorted(path for path, _ in found) == [
         "parameters.infra.edge.outputs.certificate_arn",

@@ -204,7 +204,8 @@ def edge_outputs_are_this_clusters(target: str, params: Params) -> Iterator[Prob
     """Values copied from the management cluster: from this cluster's account (its environment's edge folder's),
     the environment's web ACL, this cluster's hostnames."""
     outputs = params["infra"]["edge"].get("outputs") or {}
-    if not outputs:
+    # Not the management cluster, which shares the environment class but runs no gateway CloudFront fronts.
+    if not outputs or not compiles_manifests(params) or not fronted_by_cloudfront(params):
         return
     key = "parameters.infra.edge.outputs"
     account = str(params["cloud"].get("account", ""))
