@@ -9,6 +9,7 @@ Environments, primaries and standbys come from the inventory, never from a list 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from conftest import CRD_SCHEMAS, ROOT, real_parameters
 
+from mnops.gitops.diffing import Key, TargetChanges, _namespace_moves
 from mnops.gitops.rules import fleet_problems
 from mnops.infra.edge import fronted_by_cloudfront, web_acl_name
 from mnops.infra.model import edge_namespace, infra_namespace
@@ -211,3 +213,18 @@ def test_a_role_swap_changes_nothing_of_the_edge(environment: str, primary: str,
         for f in validate_document(doc, "management", versions, CRD_SCHEMAS)
     ]
     assert findings == []
+
+
+def test_make_diff_pairs_each_moved_edge_object_with_its_own_environments_folder() -> None:
+    """Moving every environment's `WebACL edge` at once: each move names its own source, not one source twice."""
+    changes = TargetChanges()
+    environments = sorted(fronted_environments()) or ["prod"]
+    for environment in [*environments, "other"]:
+        old = Key("management", "WebACL", f"infra-{environment}", "edge", "wafv2.aws.m.upbound.io")
+        changes.removed[old] = {}
+        changes.added[replace(old, namespace=edge_namespace(environment))] = {}
+    moves = {(risk.key.namespace, risk.reason) for risk in _namespace_moves(changes)}
+    assert moves == {
+        (edge_namespace(env), f"namespace move infra-{env} -> {edge_namespace(env)} (deleted and recreated, not moved)")
+        for env in [*environments, "other"]
+    }

@@ -14,6 +14,7 @@ is reported once, under the object. Rendering lives in mnops.gitops.diff_render.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections import Counter
@@ -434,14 +435,22 @@ def _application_fate(key: Key, app: Mapping[str, Any], changes: TargetChanges) 
 
 
 def _namespace_moves(changes: TargetChanges) -> list[Risk]:
-    """An object removed from one namespace and added to another: deleted and recreated, not moved."""
-    added = {(k.group, k.kind, k.name): k for k in changes.added if k.namespace}
+    """An object removed from one namespace and added to another: deleted and recreated, not moved. Several
+    objects of one kind and name moving at once (each environment's `edge` to its own folder) are paired by the
+    most alike namespaces, each added object with one removed object, so each move names its own source."""
+    added: dict[tuple[str, str, str], list[Key]] = {}
+    for key in sorted(changes.added, key=str):
+        if key.namespace:
+            added.setdefault((key.group, key.kind, key.name), []).append(key)
     moves = []
     for old in changes.removed:
-        new = added.get((old.group, old.kind, old.name))
-        if old.namespace and new and new.namespace != old.namespace:
-            reason = f"namespace move {old.namespace} -> {new.namespace} (deleted and recreated, not moved)"
-            moves.append(Risk(old.target, new, reason, "infrastructure-replacement"))
+        candidates = [k for k in added.get((old.group, old.kind, old.name), []) if k.namespace != old.namespace]
+        if not old.namespace or not candidates:
+            continue
+        new = max(candidates, key=lambda k: difflib.SequenceMatcher(None, old.namespace, k.namespace).ratio())
+        added[(old.group, old.kind, old.name)].remove(new)
+        reason = f"namespace move {old.namespace} -> {new.namespace} (deleted and recreated, not moved)"
+        moves.append(Risk(old.target, new, reason, "infrastructure-replacement"))
     return moves
 
 
