@@ -12,7 +12,7 @@ from pathlib import Path
 
 import journey_support as journey
 import pytest
-from conftest import ROOT, cluster_targets, real_parameters, run_compile, tree_snapshot
+from conftest import ROOT, cluster_targets, compile_in_process, real_parameters, run_compile, tree_snapshot
 from ruamel.yaml import YAML
 
 pytestmark = pytest.mark.slow  # compiles a copy of the repository
@@ -49,7 +49,8 @@ def set_value(inventory: Path, file: str, dotted: str, value: int) -> None:
 
 
 def environment_targets(environment: str) -> list[str]:
-    return [n for n in cluster_targets() if real_parameters()[n]["cluster"]["environment"] == environment]
+    parameters = real_parameters()  # a deep copy of every target's: once, not once per target
+    return [n for n in cluster_targets() if parameters[n]["cluster"]["environment"] == environment]
 
 
 def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
@@ -101,12 +102,10 @@ def test_replicas_changes_nothing_where_the_environment_autoscales(
 ) -> None:
     """The README says so: staging's replica count belongs to its HorizontalPodAutoscalers."""
     after, _ = resized
-    assert all(
-        p["service_defaults"]["autoscaling"]["enabled"] for n in environment_targets("staging") for p in [real_parameters()[n]]
-    )
-    workloads = [
-        p for p in after if p.split("/")[0] in environment_targets("staging") and p.endswith(("deployment.yaml", "rollout.yaml"))
-    ]
+    staging = environment_targets("staging")  # once: each call reads every target's parameters
+    workloads = [p for p in after if p.split("/")[0] in staging and p.endswith(("deployment.yaml", "rollout.yaml"))]
+    parameters = real_parameters()
+    assert all(parameters[n]["service_defaults"]["autoscaling"]["enabled"] for n in staging)
     assert workloads
     before = tree_snapshot(ROOT / "compiled")
     assert [p for p in workloads if before[p] != after[p]] == []
@@ -155,7 +154,7 @@ def test_the_compile_error_example_is_what_the_compile_prints(tmp_path: Path) ->
     file = match["file"] or f"inventory/classes/env/{real_parameters()[targets[0]]['cluster']['environment']}.yml"
     shutil.copytree(ROOT / "inventory", tmp_path / "inventory")
     set_value(tmp_path / "inventory", file, match["path"].removeprefix("parameters."), match["found"])  # type: ignore[arg-type]
-    run = run_compile(tmp_path / "inventory", tmp_path / "compiled")
+    run = compile_in_process(tmp_path / "inventory", tmp_path / "compiled")
     assert run.returncode == 1
     printed = run.stdout + run.stderr
     assert lines[index].split(": ", 1)[1] in printed if match["file"] else lines[index].strip() in printed
