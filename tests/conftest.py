@@ -109,7 +109,7 @@ def run_compile(inventory: Path, output: Path, *extra: str, env: Mapping[str, st
 
 
 @cache
-def _compile_script() -> ModuleType:
+def compile_script() -> ModuleType:
     """scripts/compile.py as a module, loaded once per test process."""
     spec = importlib.util.spec_from_file_location("mnops_compile_script", ROOT / "scripts" / "compile.py")
     assert spec is not None and spec.loader is not None
@@ -126,7 +126,7 @@ def compile_in_process(inventory: Path, output: Path, *extra: str) -> CompileRun
     stdout, stderr, cwd = io.StringIO(), io.StringIO(), os.getcwd()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            code = _compile_script().main(["--inventory", str(inventory), "--output", str(output), *extra])
+            code = compile_script().main(["--inventory", str(inventory), "--output", str(output), *extra])
     finally:
         os.chdir(cwd)  # main works from the repository root, as Kapitan needs
     return CompileRun(code, stdout.getvalue(), stderr.getvalue())
