@@ -15,7 +15,7 @@ from typing import Any
 
 import gitops_checks as checks
 import pytest
-from conftest import ROOT, real_parameters, run_compile
+from conftest import ROOT, compile_in_process, real_parameters, run_compile
 
 from mnops.gitops.plan import delivery_plan
 from mnops.gitops.retention import holds_data, is_retained, protect_data, retain, sync_options
@@ -117,7 +117,7 @@ def test_compile_refuses_to_delete_a_primary_file_and_writes_nothing(tmp_path: P
     inventory = tmp_path / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
     (inventory / "targets" / f"{primary}.yml").unlink()
-    run = run_compile(inventory, tmp_path / "compiled")
+    run = compile_in_process(inventory, tmp_path / "compiled")
     assert run.returncode == 1
     assert f"no target file inventory/targets/{primary}.yml" in run.stderr and standby in run.stderr
     assert "Traceback" not in run.stderr
