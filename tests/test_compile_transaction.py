@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, ROOT, run_compile, tree_snapshot
+from conftest import PYTHON, ROOT, compile_in_process, run_compile, tree_snapshot
 from transaction_support import NEW, OLD, UNOWNED, write_files
 
 from mnops.generated import GENERATED
@@ -120,7 +120,7 @@ def test_a_read_only_output_stops_the_compile_before_anything_is_replaced(tmp_pa
     before = tree_snapshot(root)
     (root / "compiled").chmod(0o555)
     try:
-        run = run_compile(ROOT / "inventory", root / "compiled")
+        run = compile_in_process(ROOT / "inventory", root / "compiled")
     finally:
         (root / "compiled").chmod(0o755)
     assert run.returncode == 1
@@ -139,7 +139,7 @@ def test_a_file_where_a_folder_should_be_is_named_and_nothing_is_replaced(tmp_pa
     shutil.rmtree(root / blocker, ignore_errors=True)
     (root / blocker).write_text("in the way\n")
     before = tree_snapshot(root)
-    run = run_compile(ROOT / "inventory", root / "compiled")
+    run = compile_in_process(ROOT / "inventory", root / "compiled")
     assert run.returncode == 1 and message in run.stderr, run.stderr
     assert "Traceback" not in run.stderr and "Directory not empty" not in run.stderr
     assert tree_snapshot(root) == before
