@@ -114,3 +114,17 @@ def test_a_built_object_the_api_server_would_refuse_is_named_with_its_file(tmp_p
         "compiled/prod/manifests/dashboards/noted.yaml: Service noted: 262145 bytes of annotations, "
         "the API server refuses more than 262144 (256 KiB)",
     ]
+
+
+def test_validation_remembered_by_content_checks_an_edited_value_again() -> None:
+    """problems_in keeps its answer by the parameters' content (one compile asks several times):
+    the same dict edited in place is judged afresh, and edited back is valid again."""
+    target, params, service = a_cluster()
+    assert problems_in(target, params) == []
+    settings = params["services"][service]
+    original = dict(settings)
+    settings["port"] = "eighty"
+    assert f"parameters.services.{service}.port" in paths(target, params)
+    settings.clear()
+    settings.update(original)
+    assert problems_in(target, params) == []

@@ -10,6 +10,7 @@ own module exposing a RULES tuple and lists that module in RULE_MODULES below.
 from __future__ import annotations
 
 import importlib
+import pickle
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -38,10 +39,34 @@ def all_rules() -> tuple[Rule, ...]:
     return tuple(rule for module in RULE_MODULES for rule in importlib.import_module(module).RULES)
 
 
+# One compile validates the same parameters several times: its own check of every target, then each
+# target's components, the management cluster for every cluster it manages, and the generated docs.
+# The answer depends only on the parameters' content, so it is kept by content (Kapitan's forked
+# workers inherit what the compile's own check found). Bounded: test processes validate many inventories.
+_CHECKED: dict[tuple[str, bytes], tuple[Problem, ...]] = {}
+_CHECKED_MAX = 256
+
+
+def _content(parameters: Mapping[str, Any]) -> bytes | None:
+    """The parameters' content with every type (1 and '1', a date and its text differ), or None if they
+    cannot be pickled: then nothing is kept. The same content in another key order is only a miss."""
+    try:
+        return pickle.dumps(parameters, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # anything unpicklable is simply validated every time
+        return None
+
+
 def problems_in(target: str, parameters: Mapping[str, Any], rules: tuple[Rule, ...] | None = None) -> list[Problem]:
     """Every problem with one target, schema first (rules assume a schema-valid shape)."""
-    problems = check_schema(target, parameters)
-    return problems or check_rules(target, parameters, all_rules() if rules is None else rules)
+    content = _content(parameters) if rules is None else None
+    if content is None:
+        return check_schema(target, parameters) or check_rules(target, parameters, all_rules() if rules is None else rules)
+    key = (target, content)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = tuple(check_schema(target, parameters) or check_rules(target, parameters, all_rules()))
+    return list(_CHECKED[key])
 
 
 def load_target(target: str, parameters: Mapping[str, Any]) -> Target:
