@@ -113,7 +113,8 @@ def test_no_change_gives_no_section(review_sides):
 
 @pytest.mark.servers  # about 10 s of promtool: make test, not test-fast
 def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(tmp_path: Path, monkeypatch):
-    """probed_rules leaves out every alert no probe checks: the outcomes must not move."""
+    """probed_rules leaves out every alert no probe checks and the rules of every other service: the
+    outcomes must not move."""
     cluster, service, _threshold = cluster_and_service()
     probes = [
         p
@@ -126,9 +127,7 @@ def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(tmp
     kept = alert_behaviour._rules(tmp_path / "trimmed" / "paging")
     assert {r["alert"] for r in kept if "alert" in r} == {p.alert for p in probes if p.suite == "paging"}
     assert len(kept) < len(alert_behaviour._rules(rules))
-    monkeypatch.setattr(
-        alert_behaviour, "probed_rules", lambda files, _alerts, _work: [(f, alert_behaviour._groups(f)) for f in files]
-    )
+    monkeypatch.setattr(alert_behaviour, "probed_rules", lambda files, *_rest: [(f, alert_behaviour._groups(f)) for f in files])
     whole = alert_behaviour.run_side(rules, probes, tmp_path / "whole", evaluation)
     assert trimmed == whole
     assert any(o.first_firing is not None for o in whole.values()) and any(o.first_firing is None for o in whole.values())

@@ -8,7 +8,8 @@ cluster, expecting silence, so every firing evaluation is reported); the first f
 is the detection time. A moved threshold thus shows up as the cases that change verdict.
 Only cases that probe an alert rule which differs between the sides, or reads (through recording
 rules) a recording rule that differs, run (changed_alerts), against only the alerts they probe and
-the recording rules (probed_rules): that keeps a one-threshold change to seconds. Alerts that exist
+the recording rules, less the rules of services no probe is about (probed_rules): that keeps a
+one-threshold change to seconds. Alerts that exist
 on one side only (a removed or added service's) are listed, not swept: the other side has no rule
 to fire. The sweeps of the whole section are capped at MAX_EVALUATIONS rule evaluations per side;
 what the cap leaves out is said in a "cut:" line.
@@ -212,24 +213,81 @@ class Outcome:
         )
 
 
-def probed_rules(rule_files: list[Path], alerts: set[str], work: Path) -> list[tuple[Path, list[dict[str, Any]]]]:
-    """The rule files a suite runs against, kept to every recording rule and the probed alerts.
+def probe_services(probes: list[Probe], rule_files: list[Path]) -> set[str] | None:
+    """The services whose cases the probes are (a case's name starts with its service), or None when
+    a probe is no service's (a platform case): then every service's rules are kept."""
+    known = {_service(rule) for path in rule_files for group in _groups(path) for rule in group.get("rules") or []}
+    found: set[str] = set()
+    for probe in probes:
+        owner = next((service for service in known if service and probe.name.startswith(f"{service} ")), None)
+        if owner is None:
+            return None
+        found.add(owner)
+    return found
+
+
+def _selects_own(rule: Mapping[str, Any]) -> bool:
+    """Whether the rule belongs to a service and selects that service's series by label (as every
+    generated per-service rule does): it reads no other service's series or recordings."""
+    own = _service(rule)
+    return bool(own) and f'service="{own}"' in str(rule.get("expr", ""))
+
+
+def _unreached(rules: list[dict[str, Any]], services: set[str] | None) -> set[int]:
+    """Ids of the rules of services no probe is about that nothing a probe feeds can reach: they
+    select only their own service's series, and no kept rule reads what they record (a recording
+    named by a kept rule that does not select its own service stays, and so on through its reads)."""
+    if services is None:
+        return set()
+    dropped = {id(rule) for rule in rules if _selects_own(rule) and _service(rule) not in services}
+    grew = True
+    while grew:
+        readers = [_reads(rule) for rule in rules if id(rule) not in dropped and not _selects_own(rule)]
+        restored = {
+            id(rule)
+            for rule in rules
+            if id(rule) in dropped and "record" in rule and any(str(rule["record"]) in names for names in readers)
+        }
+        dropped -= restored
+        grew = bool(restored)
+    return dropped
+
+
+def probed_rules(
+    rule_files: list[Path], alerts: set[str], work: Path, services: set[str] | None = None
+) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """The rule files a suite runs against, kept to the probed alerts and the recording rules, less
+    the rules of services no probe is about (`services`, None: every service's).
 
     An alert's firing depends on its own rule and the series recording rules make, not on other
     alerts, so the rest is left out: promtool then evaluates a few alerts per step instead of
-    every alert of every service (most of its time). A file whose expressions read the ALERTS
-    series (one alert's state feeding another) is kept whole.
+    every alert of every service (most of its time). Another service's rules read only that
+    service's series (their selectors name it): on a probe's series they stay silent or repeat
+    what the case feeds them, and each SLO keeps ten recording rules promtool evaluates at every
+    step, so they go too (_unreached). A file whose expressions read the ALERTS series (one alert's
+    state feeding another) is kept whole.
     """
+    loaded = [(path, _groups(path)) for path in rule_files]
+    whole = {
+        path
+        for path, groups in loaded
+        if any("ALERTS" in str(rule.get("expr", "")) for group in groups for rule in group.get("rules") or [])
+    }
+    wanted = [
+        rule
+        for path, groups in loaded
+        for group in groups
+        for rule in group.get("rules") or []
+        if path in whole or "record" in rule or rule.get("alert") in alerts
+    ]
+    # Across the files: an alert in one file reads the recordings of another.
+    chosen = {id(rule) for rule in wanted} - _unreached(wanted, None if whole else services)
     kept: list[tuple[Path, list[dict[str, Any]]]] = []
-    for path in rule_files:
-        groups = _groups(path)
-        if any("ALERTS" in str(rule.get("expr", "")) for group in groups for rule in group.get("rules") or []):
+    for path, groups in loaded:
+        if path in whole:
             kept.append((path, groups))
             continue
-        trimmed = [
-            {**group, "rules": [r for r in group.get("rules") or [] if "record" in r or r.get("alert") in alerts]}
-            for group in groups
-        ]
+        trimmed = [{**group, "rules": [r for r in group.get("rules") or [] if id(r) in chosen]} for group in groups]
         trimmed = [group for group in trimmed if group["rules"]]
         copy = work / path.name
         copy.write_text(yaml.dump({"groups": trimmed}, Dumper=yaml.CSafeDumper, sort_keys=False))
@@ -256,7 +314,8 @@ def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str =
         sources = [(rules_dir / f"{stem}.yaml").resolve() for stem in stems if (rules_dir / f"{stem}.yaml").exists()]
         checked.update(sources)
         (work / suite).mkdir()
-        rule_files = probed_rules(sources, {probe.alert for probe in probes if probe.suite == suite}, work / suite)
+        in_suite = [probe for probe in probes if probe.suite == suite]
+        rule_files = probed_rules(sources, {probe.alert for probe in in_suite}, work / suite, probe_services(in_suite, sources))
         suite_file = {
             "rule_files": [str(f) for f, _ in rule_files],
             "evaluation_interval": interval,
