@@ -13,6 +13,7 @@ import sys
 import pytest
 import yaml
 from conftest import real_parameters
+from diff_support import seed_base_cache
 from gitops_checks import ROOT, git_commit, init_repo
 
 from mnops.delivery.model import PROGRESSIVE
@@ -380,6 +381,7 @@ def two_commit_repo(tmp_path_factory):
     assert common.read_text().count(ERROR_RATE) == 1
     common.write_text(common.read_text().replace(ERROR_RATE, ERROR_RATE.replace("5", "10")))
     git_commit(repo, "dev: two replicas per service; error-rate alerts at 10%")
+    seed_base_cache(tmp_path_factory, repo)  # HEAD~1 is the cold diff's base: only HEAD is compiled
     return repo
 
 

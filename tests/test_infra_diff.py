@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import real_parameters
+from diff_support import seed_base_cache
 from gitops_checks import ROOT, git_commit, init_repo
 
 from mnops.gitops.diffing import Key, TargetChanges, risks_of
@@ -123,7 +124,7 @@ def free_range(networks: dict[str, str]) -> str:
 
 
 @pytest.mark.slow
-def test_make_diff_names_the_replaced_network_and_the_one_way_eks_upgrade(tmp_path):
+def test_make_diff_names_the_replaced_network_and_the_one_way_eks_upgrade(tmp_path, tmp_path_factory):
     clusters = managed_aws_clusters()
     cluster, params = next(iter(clusters.items()))
     manager = params["infra"]["management_cluster"]
@@ -139,6 +140,7 @@ def test_make_diff_names_the_replaced_network_and_the_one_way_eks_upgrade(tmp_pa
     text = text.replace(network_line, f"    {cluster}: {new_cidr}\n")
     plan.write_text(text.replace(version_line, f'      version: "{new_version}"\n'))
     git_commit(repo, f"{cluster}: new address range; EKS {new_version}")
+    seed_base_cache(tmp_path_factory, repo)  # HEAD~1 is the cold diff's base: only HEAD is compiled
 
     command = [sys.executable, str(ROOT / "scripts" / "diff.py"), "--repo", str(repo), "--color", "never", "--base", "HEAD~1"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
