@@ -279,4 +279,4 @@ def review_sides(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]
     """Compile base and head inventories for review-section tests (tests/review_support.py)."""
     from review_support import make_sides
 
-    return make_sides(tmp_path_factory.mktemp("review"))
+    return make_sides(tmp_path_factory)

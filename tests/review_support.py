@@ -3,7 +3,7 @@
 `review_sides(edits)` returns the ReviewInput scripts/diff.py hands a section builder: the base is
 this checkout's committed compiled/ tree (the drift gate keeps it equal to a fresh compile) for the
 kept clusters, the head is the inventory trimmed to those clusters with `edits` applied and
-compiled by scripts/compile.py, once per test process and edit list. The kept clusters are chosen
+compiled by scripts/compile.py, once per pytest run and edit list. The kept clusters are chosen
 from the inventory by what they run (a primary and the standby that replicates from it), never by
 name; a compile of some targets gives the same bytes per cluster as a compile of all of them.
 `review_sides(edits, keep, base_edits)` compiles the base too, from the inventory with base_edits,
@@ -12,14 +12,15 @@ for a change on top of another (the head has both).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, apply_edits, real_parameters, run_compile
+import pytest
+from conftest import ROOT, apply_edits, once_per_run, real_parameters, run_compile
 
 from mnops.kapitan_inventory import render_inventory
 from mnops.review import ReviewInput
@@ -42,24 +43,31 @@ def kept_clusters() -> tuple[str, ...]:
     return (primaries[0],)
 
 
-def _head(work: Path, keep: tuple[str, ...], edits: Sequence[Mapping[str, Any]]) -> tuple[Path, dict[str, Any]]:
+def _head(
+    factory: pytest.TempPathFactory, keep: tuple[str, ...], edits: Sequence[Mapping[str, Any]]
+) -> tuple[Path, dict[str, Any]]:
+    """The edited inventory trimmed to `keep`, compiled once per pytest run (every pytest-xdist
+    worker reads the same copy: tests of one change often run on both) and rendered once per process."""
     key = json.dumps([keep, list(edits)], sort_keys=True, default=str)
     if key not in _compiled:
-        repo = Path(tempfile.mkdtemp(prefix="head-", dir=work))
-        shutil.copytree(ROOT / "inventory", repo / "inventory")
-        shutil.copytree(ROOT / "docs", repo / "docs")  # a checkout has its runbooks; the compile regenerates the rest
-        for target in (repo / "inventory" / "targets").glob("*.yml"):
-            if target.stem not in keep:
-                target.unlink()
-        apply_edits(repo / "inventory", list(edits))
-        run = run_compile(repo / "inventory", repo / "compiled")
-        assert run.returncode == 0, run.stderr
+
+        def build(repo: Path) -> None:
+            shutil.copytree(ROOT / "inventory", repo / "inventory")
+            shutil.copytree(ROOT / "docs", repo / "docs")  # a checkout has its runbooks; the compile regenerates the rest
+            for target in (repo / "inventory" / "targets").glob("*.yml"):
+                if target.stem not in keep:
+                    target.unlink()
+            apply_edits(repo / "inventory", list(edits))
+            run = run_compile(repo / "inventory", repo / "compiled")
+            assert run.returncode == 0, run.stderr
+
+        repo = once_per_run(factory, "review-head-" + hashlib.sha256(key.encode()).hexdigest()[:16], build)
         _compiled[key] = (repo, dict(render_inventory(repo / "inventory")))
     return _compiled[key]
 
 
-def _base(work: Path, keep: tuple[str, ...]) -> Path:
-    base = work / ("base-" + "-".join(keep))
+def _base(factory: pytest.TempPathFactory, keep: tuple[str, ...]) -> Path:
+    base = factory.getbasetemp() / ("review-base-" + "-".join(keep))
     if not base.exists():
         (base / "compiled").mkdir(parents=True)
         for cluster in keep:
@@ -67,7 +75,7 @@ def _base(work: Path, keep: tuple[str, ...]) -> Path:
     return base
 
 
-def make_sides(work: Path) -> Callable[..., ReviewInput]:
+def make_sides(factory: pytest.TempPathFactory) -> Callable[..., ReviewInput]:
     def sides(
         edits: Sequence[Mapping[str, Any]],
         keep: tuple[str, ...] | None = None,
@@ -76,15 +84,15 @@ def make_sides(work: Path) -> Callable[..., ReviewInput]:
         """base_edits: the base is compiled from the inventory with these applied too (a change on top of another)."""
         keep = keep or kept_clusters()
         if base_edits:
-            base_repo, base_compiled = _head(work, keep, base_edits)
-            head_repo, head_params = _head(work, keep, [*base_edits, *edits])
+            base_repo, base_compiled = _head(factory, keep, base_edits)
+            head_repo, head_params = _head(factory, keep, [*base_edits, *edits])
             return ReviewInput(base_repo, head_repo, base_repo, head_repo, base_compiled, head_params)
         base_params = {c: p for c, p in real_parameters().items() if c in keep}
         if not edits:  # nothing changed: both sides are the committed tree
-            base = _base(work, keep)
+            base = _base(factory, keep)
             return ReviewInput(ROOT, ROOT, base, base, base_params, base_params)
-        head_repo, head_params = _head(work, keep, edits)
-        return ReviewInput(ROOT, head_repo, _base(work, keep), head_repo, base_params, head_params)
+        head_repo, head_params = _head(factory, keep, edits)
+        return ReviewInput(ROOT, head_repo, _base(factory, keep), head_repo, base_params, head_params)
 
     return sides
 
