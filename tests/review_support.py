@@ -47,7 +47,7 @@ def _head(
     factory: pytest.TempPathFactory, keep: tuple[str, ...], edits: Sequence[Mapping[str, Any]]
 ) -> tuple[Path, dict[str, Any]]:
     """The edited inventory trimmed to `keep`, compiled once per pytest run (every pytest-xdist
-    worker reads the same copy: tests of one change often run on both) and rendered once per process."""
+    worker reads the same copy: tests of one change often run on both); its inventory is rendered once per process."""
     key = json.dumps([keep, list(edits)], sort_keys=True, default=str)
     if key not in _compiled:
 
