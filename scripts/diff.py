@@ -71,7 +71,7 @@ from mnops.review.registry import review  # noqa: E402
 from mnops.transaction import recover  # noqa: E402
 
 DEFAULT_BASE = "origin/main"
-CACHE_FORMAT = "diff-cache-2"  # bump when what is cached changes shape
+CACHE_FORMAT = "diff-cache-3"  # bump when what is cached changes shape (3: chart renders written by libyaml)
 CACHE_ENTRIES = 3  # base trees kept; each is a few MB
 Parameters = dict[str, Mapping[str, Any]]
 
