@@ -87,6 +87,15 @@ def uses_module_fixture(item: pytest.Item) -> bool:
     return any(defs and defs[-1].scope == "module" for defs in definitions)
 
 
+@pytest.fixture(autouse=True)
+def fresh_inventory_checks() -> None:
+    """Each test starts without the inventory checks' kept answers (mnops.inventory.problems_in keeps them
+    by the parameters' content): a test that patches a rule's constant must not get an earlier answer."""
+    from mnops.inventory import forget_checks
+
+    forget_checks()
+
+
 @dataclass
 class CompileRun:
     returncode: int

@@ -56,6 +56,11 @@ def _content(parameters: Mapping[str, Any]) -> bytes | None:
         return None
 
 
+def forget_checks() -> None:
+    """Drop the kept answers: for a caller that changes what a rule checks (a test patching a constant)."""
+    _CHECKED.clear()
+
+
 def problems_in(target: str, parameters: Mapping[str, Any], rules: tuple[Rule, ...] | None = None) -> list[Problem]:
     """Every problem with one target, schema first (rules assume a schema-valid shape)."""
     content = _content(parameters) if rules is None else None
@@ -76,4 +81,4 @@ def load_target(target: str, parameters: Mapping[str, Any]) -> Target:
     return build_target(parameters)
 
 
-__all__ = ["InventoryError", "Problem", "Target", "load_target", "problems_in"]
+__all__ = ["InventoryError", "Problem", "Target", "forget_checks", "load_target", "problems_in"]
