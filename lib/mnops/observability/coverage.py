@@ -46,6 +46,10 @@ class Cell:
     why: str = ""  # what is missing, when not ok
 
 
+# Every `service="<name>"` an expression contains (what a substring test for one service's selector finds).
+_SELECTED = re.compile(r'service="([^"]*)"')
+
+
 def _documents(paths: Iterator[Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
         for doc in yamlio.load_all_bytes(path.read_bytes()):  # shared parses: make diff has most of these already
@@ -62,27 +66,53 @@ class TargetTree:
         groups = [g for d in _documents(iter(sorted(root.glob("rules/*.yaml")))) for g in d.get("groups", [])]
         groups += [g for o in self.objects if o["kind"] == "PrometheusRule" for g in o["spec"].get("groups", [])]
         self.rules = [rule for group in groups for rule in group.get("rules", [])]
+        self._values: dict[str, dict[str, Any] | None] = {}
         self.loki_rules = self._loki_rules()
+        # Indexes, built once: every check runs once per service, and scanning every object, rule or
+        # ConfigMap per service made the coverage table quadratic (most of a 1,000-service compile).
+        self._by_kind: dict[str, list[dict[str, Any]]] = {}
+        self._by_name: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._positions = {id(obj): index for index, obj in enumerate(self.objects)}
+        for obj in self.objects:
+            self._by_kind.setdefault(obj["kind"], []).append(obj)
+            self._by_name.setdefault((obj["kind"], obj["metadata"]["name"]), []).append(obj)
+        self.recorded = {r["record"]: r["expr"] for r in self.rules if "record" in r}
+        self._alerts: dict[str, list[dict[str, Any]]] = {}
+        for rule in self.rules + self.loki_rules:
+            if "alert" in rule:
+                named = {rule.get("labels", {}).get("service")} | set(_SELECTED.findall(rule.get("expr", "")))
+                for service in sorted(s for s in named if s is not None):
+                    self._alerts.setdefault(service, []).append(rule)
+        self.shipped_dashboards = {
+            key
+            for cm in self.find("ConfigMap")
+            if cm["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+            for key in cm.get("data", {})
+        }
+        self.loki_rule_services = {r.get("labels", {}).get("service") for r in self.loki_rules}
+        self.collector_labels_service = _collector_labels_service(self)
 
     def values(self, chart: str) -> dict[str, Any] | None:
-        path = self.root / "helm-values" / f"{chart}.yaml"
-        return yamlio.load(path.read_text()) if path.exists() else None
+        if chart not in self._values:
+            path = self.root / "helm-values" / f"{chart}.yaml"
+            self._values[chart] = yamlio.load(path.read_text()) if path.exists() else None
+        return self._values[chart]
 
     def _loki_rules(self) -> list[dict[str, Any]]:
         loki = self.values("loki") or {}
         files = [f for tenant in loki.get("ruler", {}).get("directories", {}).values() for f in tenant.values()]
         return [r for text in files for g in yamlio.load(text).get("groups", []) for r in g.get("rules", [])]
 
+    def position(self, obj: dict[str, Any]) -> int:
+        """Where an object of this tree was read (file order)."""
+        return self._positions[id(obj)]
+
     def find(self, kind: str, name: str | None = None) -> list[dict[str, Any]]:
-        return [o for o in self.objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+        return list(self._by_kind.get(kind, []) if name is None else self._by_name.get((kind, name), []))
 
     def alerts_for(self, service: str) -> list[dict[str, Any]]:
-        """Alerts that name the service in a label, or select it in their expression."""
-        selector = f'service="{service}"'
-        return [
-            r for r in self.rules + self.loki_rules
-            if "alert" in r and (r.get("labels", {}).get("service") == service or selector in r.get("expr", ""))
-        ]  # fmt: skip
+        """Alerts that name the service in a label, or select it in their expression (`service="<name>"`)."""
+        return list(self._alerts.get(service, []))
 
 
 def _matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -114,7 +144,7 @@ def check_scrape(tree: TargetTree, exp: Expected) -> Cell:
 
 
 def check_red(tree: TargetTree, exp: Expected) -> Cell:
-    recorded = {r["record"]: r["expr"] for r in tree.rules if "record" in r}
+    recorded = tree.recorded
     missing = [name for name in RED_RULES if name not in recorded]
     if missing:
         return Cell(False, "no recording rule " + ", ".join(missing))
@@ -143,10 +173,7 @@ def check_dashboard(tree: TargetTree, exp: Expected) -> Cell:
         return Cell(False, f"no dashboards/{uid}.json")
     if json.loads(path.read_text()).get("uid") != uid:
         return Cell(False, f"dashboards/{uid}.json has another uid")
-    shipped = any(
-        f"{uid}.json" in cm.get("data", {}) and cm["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
-        for cm in tree.find("ConfigMap")
-    )
+    shipped = f"{uid}.json" in tree.shipped_dashboards
     return Cell(shipped, "" if shipped else "no ConfigMap labelled grafana_dashboard ships it")
 
 
@@ -162,13 +189,13 @@ def _collector_labels_service(tree: TargetTree) -> bool:
 def check_logs(tree: TargetTree, exp: Expected) -> Cell:
     if tree.values("loki") is None:
         return Cell(False, "no Loki")
-    if not _collector_labels_service(tree):
+    if not tree.collector_labels_service:
         return Cell(False, "no collector sets the service label")
     workloads = tree.find("Deployment", exp.service) + tree.find("Rollout", exp.service)  # Rollout: canary/blue-green
     pods = [d["spec"]["template"]["metadata"].get("labels", {}) for d in workloads]
     if not any(labels.get(NAME_LABEL) == exp.service for labels in pods):
         return Cell(False, f"its pods lack {NAME_LABEL}={exp.service}")
-    if not any(r.get("labels", {}).get("service") == exp.service for r in tree.loki_rules):
+    if exp.service not in tree.loki_rule_services:
         return Cell(False, "no Loki error-log alert")
     return Cell(True)
 
@@ -180,9 +207,9 @@ def check_traces(tree: TargetTree, exp: Expected) -> Cell:
         containers = deploy["spec"]["template"]["spec"]["containers"]
         refs = {src["configMapRef"]["name"] for c in containers for src in c.get("envFrom", []) if "configMapRef" in src}
         data: dict[str, str] = {}
-        for cm in tree.find("ConfigMap"):
-            if cm["metadata"]["name"] in refs:
-                data.update(cm.get("data", {}))
+        found = [cm for name in refs for cm in tree.find("ConfigMap", name)]
+        for cm in sorted(found, key=tree.position):  # in file order, as the pod's envFrom merge reads them
+            data.update(cm.get("data", {}))
         missing = [key for key in OTEL_KEYS if key not in data]
         if missing:
             return Cell(False, "its ConfigMap lacks " + ", ".join(missing))
