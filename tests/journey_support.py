@@ -71,6 +71,28 @@ def environment_files(repo: Path) -> list[Path]:
     return sorted((repo / "inventory" / "classes" / "env").glob("*.yml"))
 
 
+def environment_class(repo: Path, environment: str) -> Path:
+    """The class file of one environment (inventory/classes/env/<file>.yml setting cluster.environment)."""
+    (path,) = [p for p in environment_files(repo) if load(p)["parameters"]["cluster"]["environment"] == environment]
+    return path
+
+
+def swap_roles(repo: Path, environment: str, primary: str, standby: str) -> None:
+    """The DR runbook's last step: the standby becomes primary and the old primary its standby, which
+    replicates the new primary (whose region is now the primary region)."""
+    for cluster, role in ((primary, "standby"), (standby, "primary")):
+        target = repo / "inventory" / "targets" / f"{cluster}.yml"
+        document = load(target)
+        document["parameters"]["cluster"]["role"] = role
+        dump(target, document)
+    path = environment_class(repo, environment)
+    document = load(path)
+    data = document["parameters"]["data"]
+    data["primary_cluster"] = standby
+    data["regions"]["primary"], data["regions"]["dr"] = data["regions"]["dr"], data["regions"]["primary"]
+    dump(path, document)
+
+
 def add_service(repo: Path, name: str) -> str:
     """The README's recipe, step by step. Returns the service it copied."""
     services = repo / "inventory" / "classes" / "services"

@@ -58,19 +58,7 @@ def test_a_role_swap_keeps_the_environments_one_zone(environment: str, primary: 
     repo = journey.copy_repository(tmp_path / "repo")
     before = zones(repo)
     assert f"{zone_namespace(environment)}/public" in before
-    for cluster, role in ((primary, "standby"), (standby, "primary")):
-        path = repo / "inventory" / "targets" / f"{cluster}.yml"
-        document = journey.load(path)
-        document["parameters"]["cluster"]["role"] = role
-        journey.dump(path, document)
-    (env_class,) = [
-        p for p in journey.environment_files(repo) if journey.load(p)["parameters"]["cluster"]["environment"] == environment
-    ]
-    document = journey.load(env_class)
-    data = document["parameters"]["data"]
-    data["primary_cluster"] = standby
-    data["regions"]["primary"], data["regions"]["dr"] = data["regions"]["dr"], data["regions"]["primary"]
-    journey.dump(env_class, document)
+    journey.swap_roles(repo, environment, primary, standby)
     result = journey.regenerate(repo)
     assert result.returncode == 0, result.stderr[-3000:]
     assert zones(repo) == before

@@ -92,13 +92,6 @@ def cut_over_outputs(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def env_class(repo: Path, environment: str) -> Path:
-    (path,) = [
-        p for p in journey.environment_files(repo) if journey.load(p)["parameters"]["cluster"]["environment"] == environment
-    ]
-    return path
-
-
 def test_the_inventory_puts_cloudfront_in_front_of_some_environment() -> None:
     assert fronted_environments(), "no environment behind CloudFront: every test below would check nothing"
 
@@ -171,7 +164,7 @@ def test_a_role_swap_changes_nothing_of_the_edge(environment: str, primary: str,
     and so does each cluster's gateway security group and external-dns: the public names are CloudFront's
     whichever cluster is primary, and each cluster admits CloudFront's range of its own region."""
     repo = journey.copy_repository(tmp_path / "repo")
-    path = env_class(repo, environment)
+    path = journey.environment_class(repo, environment)
     document = journey.load(path)
     document["parameters"]["infra"]["edge"]["outputs"] = cut_over_outputs(real_parameters()[primary])
     journey.dump(path, document)
@@ -188,16 +181,7 @@ def test_a_role_swap_changes_nothing_of_the_edge(environment: str, primary: str,
         assert "SecurityGroupIngressRule/gateway-origin-from-cloudfront" in rules, cluster
         assert not any(r.get("cidrIpv4") == "0.0.0.0/0" for r in rules.values()), f"{cluster} open around the WAF"
 
-    for cluster, role in ((primary, "standby"), (standby, "primary")):
-        target = repo / "inventory" / "targets" / f"{cluster}.yml"
-        document = journey.load(target)
-        document["parameters"]["cluster"]["role"] = role
-        journey.dump(target, document)
-    document = journey.load(path)
-    data = document["parameters"]["data"]
-    data["primary_cluster"] = standby
-    data["regions"]["primary"], data["regions"]["dr"] = data["regions"]["dr"], data["regions"]["primary"]
-    journey.dump(path, document)
+    journey.swap_roles(repo, environment, primary, standby)
     result = journey.regenerate(repo)
     assert result.returncode == 0, result.stderr[-3000:]
 
