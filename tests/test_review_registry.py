@@ -6,6 +6,7 @@ from pathlib import Path
 
 from conftest import real_parameters
 
+from mnops.gitops.diff_render import render_markdown, render_text
 from mnops.gitops.diffing import Key, TargetChanges
 from mnops.review import ReviewInput
 from mnops.review.registry import SECTIONS, build_sections, title_of
@@ -38,7 +39,7 @@ def one_configmap_changed(tmp_path: Path) -> ReviewInput:
 def test_sections_that_find_nothing_are_named_in_one_closing_line(tmp_path: Path) -> None:
     sections = build_sections(one_configmap_changed(tmp_path))
     closing = sections[-1]
-    assert closing.key == "unchanged"
+    assert closing.key == "unchanged" and closing.inline
     quiet = {title_of(builder) for builder in SECTIONS} - {s.title for s in sections[:-1]}
     assert quiet, "the one-value change should leave some section with nothing to say"
     for title in quiet:
@@ -54,3 +55,13 @@ def test_no_closing_line_without_a_change(tmp_path: Path) -> None:
 
 def test_every_section_has_a_title() -> None:
     assert all(title_of(builder) for builder in SECTIONS)
+
+
+def test_the_closing_line_is_shown_as_one_sentence_on_the_terminal_and_in_the_comment(tmp_path: Path) -> None:
+    review = one_configmap_changed(tmp_path)
+    sections = build_sections(review)
+    closing = sections[-1]
+    text = render_text(review.changes, sections)
+    markdown = render_markdown(review.changes, "main", sections)
+    assert closing.text.strip() in text and f"-- {closing.title} --" not in text
+    assert closing.markdown.strip() in markdown and f"<b>{closing.title}</b>" not in markdown

@@ -177,7 +177,7 @@ def render_text(
             if show or full:
                 lines += ["      " + line.rstrip("\n") for line in file_diff(path, old_text, new_text).splitlines()]
     for section in sections:
-        heading = [] if section.key == "unchanged" else [paint(f"-- {section.title} --", "1")]  # one sentence
+        heading = [] if section.inline else [paint(f"-- {section.title} --", "1")]
         lines += ["", *heading, section.text.rstrip("\n")]
     everything = [str(r) for r in risks] + _section_risks(sections)
     lines.append("")
@@ -248,8 +248,7 @@ def markdown_blocks(changes: Mapping[str, TargetChanges], base: str, sections: S
         blocks += [Block(line, "line", "risk line") for line in everything]
         blocks.append(Block("\n", "core"))
     for section in sections:
-        # The "checked, no change" line is one sentence: shown open, not behind a click.
-        shown = section.markdown + "\n" if section.key == "unchanged" else _details(f"<b>{section.title}</b>", section.markdown)
+        shown = section.markdown + "\n" if section.inline else _details(f"<b>{section.title}</b>", section.markdown)
         blocks.append(Block(shown + "\n", "section", "section"))
     if changes:
         blocks.append(Block("### Objects per cluster\n\n", "core"))

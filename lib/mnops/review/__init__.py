@@ -72,6 +72,7 @@ class Section:
     text: str  # terminal rendering (no colour codes)
     markdown: str  # body of a collapsed <details> block
     risks: tuple[RiskItem, ...] = field(default=())
+    inline: bool = False  # one sentence: shown as it is, without a heading or a collapsed block
 
 
 SectionBuilder = Callable[[ReviewInput], "Section | None"]

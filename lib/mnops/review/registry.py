@@ -54,7 +54,7 @@ def title_of(builder: SectionBuilder) -> str:
 
 def unchanged_section(titles: list[str]) -> Section:
     line = "Checked, no change: " + "; ".join(titles) + "."
-    return Section("unchanged", "Checked, no change", line + "\n", line + "\n")
+    return Section("unchanged", "Checked, no change", line + "\n", line + "\n", inline=True)
 
 
 def build_sections(review_input: ReviewInput) -> list[Section]:
