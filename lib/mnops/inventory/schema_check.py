@@ -7,6 +7,7 @@ value, says what was expected in plain words and suggests the closest valid key.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -83,6 +84,8 @@ def show(value: Any) -> str:
         return "a mapping" if value else "an empty mapping"
     if isinstance(value, list):
         return "a list" if value else "an empty list"
+    if isinstance(value, datetime.date):  # YAML reads an unquoted 2026-01-31 as a date, not text
+        return f"the date {value.isoformat()}"
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -106,7 +109,7 @@ def _explain(target: str, error: jsonschema.ValidationError) -> Iterator[Problem
         yield Problem(target, path, str(error.cause), "", about)
     elif kind == "type" and error.validator_value == "string" and _valid_as_text(error):
         # `account: 111111111111` or `version: 1.33`: YAML read a number where this text was meant.
-        quoted = f"write it quoted: '{error.instance}'"
+        quoted = f"write it quoted: '{_as_written(error.instance)}'"
         yield Problem(target, path, show(error.instance), _expected(error), f"{about.rstrip('.')}; {quoted}" if about else quoted)
     elif kind == "uniqueItems" and isinstance(error.instance, list):
         yield Problem(target, path, _repeated(error.instance), _expected(error), about)
@@ -131,11 +134,16 @@ def _repeated(items: list[Any]) -> str:
 
 
 def _valid_as_text(error: jsonschema.ValidationError) -> bool:
-    """Whether a number or boolean YAML read would be valid written in quotes (an account ID, a
-    version): then quoting is the fix. `memory: 512` quoted is still not what was meant."""
-    if not isinstance(error.instance, int | float) or isinstance(error.instance, bool):
+    """Whether a number or date YAML read would be valid written in quotes (an account ID, a
+    version, a release date): then quoting is the fix. `memory: 512` quoted is still not what was meant."""
+    if not isinstance(error.instance, int | float | datetime.date) or isinstance(error.instance, bool):
         return False
-    return bool(validator().evolve(schema=error.schema).is_valid(str(error.instance)))
+    return bool(validator().evolve(schema=error.schema).is_valid(_as_written(error.instance)))
+
+
+def _as_written(value: int | float | datetime.date) -> str:
+    """The scalar as the YAML file most likely spelled it (a date as 2026-01-31, not a Python repr)."""
+    return value.isoformat() if isinstance(value, datetime.date) else str(value)
 
 
 # JSON Schema's type names as someone writing YAML says them.
