@@ -143,21 +143,25 @@ def velero_deployment(chart: RenderedChart) -> dict[str, Any]:
     return deployment
 
 
-def mounted_credentials(chart: RenderedChart) -> dict[str, str]:
-    """The file AZURE_CREDENTIALS_FILE names in the rendered Velero server, read through its volume and ConfigMap."""
-    deployment = velero_deployment(chart)
-    pod = deployment["spec"]["template"]["spec"]
-    (server,) = [c for c in pod["containers"] if c["name"] == "velero"]
-    paths = [PurePosixPath(e["value"]) for e in server.get("env", []) if e["name"] == "AZURE_CREDENTIALS_FILE"]
-    assert len(paths) == 1, f"{chart.target}: the Velero server is given no AZURE_CREDENTIALS_FILE (Init fails without it)"
+def node_agent(chart: RenderedChart) -> dict[str, Any]:
+    (daemon_set,) = [d for d in chart.objects_of_kind({"DaemonSet"}) if d["metadata"]["name"] == "node-agent"]
+    return daemon_set
+
+
+def mounted_credentials(chart: RenderedChart, workload: dict[str, Any], container: str) -> dict[str, str]:
+    """The file AZURE_CREDENTIALS_FILE names in one rendered Velero container, read through its volume and ConfigMap."""
+    pod = workload["spec"]["template"]["spec"]
+    (found,) = [c for c in pod["containers"] if c["name"] == container]
+    paths = [PurePosixPath(e["value"]) for e in found.get("env", []) if e["name"] == "AZURE_CREDENTIALS_FILE"]
+    assert len(paths) == 1, f"{chart.target}: {container} is given no AZURE_CREDENTIALS_FILE (Init fails without it)"
     path = paths[0]
-    mounts = [m for m in server["volumeMounts"] if PurePosixPath(m["mountPath"]) == path.parent]
-    assert len(mounts) == 1, f"{chart.target}: nothing is mounted at {path.parent}"
+    mounts = [m for m in found.get("volumeMounts", []) if PurePosixPath(m["mountPath"]) == path.parent]
+    assert len(mounts) == 1, f"{chart.target}: {container}: nothing is mounted at {path.parent}"
     mount = mounts[0]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     maps = {d["metadata"]["name"]: d for d in chart.objects_of_kind({"ConfigMap"})}
     config_map = maps[volume["configMap"]["name"]]
-    assert config_map["metadata"]["namespace"] == deployment["metadata"]["namespace"] == chart.namespace
+    assert config_map["metadata"]["namespace"] == workload["metadata"]["namespace"] == chart.namespace
     return dotenv(config_map["data"][path.name])
 
 
@@ -218,7 +222,8 @@ def test_velero_pod_mounts_the_credentials_file_the_azure_snapshotter_requires(
     azure: AzureCopy, velero_charts: dict[str, RenderedChart]
 ) -> None:
     for cluster in azure.clusters:
-        credentials = mounted_credentials(velero_charts[cluster])
+        chart = velero_charts[cluster]
+        credentials = mounted_credentials(chart, velero_deployment(chart), "velero")
         assert set(credentials) >= SNAPSHOTTER_KEYS, f"{cluster}: {sorted(credentials)}"
         assert not SECRET_KEYS & set(credentials), f"{cluster}: a secret in a ConfigMap"
         (aks,) = [d for d in azure.infra(cluster) if d["kind"] == "KubernetesCluster"]
@@ -237,3 +242,21 @@ def test_velero_runs_as_the_identity_holding_its_roles(azure: AzureCopy, velero_
         client = account["metadata"]["annotations"][AZURE_CLIENT_ID]
         recorded = identities[(cluster, azure.velero_identities[cluster])]["metadata"]["annotations"][RECORDED_CLIENT_ID]
         assert client == recorded, f"{cluster}: Velero's ServiceAccount is not bound to the identity its roles go to"
+
+
+def test_velero_node_agent_reads_the_storage_as_the_server_does(
+    azure: AzureCopy, velero_charts: dict[str, RenderedChart]
+) -> None:
+    """File-system backups run in the node agent: same ServiceAccount, the workload-identity pod labels
+    (the webhook injects the token only into labelled pods) and the same credentials file mounted where its
+    AZURE_CREDENTIALS_FILE points (the chart passes the variable to both pods, its volumes to the server only)."""
+    for cluster in azure.clusters:
+        chart = velero_charts[cluster]
+        server, agent = velero_deployment(chart)["spec"]["template"], node_agent(chart)["spec"]["template"]
+        assert agent["spec"]["serviceAccountName"] == server["spec"]["serviceAccountName"], cluster
+        identity_labels = azure.parameters[cluster]["cloud"]["workload_identity"].get("pod_labels", {})
+        assert identity_labels, f"{cluster}: Azure's workload identity names no pod label"
+        for labels in (server["metadata"]["labels"], agent["metadata"]["labels"]):
+            assert labels.items() >= identity_labels.items(), f"{cluster}: {labels}"
+        server_file = mounted_credentials(chart, velero_deployment(chart), "velero")
+        assert mounted_credentials(chart, node_agent(chart), "node-agent") == server_file, cluster

@@ -7,6 +7,7 @@ a file. Velero's storage locations and schedules are manifests (manifests/backup
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mnops.component import identity
@@ -55,6 +56,20 @@ def redis_operator_values(target: Target) -> dict[str, Any]:
 
 
 def velero_values(target: Target, data: DataSettings) -> dict[str, Any]:
+    server = velero_server_values(target, data)
+    return {**server, **velero_node_agent_values(server)}
+
+
+def velero_node_agent_values(server: Mapping[str, Any]) -> dict[str, Any]:
+    """The node agent (file-system backups, kopia) writes to the same storage as the server, under the
+    server's ServiceAccount, so it needs the server's identity pod labels (Azure's webhook injects the token
+    only into labelled pods) and its credentials volume: the chart hands both pods
+    configuration.extraEnvVars (AZURE_CREDENTIALS_FILE) but mounts extraVolumes into the server only."""
+    agent = {key: server[key] for key in ("podLabels", "extraVolumes", "extraVolumeMounts") if server.get(key)}
+    return {"nodeAgent": agent} if agent else {}
+
+
+def velero_server_values(target: Target, data: DataSettings) -> dict[str, Any]:
     ns = data.backup.namespace
     return {
         "initContainers": [velero_plugin_init_container(data.provider, data.backup.plugin_images)],
