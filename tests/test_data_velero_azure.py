@@ -2,24 +2,24 @@
 locations name what the management tree creates, its identity may write the snapshots where the
 VolumeSnapshotLocation puts them, and its pod mounts the credentials file the Azure plugin requires.
 
-One compile of one copy, shared by the module's tests. Before it, the copy records what an operator copies
-from the first sync for Velero's identity (principal and client ID), so that its role assignments and its
-ServiceAccount's annotation are compiled. Which clusters are switched is read from the copy's inventory.
+The copy is tests/cloud_support.py's Azure one, compiled once per run for this file and
+tests/test_infra_clouds.py: after its first sync it records what an operator copies from it (each identity's
+principal and client ID, Velero's among them), so that Velero's role assignments and its ServiceAccount's
+annotation are compiled. Which clusters are switched is read from the copy's inventory.
 What the plugin requires is upstream's (velero-plugin-for-microsoft-azure, volume_snapshotter.go Init;
 velero pkg/util/azure: storage.go, credential.go).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import journey_support as journey
 import pytest
-import yaml
+from cloud_support import load_all, switched_repository
 from conftest import ROOT
-from test_infra_clouds import ENVIRONMENT, switch_environment
 
 from mnops.charts.cluster import RenderedChart, Setup, render_clusters
 from mnops.charts.compile_check import cache_root, chart_mirror, helm_binary
@@ -63,32 +63,20 @@ class AzureCopy:
         return {d["metadata"]["name"]: d for d in load_all(path)}
 
 
-def load_all(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if isinstance(d, dict)]
-
-
-def record_velero_identity(repo: Path, cluster: str, parameters: dict[str, Any], index: int) -> str:
-    """What the operator records after the first sync, for Velero's identity only: its principal and client ID."""
-    name = identity_name(parameters["cloud"], cluster, parameters["backup"]["namespace"], "velero")
-    path = repo / "inventory" / "targets" / f"{cluster}.yml"
-    target = journey.load(path)
-    cloud = target["parameters"]["cloud"]
-    cloud["principal_ids"] = {name: f"0b1c2d3e-0000-4000-8000-{index:012x}"}
-    cloud["client_ids"] = {name: f"0c1d2e3f-0000-4000-8000-{index:012x}"}
-    journey.dump(path, target)
-    return name
+def velero_identity(parameters: Mapping[str, Any], cluster: str) -> str:
+    """The name of Velero's user-assigned identity on a cluster, as the layer names it."""
+    return identity_name(parameters["cloud"], cluster, parameters["backup"]["namespace"], "velero")
 
 
 @pytest.fixture(scope="module")
 def azure(tmp_path_factory: pytest.TempPathFactory) -> AzureCopy:
-    repo = journey.copy_repository(tmp_path_factory.mktemp("velero-azure") / "repo")
-    clusters = switch_environment(repo, ENVIRONMENT, "azure")
-    assert clusters, f"no {ENVIRONMENT} cluster in the inventory: nothing would be switched"
-    before = render_inventory(repo / "inventory")
-    identities = {c: record_velero_identity(repo, c, before[c], i) for i, c in enumerate(clusters)}
-    compiled = journey.regenerate(repo)
-    assert compiled.returncode == 0, compiled.stderr
-    return AzureCopy(repo, clusters, render_inventory(repo / "inventory"), identities)
+    copy = switched_repository(tmp_path_factory, "azure")
+    parameters = render_inventory(copy.repo / "inventory")
+    identities = {c: velero_identity(parameters[c], c) for c in copy.clusters}
+    for cluster, name in identities.items():
+        recorded = parameters[cluster]["cloud"]
+        assert name in recorded["principal_ids"] and name in recorded["client_ids"], f"{cluster}: {name} not recorded"
+    return AzureCopy(copy.repo, copy.clusters, parameters, identities)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,15 @@
 compile into that cloud's managed resources, strictly valid against the CRD schemas and their CEL
 rules, with the same guarantees the AWS layer gives.
 
-One copy per cloud, shared by the module's tests. Which clusters are switched is read from the copy's
-inventory (the production targets), never listed here. Azure compiles twice, as an operator does:
-the first sync creates the identities and the cluster, whose principal IDs and OIDC issuer then go
-into the target files so that the role assignments and federated credentials follow.
+One copy per cloud (tests/cloud_support.py), compiled once per run and shared with the other files that
+read it. Which clusters are switched is read from the copy's inventory (the production targets), never
+listed here. Azure compiles twice, as an operator does: the first sync creates the identities and the
+cluster, whose principal IDs and OIDC issuer then go into the target files so that the role assignments
+and federated credentials follow.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 import shutil
@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import journey_support as journey
 import pytest
-import yaml
+from cloud_support import ANNOTATION, PLACES, annotated, load_all, switched_repository, workload_annotations
 from conftest import CRD_SCHEMAS
 
 from mnops.infra.capabilities import capability_gaps
@@ -32,28 +31,6 @@ from mnops.security.secret_names import store_name
 
 pytestmark = pytest.mark.slow  # compiles a copy of the repository
 
-ENVIRONMENT = "prod"  # private API server, deletion protection, three zones and a DR region to replicate to
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a cloud's fixture puts the environment's clusters, by role."""
-
-    regions: dict[str, str]
-    zones: dict[str, list[str]]
-
-
-PLACES = {
-    "gcp": Place(
-        {"primary": "us-east1", "standby": "us-west1"},
-        {"us-east1": ["us-east1-b", "us-east1-c", "us-east1-d"], "us-west1": ["us-west1-a", "us-west1-b", "us-west1-c"]},
-    ),
-    "azure": Place(
-        {"primary": "eastus", "standby": "westus2"},
-        {"eastus": ["eastus-1", "eastus-2", "eastus-3"], "westus2": ["westus2-1", "westus2-2", "westus2-3"]},
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Switched:
@@ -62,9 +39,7 @@ class Switched:
     clusters: tuple[str, ...]
     parameters: dict[str, Any]
     first_sync: dict[str, list[str]]  # Azure: cluster -> the kinds of its first compile, before the IDs were known
-    first_annotations: dict[str, set[str]] = dataclasses.field(
-        default_factory=dict
-    )  # Azure: cluster -> its client-id values then
+    first_annotations: dict[str, set[str]]  # Azure: cluster -> its client-id values then
 
     @property
     def management(self) -> str:
@@ -82,90 +57,12 @@ class Switched:
         return {d["metadata"]["name"]: d for d in self.documents(cluster) if d["kind"] == kind}
 
 
-def load_all(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if isinstance(d, dict)]
-
-
-def environment_targets(repo: Path, environment: str) -> list[str]:
-    """The cluster targets of one environment, from the copy's target files."""
-    found = []
-    for path in sorted((repo / "inventory" / "targets").glob("*.yml")):
-        classes = journey.load(path).get("classes", [])
-        if f"env.{environment}" in classes and "management" not in classes:
-            found.append(path.stem)
-    return found
-
-
-def switch_environment(repo: Path, environment: str, cloud: str) -> tuple[str, ...]:
-    """Put every cluster of the environment on `cloud`: its class, region, zones and account, and the
-    environment's data regions (the DR copies follow the clusters)."""
-    place = PLACES[cloud]
-    targets = environment_targets(repo, environment)
-    regions = {}
-    for index, name in enumerate(targets):
-        path = repo / "inventory" / "targets" / f"{name}.yml"
-        target = journey.load(path)
-        target["classes"] = [f"cloud.{cloud}" if c.startswith("cloud.") else c for c in target["classes"]]
-        cluster = target["parameters"]["cluster"]
-        region = place.regions[cluster.get("role", "primary")]
-        regions[cluster.get("role", "primary")] = region
-        cluster["region"], cluster["zones"] = region, place.zones[region]
-        account = target["parameters"].setdefault("cloud", {})
-        if cloud == "gcp":
-            account["account"] = f"mnops-{name}"
-            account["project_number"] = f"{100000000000 + index}"
-        else:
-            account["account"] = f"0a1b2c3d-0000-4000-8000-{index + 1:012x}"  # a subscription ID
-        journey.dump(path, target)
-    env_file = repo / "inventory" / "classes" / "env" / f"{environment}.yml"
-    env = journey.load(env_file)
-    data_regions = env["parameters"]["data"]["regions"]
-    data_regions["primary"] = regions["primary"]
-    data_regions["dr"] = regions.get("standby", regions["primary"])
-    journey.dump(env_file, env)
-    return tuple(targets)
-
-
 @pytest.fixture(scope="module", params=sorted(PLACES))
 def switched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Switched:
-    cloud = request.param
-    repo = journey.copy_repository(tmp_path_factory.mktemp(cloud) / "repo")
-    clusters = switch_environment(repo, ENVIRONMENT, cloud)
-    assert clusters, f"no {ENVIRONMENT} cluster in the inventory: nothing would be switched"
-    # Azure's first sync only needs compiled/ (make diff's --scratch compile); the second is the whole compile.
-    compiled = journey.run(repo, "scripts/compile.py", "--scratch") if cloud == "azure" else journey.regenerate(repo)
-    assert compiled.returncode == 0, compiled.stderr
-    switched = Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), {})
-    if cloud != "azure":
-        return switched
-    first = {c: [d["kind"] for d in switched.documents(c)] for c in clusters}
-    annotations = {c: workload_annotations(repo, c, ANNOTATION[cloud]) for c in clusters}
-    for index, cluster in enumerate(clusters):
-        record_first_sync(repo, switched, cluster, index)
-    compiled = journey.regenerate(repo)
-    assert compiled.returncode == 0, compiled.stderr
-    return Switched(cloud, repo, clusters, render_inventory(repo / "inventory"), first, annotations)
-
-
-def record_first_sync(repo: Path, switched: Switched, cluster: str, index: int) -> None:
-    """What an operator copies from the first sync's status into the target file (Azure)."""
-    identities = sorted(switched.by_kind(cluster, "UserAssignedIdentity"))
-    path = repo / "inventory" / "targets" / f"{cluster}.yml"
-    target = journey.load(path)
-    target["parameters"]["cloud"]["oidc_issuer"] = f"https://eastus.oic.prod-aks.azure.com/tenant/{cluster}/"
-    target["parameters"]["cloud"]["principal_ids"] = {
-        name: f"0b1c2d3e-0000-4000-8000-{index:04x}{number:08x}" for number, name in enumerate(identities)
-    }
-    target["parameters"]["cloud"]["client_ids"] = {
-        name: f"0c1d2e3f-0000-4000-8000-{index:04x}{number:08x}" for number, name in enumerate(identities)
-    }
-    journey.dump(path, target)
-
-
-def workload_annotations(repo: Path, cluster: str, key: str) -> set[str]:
-    """Every value of the workload-identity annotation in the cluster's compiled files."""
-    return {value for path in sorted((repo / "compiled" / cluster).rglob("*.yaml")) for d in load_all(path)
-            for value in annotated(d, key)}  # fmt: skip
+    """The cloud's copy (tests/cloud_support.py), compiled once per run and shared with other files."""
+    copy = switched_repository(tmp_path_factory, request.param)
+    parameters = render_inventory(copy.repo / "inventory")
+    return Switched(copy.cloud, copy.repo, copy.clusters, parameters, copy.first_sync, copy.first_annotations)
 
 
 def group_of(doc: dict[str, Any]) -> str:
@@ -461,20 +358,6 @@ def test_azure_dr_containers_live_in_the_dr_region_where_the_data_layer_reads_th
 
 
 # --- workload identity ---------------------------------------------------------------------------
-
-ANNOTATION = {"gcp": "iam.gke.io/gcp-service-account", "azure": "azure.workload.identity/client-id"}
-
-
-def annotated(value: Any, key: str) -> Iterator[str]:
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if k == key:
-                yield str(item)
-            else:
-                yield from annotated(item, key)
-    elif isinstance(value, list):
-        for item in value:
-            yield from annotated(item, key)
 
 
 def test_every_workload_identity_annotation_has_its_cloud_identity_and_binding(switched: Switched) -> None:
