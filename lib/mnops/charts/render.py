@@ -80,7 +80,7 @@ def render(job: RenderJob, helm: str, cache_dir: Path) -> Path:
     if proc.returncode != 0:
         reason = " ".join(proc.stderr.strip().splitlines()[-3:])
         raise ChartRenderError(f"{job.values_file}: helm template {job.release} failed for cluster {job.target}: {reason}")
-    apis = crd_api_versions(documents("\n---\n".join(c for c in split_documents(proc.stdout) if kind_of(c) == CRD_KIND)))
+    apis = served_crd_apis(proc.stdout, cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(cached, proc.stdout)
     _write_atomically(cached.with_suffix(".apis"), "".join(f"{api}\n" for api in sorted(apis)))
@@ -91,6 +91,35 @@ def _write_atomically(path: Path, text: str) -> None:
     part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     part.write_text(text, encoding="utf-8")
     os.replace(part, path)
+
+
+@cache
+def _reader_fingerprint() -> str:
+    """Changes with this module, so CRD readings kept by an older reader are never used."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def served_crd_apis(text: str, cache_dir: Path) -> set[str]:
+    """The API versions the CRDs of a render serve (crd_api_versions), each CRD's text parsed once.
+
+    A chart's CRDs seldom depend on its values, so the same CRD text comes back for every cluster, both
+    render passes and every edited inventory; parsing megabytes of schema again was most of a fresh
+    render's cost after Helm's. Each reading is kept under cache_dir/crd-apis/, keyed by the CRD's text.
+    """
+    found: set[str] = set()
+    for chunk in split_documents(text):
+        if kind_of(chunk) != CRD_KIND:
+            continue
+        digest = hashlib.sha256(f"{_reader_fingerprint()}\0{chunk}".encode()).hexdigest()
+        kept = cache_dir / "crd-apis" / f"{digest}.apis"
+        if kept.exists():
+            found |= set(kept.read_text(encoding="utf-8").split())
+            continue
+        apis = crd_api_versions(documents(chunk))
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(kept, "".join(f"{api}\n" for api in sorted(apis)))
+        found |= apis
+    return found
 
 
 def provided_apis(rendered: Path) -> set[str]:
