@@ -88,12 +88,19 @@ def uses_module_fixture(item: pytest.Item) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def fresh_inventory_checks() -> None:
-    """Each test starts without the inventory checks' kept answers (mnops.inventory.problems_in keeps them
-    by the parameters' content): a test that patches a rule's constant must not get an earlier answer."""
+def fresh_inventory_checks(request: pytest.FixtureRequest) -> Generator[None]:
+    """A test that can patch (it uses monkeypatch) starts and ends without the inventory checks' kept answers
+    (mnops.inventory.problems_in keeps them by the parameters' content): it must not get an answer found under
+    the real constants, nor leave one found under its patch. Other tests share them, as one compile does:
+    the same parameters get the same answer (most edited inventories change one target of six)."""
     from mnops.inventory import forget_checks
 
-    forget_checks()
+    patches = "monkeypatch" in request.fixturenames
+    if patches:
+        forget_checks()
+    yield
+    if patches:
+        forget_checks()
 
 
 @dataclass
