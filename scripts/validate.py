@@ -10,11 +10,14 @@ inventory declares (kubernetes.supported_versions); custom resources against the
 at CRD_SCHEMA_LOCATION (a folder or URL in kubeconform's catalog layout) and their CEL rules;
 the CEL rules that cannot be evaluated offline (transition rules) are listed, once per rule.
 Every file under a manifests/ folder must hold only Kubernetes objects. Exit 1 on any finding.
+Results are cached under CHART_CACHE/validate keyed by content (mnops.validation_cache): a file or
+document validated before with the same schemas is not validated again.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sys
@@ -22,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -30,16 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from mnops.kapitan_inventory import render_inventory  # noqa: E402
-from mnops.manifest_validation import Finding, validate_document  # noqa: E402
+from mnops.manifest_validation import Finding  # noqa: E402
 from mnops.transaction import recover  # noqa: E402
+from mnops.validation_cache import ValidationCache  # noqa: E402
 
 PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main"
 
 
-def kubernetes_objects(path: Path) -> list[object]:
-    """Documents of a YAML file that are (or, under manifests/, must be) Kubernetes objects."""
-    docs = [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d is not None]
-    if "manifests" in path.parts:
+def kubernetes_objects(text: str, strict: bool) -> list[object]:
+    """Documents of a YAML file that are (or, strict: under manifests/, must be) Kubernetes objects."""
+    docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    if strict:
         return docs
     return [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]
 
@@ -99,15 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     roots = [tree.resolve() for tree in args.trees if tree.exists()]
     findings: list[Finding] = []
     documents = 0
+    # Results keyed by content under CHART_CACHE, like the product's other caches: only what has not
+    # been validated before is (a gate's copy of the repository reuses the real tree's results).
+    # (CHART_CACHE as mnops.charts.compile_check.cache_root reads it, without importing the chart code.)
+    cache_dir = Path(os.environ.get("CHART_CACHE") or ROOT / ".cache") / "validate"
+    cache = ValidationCache(cache_dir, location, selection=hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
     for root in roots:
         for path in sorted(root.rglob("*.yaml")):
             target = target_of(path, roots)
             if target not in versions:
                 findings.append(Finding(str(path), "-", "-", f"no inventory target named {target!r}"))
                 continue
-            for doc in kubernetes_objects(path):
-                documents += 1
-                findings.extend(validate_document(doc, os.path.relpath(path), versions[target], location, True))
+            strict = "manifests" in path.parts
+            parse = partial(kubernetes_objects, strict=strict)
+            count, found = cache.check_file(path.read_text(), os.path.relpath(path), versions[target], strict, parse)
+            documents += count
+            findings += found
     not_evaluated = [f for f in findings if f.not_evaluated]
     findings = [f for f in findings if not f.not_evaluated]
     for finding in findings:
@@ -117,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     all_versions = sorted({v for vs in versions.values() for v in vs})
     status = f"{len(findings)} problem(s)" if findings else "all valid"
     print(f"validated {documents} documents against Kubernetes {', '.join(all_versions)} and CRD schemas "
-          f"in {seconds:.2f}s: {status}")  # fmt: skip
+          f"in {seconds:.2f}s ({cache.hits} unchanged since validated before): {status}")  # fmt: skip
     return 1 if findings else 0
 
 

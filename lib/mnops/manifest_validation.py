@@ -55,10 +55,14 @@ def _builtin_registry(version: str) -> Registry:
     return Resource.from_contents(definitions) @ Registry()
 
 
+def _builtin_schema_file(version: str, api_version: str, kind: str) -> Path:
+    short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    return _builtin_schema_dir(version) / f"{kind.lower()}-{short}.json"
+
+
 @cache
 def builtin_validator(version: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
-    short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    path = _builtin_schema_dir(version) / f"{kind.lower()}-{short}.json"
+    path = _builtin_schema_file(version, api_version, kind)
     if not path.exists():
         return None
     schema = json.loads(path.read_text())
@@ -69,10 +73,14 @@ def builtin_validator(version: str, api_version: str, kind: str) -> jsonschema.D
 _UNREACHABLE: set[str] = set()
 
 
+def _crd_schema_relative(api_version: str, kind: str) -> str:
+    group, _, version = api_version.rpartition("/")
+    return f"{group}/{kind.lower()}_{version}.json"
+
+
 @cache
 def crd_validator(location: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
-    group, _, version = api_version.rpartition("/")
-    relative = f"{group}/{kind.lower()}_{version}.json"
+    relative = _crd_schema_relative(api_version, kind)
     if re.match(r"^https?://", location):
         if location in _UNREACHABLE:
             return None
@@ -93,6 +101,20 @@ def crd_validator(location: str, api_version: str, kind: str) -> jsonschema.Draf
             return None
         schema = json.loads(path.read_text())
     return jsonschema.Draft202012Validator(schema)
+
+
+def schema_files(doc: Any, versions: tuple[str, ...], crd_location: str) -> list[Path] | None:
+    """The files validate_document reads for doc besides the bundled Kubernetes schemas (which change
+    only with kubernetes-validate's version): its CRD schema at a local crd_location, whether it exists
+    or not. None when that schema is read from a URL, whose content can change unseen."""
+    if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
+        return []
+    api_version, kind = str(doc["apiVersion"]), str(doc["kind"])
+    if any(_builtin_schema_file(v, api_version, kind).exists() for v in versions):
+        return []  # validate_document's test for a built-in kind, without building its validator
+    if re.match(r"^https?://", crd_location):
+        return None
+    return [Path(crd_location) / _crd_schema_relative(api_version, kind)]
 
 
 def _describe(doc: dict[str, Any]) -> str:
