@@ -135,3 +135,20 @@ def test_an_edited_or_removed_crd_schema_or_another_schema_location_validates_ag
     (accepting / relative).unlink()
     code, output = validate(tree, accepting, capsys, monkeypatch)
     assert code == 1 and f"no schema for {doc['apiVersion']} {doc['kind']}" in output and reused(output) == 0, output
+
+
+def test_a_damaged_cache_entry_is_validated_again(
+    tmp_path: Path, cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry cut short (a full disk, a killed writer on a file system without atomic rename) is a miss."""
+    target = cluster_targets()[0]
+    builtin = a_file_of(target, custom=False)
+    tree = tree_with(tmp_path, target, builtin)
+    (tree / target / builtin.relative_to(ROOT / "compiled" / target)).write_text(builtin.read_text() + "unexpectedField: 1\n")
+    assert validate(tree, CRD_SCHEMAS, capsys, monkeypatch)[0] == 1
+    entries = sorted((cache / "validate").glob("*.json"))
+    assert entries
+    for entry in entries:
+        entry.write_text(entry.read_text()[: len(entry.read_text()) // 2])
+    code, output = validate(tree, CRD_SCHEMAS, capsys, monkeypatch)
+    assert code == 1 and "'unexpectedField' was unexpected" in output and reused(output) == 0, output

@@ -123,11 +123,14 @@ class ValidationCache:
         return entry
 
     def _write(self, key: str, entry: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{key}.json"
         part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        part.write_text(json.dumps(entry), encoding="utf-8")
-        os.replace(part, path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part.write_text(json.dumps(entry), encoding="utf-8")
+            os.replace(part, path)
+        except OSError:
+            part.unlink(missing_ok=True)  # a full or read-only cache loses the reuse, never the result
 
 
 def _findings(stored: Iterable[list[Any]], file: str) -> list[Finding]:
