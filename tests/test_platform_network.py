@@ -512,6 +512,13 @@ def test_the_compile_stops_when_a_render_moves_a_port_and_writes_nothing(tmp_pat
             (cache_dir / "renders" / entry.name).write_text(text)
         else:
             os.symlink(entry, cache_dir / "renders" / entry.name)
+    # The other charts' objects as the derivation read them (keyed by their unchanged renders); not the
+    # moved chart's, nor any cluster's derived outputs, which are keyed by the render keys the doctored
+    # render keeps and would hand back what the unmoved port gave.
+    (cache_dir / "netpol").mkdir()
+    for entry in (CACHE / "netpol").glob("*.json"):
+        if not entry.name.startswith(serving.cache_key) and not entry.name.endswith(".outputs.json"):
+            os.symlink(entry, cache_dir / "netpol" / entry.name)
     output = tmp_path / "out" / "compiled"
     (output / target).mkdir(parents=True)
     (output / target / "kept.yaml").write_text("kept: true\n")
