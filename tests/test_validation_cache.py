@@ -11,16 +11,18 @@ import importlib.util
 import json
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from conftest import CRD_SCHEMAS, ROOT, cluster_targets
+from conftest import CRD_SCHEMAS, ROOT, cluster_targets, real_parameters
 
 from mnops import manifest_validation
 from mnops.manifest_validation import schema_files
+from mnops.validation_cache import ValidationCache
 
 
 def validate_script() -> ModuleType:
@@ -152,3 +154,18 @@ def test_a_damaged_cache_entry_is_validated_again(
         entry.write_text(entry.read_text()[: len(entry.read_text()) // 2])
     code, output = validate(tree, CRD_SCHEMAS, capsys, monkeypatch)
     assert code == 1 and "'unexpectedField' was unexpected" in output and reused(output) == 0, output
+
+
+def test_results_that_read_crd_schemas_from_a_url_are_never_stored(tmp_path: Path) -> None:
+    """A catalog on the web can change unseen: only the built-in kind's result is kept."""
+    target = cluster_targets()[0]
+    builtin, custom = a_file_of(target, custom=False), a_file_of(target, custom=True)
+    versions = tuple(real_parameters()[target]["kubernetes"]["supported_versions"])
+    cache = ValidationCache(tmp_path / "validate", "http://127.0.0.1:9/unreachable")
+    parse = partial(yaml.load_all, Loader=yaml.CSafeLoader)
+    with pytest.warns(UserWarning, match="unreachable"):
+        custom_findings = cache.check_file(custom.read_text(), "custom.yaml", versions, True, lambda text: list(parse(text)))
+    assert "cannot be validated" in custom_findings[1][0].message
+    assert not list((tmp_path / "validate").glob("*.json"))
+    assert cache.check_file(builtin.read_text(), "builtin.yaml", versions, True, lambda text: list(parse(text))) == (1, [])
+    assert len(list((tmp_path / "validate").glob("*.json"))) == 2  # the file's entry and its document's
