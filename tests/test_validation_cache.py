@@ -1,6 +1,6 @@
 """`make validate` reuses the results of what it validated before (mnops.validation_cache), and a
-reused "valid" never hides an error: an edited document, an edited, added or removed CRD schema or
-another schema location is validated again.
+reused "valid" never hides an error: an edited document, an edited or removed CRD schema, another
+schema location or a damaged entry is validated again, and a result read from a URL is never kept.
 
 Each test validates a small tree of real compiled documents (the first cluster's), in-process with
 scripts/validate.py's own entry point, with its own empty CHART_CACHE."""
