@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -103,7 +104,10 @@ class ValidationCache:
         return found, schemas
 
     def _key(self, kind: str, *parts: str) -> str:
-        return _digest("\0".join((kind, *parts, self.crd_location, fingerprint())))
+        # A folder by its absolute path: the same schemas named from another working directory match.
+        local = not re.match(r"^https?://", self.crd_location)
+        location = os.path.abspath(self.crd_location) if local else self.crd_location
+        return _digest("\0".join((kind, *parts, location, fingerprint())))
 
     def _schema_digest(self, path: Path) -> str:
         """The schema file's content digest, '' when it does not exist (it may be added later)."""
