@@ -4,7 +4,8 @@ Two passes, both cached: the first renders each chart with only Kubernetes' own 
 which CRDs the cluster's charts install; the second renders again with those CRDs' API versions,
 as Argo CD does once they exist, so charts switch on what they gate on `.Capabilities`
 (ServiceMonitors, PodMonitors, ...). Each chart is given only the ones its templates name, and its
-Argo CD Application pins exactly those (mnops.charts.compile_pass).
+Argo CD Application pins exactly those (mnops.charts.compile_pass). A chart that cannot read the API
+list at all renders the same bytes in both passes, so its first render is its final one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mnops.charts.lock import ChartLockError, LockedChart
 from mnops.charts.render import (
     CRD_KIND,
     RenderJob,
+    can_read_api_versions,
     documents,
     kind_of,
     mentioned_apis,
@@ -110,9 +112,12 @@ def render_clusters(parameters_by_target: Mapping[str, Mapping[str, Any]], lock:
         apis.setdefault(job.target, set()).update(provided_apis(path))
     # Each chart gets the cluster's API versions its templates name (all it can react to): a chart
     # Application pins a short list, and a new CRD re-renders only the charts that look for it.
-    second = [(replace(job, api_versions=tuple(sorted(apis[job.target] & mentioned_apis(job.package))) or NO_OP_APIS), wave)
+    second = [(job, replace(job, api_versions=tuple(sorted(apis[job.target] & mentioned_apis(job.package))) or NO_OP_APIS), wave)
               for job, wave in planned]  # fmt: skip
-    final = render_many([job for job, _ in second], setup.helm, setup.render_cache)
-    return [RenderedChart(job.target, job.release, job.namespace, wave, job.values_file, final[job], final[job].stem,
+    # A chart that cannot read the API list renders the first pass's bytes again: Helm runs only for
+    # the others. Its Application still pins the narrowed list (the render does not depend on it).
+    final = render_many([narrowed for job, narrowed, _ in second if can_read_api_versions(job)], setup.helm, setup.render_cache)
+    rendered = [(narrowed, wave, final[narrowed] if narrowed in final else first[job]) for job, narrowed, wave in second]
+    return [RenderedChart(job.target, job.release, job.namespace, wave, job.values_file, path, path.stem,
                           job.kube_version, job.api_versions)
-            for job, wave in second]  # fmt: skip
+            for job, wave, path in rendered]  # fmt: skip

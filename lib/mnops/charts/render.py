@@ -154,6 +154,54 @@ def mentioned_apis(package: Path) -> frozenset[str]:
     return frozenset(tokens)
 
 
+# How a template can see the API list: `.Capabilities.APIVersions`, or the whole object handed on
+# (`$caps := .Capabilities`, `include "x" $.Capabilities`, `toYaml .Capabilities`, `index $ "Capabilities"`).
+# Only `.Capabilities.KubeVersion` and `.HelmVersion` are known to be something else, so anything
+# else counts as reading it: a false "reads" costs one render, a false "cannot" a wrong one.
+_READS_API_LIST = re.compile(r"APIVersions|\.Capabilities(?!\.(?:KubeVersion|HelmVersion)\b)|[\"'`]Capabilities[\"'`]")
+# A `{{ ... }}` action (an unclosed one runs to the end of the text).
+_ACTION = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.DOTALL)
+
+
+def reads_api_list(text: str, *, template: bool) -> bool:
+    """Whether this text can read the API list: a template anywhere; other text (values, chart
+    files) only through `tpl`, which evaluates nothing but its `{{ ... }}` actions."""
+    return any(_READS_API_LIST.search(part) for part in ([text] if template else _ACTION.findall(text)))
+
+
+def package_reads_api_versions(package: Path) -> bool:
+    """Whether a chart package (subcharts included) can read the API list Helm is given.
+
+    Templates are read whole, every other file (values, `.Files.Get` text) for what `tpl` could
+    make of it. A chart that cannot renders the same bytes whatever --api-versions says, so
+    render_clusters renders it once instead of twice. Cached beside the package (whose name is its
+    sha256), keyed by the rule.
+    """
+    rule = hashlib.sha256(f"{_READS_API_LIST.pattern}\0{_ACTION.pattern}".encode()).hexdigest()[:12]
+    cached = package.with_name(f"{package.stem}.reads-apis-{rule}.json")
+    if cached.exists():
+        return bool(json.loads(cached.read_text(encoding="utf-8")))
+    reads = False
+    with tarfile.open(package) as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member) if member.isfile() else None
+            if handle is None:
+                continue
+            template = "templates" in member.name.split("/") or member.name.endswith(".tpl")
+            if reads_api_list(handle.read().decode("utf-8", errors="replace"), template=template):
+                reads = True
+                break
+    _write_atomically(cached, json.dumps(reads))
+    return reads
+
+
+def can_read_api_versions(job: RenderJob) -> bool:
+    """Whether the job's render can depend on its --api-versions: its package, or its values file
+    (which a chart may render with `tpl`), reads the API list."""
+    values = job.values_file.read_text(encoding="utf-8")
+    return package_reads_api_versions(job.package) or reads_api_list(values, template=False)
+
+
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
 
