@@ -21,6 +21,7 @@ from mnops.charts.render import (
     CRD_KIND,
     RenderJob,
     can_read_api_versions,
+    crd_documents,
     documents,
     kind_of,
     mentioned_apis,
@@ -68,6 +69,10 @@ class RenderedChart:
         chunks = split_documents(self.text)
         wanted = [c for c in chunks if (kinds is None or kind_of(c) in kinds) and not (without_crds and kind_of(c) == CRD_KIND)]
         return documents("\n---\n".join(wanted))
+
+    def crds(self) -> list[dict[str, Any]]:
+        """The CRDs the render installs, as the compile parsed them (kept beside the render cache)."""
+        return crd_documents(self.text, self.rendered.parent)
 
     def crd_group_kinds(self) -> set[tuple[str, str]]:
         """(group, kind) of every CRD the render installs, from the render's cached API list."""

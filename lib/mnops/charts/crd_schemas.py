@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from mnops.charts.cluster import RenderedChart
-from mnops.charts.render import CRD_KIND
 
 Json = dict[str, Any]
 
@@ -53,7 +52,7 @@ def crds_of(rendered: Sequence[RenderedChart]) -> dict[tuple[str, str, str], Jso
     """(group, kind, version) -> the openAPIV3Schema of that version, over every render (the first wins)."""
     found: dict[tuple[str, str, str], Json] = {}
     for chart in rendered:
-        for crd in chart.objects_of_kind({CRD_KIND}):
+        for crd in chart.crds():
             spec = crd.get("spec") or {}
             for version in spec.get("versions") or []:
                 schema = (version.get("schema") or {}).get("openAPIV3Schema")

@@ -99,6 +99,11 @@ def _reader_fingerprint() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
+def _kept_reading(chunk: str, cache_dir: Path) -> Path:
+    """Where what is read from one CRD's text is kept (`.apis`, `.json`): keyed by the text and the reader."""
+    return cache_dir / "crd-apis" / hashlib.sha256(f"{_reader_fingerprint()}\0{chunk}".encode()).hexdigest()
+
+
 def served_crd_apis(text: str, cache_dir: Path) -> set[str]:
     """The API versions the CRDs of a render serve (crd_api_versions), each CRD's text parsed once.
 
@@ -110,16 +115,39 @@ def served_crd_apis(text: str, cache_dir: Path) -> set[str]:
     for chunk in split_documents(text):
         if kind_of(chunk) != CRD_KIND:
             continue
-        digest = hashlib.sha256(f"{_reader_fingerprint()}\0{chunk}".encode()).hexdigest()
-        kept = cache_dir / "crd-apis" / f"{digest}.apis"
+        kept = _kept_reading(chunk, cache_dir).with_suffix(".apis")
         if kept.exists():
             found |= set(kept.read_text(encoding="utf-8").split())
             continue
-        apis = crd_api_versions(documents(chunk))
+        apis = crd_api_versions(_parse_crd(chunk, kept.with_suffix(".json")))
         kept.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(kept, "".join(f"{api}\n" for api in sorted(apis)))
         found |= apis
     return found
+
+
+def crd_documents(text: str, cache_dir: Path) -> list[dict[str, Any]]:
+    """The CRDs of a render, each read from the JSON kept when its text was first parsed (the compile
+    parses every CRD for what it serves; JSON reads some 25 times faster than the YAML)."""
+    found: list[dict[str, Any]] = []
+    for chunk in split_documents(text):
+        if kind_of(chunk) == CRD_KIND:
+            kept = _kept_reading(chunk, cache_dir).with_suffix(".json")
+            found += json.loads(kept.read_text(encoding="utf-8")) if kept.exists() else _parse_crd(chunk, kept)
+    return found
+
+
+def _parse_crd(chunk: str, kept: Path) -> list[dict[str, Any]]:
+    """One CRD's text parsed, and kept at `kept` as JSON when JSON holds it exactly (not a YAML date)."""
+    objects = documents(chunk)
+    try:
+        text = json.dumps(objects)
+    except (TypeError, ValueError):
+        return objects
+    if json.loads(text) == objects:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(kept, text)
+    return objects
 
 
 def provided_apis(rendered: Path) -> set[str]:
