@@ -20,6 +20,17 @@ import yaml
 PARSER = f"PyYAML {yaml.__version__} CSafeLoader"
 
 
+def _value_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    return loader.construct_scalar(node)
+
+
+# A bare `=` is YAML 1.1's "value" type, which PyYAML's safe loaders cannot construct; charts render it
+# (kube-prometheus-stack's CRDs list `=` as an operator). Read it as the text "=", as Kapitan does when
+# it is imported: registered here so reading a render does not depend on whether Kapitan was imported.
+for _loader in (yaml.CSafeLoader, yaml.SafeLoader):
+    _loader.add_constructor("tag:yaml.org,2002:value", _value_as_text)
+
+
 class _Parses:
     """Parses by content digest, least recently used forgotten first past `limit` bytes of YAML
     (both sides of a diff are about 25 MB), so a long test process does not keep every tree it read."""
