@@ -7,6 +7,7 @@ versions): the first run renders everything, later ones only what changed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mnops.charts.compile_check import helm_binary
 from mnops.charts.lock import LOCK_FILE, read_lock
 from mnops.charts.render import RenderJob, render, split_documents
 from mnops.gitops.plan import delivery_plan
+from mnops.manifest_validation import crd_validator
 
 pytestmark = [NEEDS_HELM, ONE_WORKER]
 
@@ -49,6 +51,32 @@ def test_an_invalid_rendered_document_is_reported_with_cluster_chart_and_path(tm
     assert report.documents == 1
     assert any(p.startswith(f"{good.target}: chart {good.key} rendered with") and "Deployment/broken: $.spec.replicas" in p
                for p in report.problems), report.problems  # fmt: skip
+
+
+CERTIFICATE = (
+    "---\n# Source: x/templates/certificate.yaml\napiVersion: cert-manager.io/v1\nkind: Certificate\n"
+    "metadata: {name: web, namespace: web}\nspec: {secretName: web-tls, dnsNames: [web.example.com], "
+    "issuerRef: {name: letsencrypt, kind: ClusterIssuer}}\n"
+)
+
+
+def test_a_crd_schema_edited_in_place_is_checked_again_not_answered_from_the_kept_result(tmp_path: Path) -> None:
+    """Kept results are keyed by the schema location's name; the schema files they read are checked on reuse."""
+    good = _rendered()[0]
+    location = tmp_path / "crd-schemas"
+    schema_file = location / "cert-manager.io" / "certificate_v1.json"
+    schema_file.parent.mkdir(parents=True)
+    schema_file.write_bytes((Path(CRD_SCHEMAS) / "cert-manager.io" / "certificate_v1.json").read_bytes())
+    render_file = tmp_path / "certificate.yaml"
+    render_file.write_text(CERTIFICATE)
+    chart = dataclasses.replace(good, rendered=render_file, cache_key="test-schema-edit")
+    assert check_rendered(_clusters(), [chart], str(location), tmp_path / "checks").problems == []
+    schema = json.loads(schema_file.read_text())
+    schema["properties"]["spec"]["required"] = [*schema["properties"]["spec"].get("required", []), "renewBefore"]
+    schema_file.write_text(json.dumps(schema))  # a stricter schema at the same location
+    crd_validator.cache_clear()  # as the next compile, a new process, would: only the kept result remains
+    problems = check_rendered(_clusters(), [chart], str(location), tmp_path / "checks").problems
+    assert any("Certificate/web/web" in p and "renewBefore" in p for p in problems), problems
 
 
 def test_charts_that_can_generate_secrets_render_the_same_bytes_twice() -> None:

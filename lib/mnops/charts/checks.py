@@ -3,7 +3,9 @@
 Validation dominates a cold check (CRD documents are large), so identical documents (the same
 CRDs on every cluster) are validated once, in parallel processes, and each render's result is
 cached under its render key, the Kubernetes versions, the schema location and this code's own
-fingerprint: a warm check reads a few small files.
+fingerprint, with the digest of every CRD schema file it read (checked on reuse: a schema edited
+in place, added or removed at the same location makes the result stale; results that read schemas
+from a URL are not kept): a warm check reads a few small files.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mnops import crd_cel, manifest_validation
 from mnops.charts import render
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.render import split_documents, unwrap_list
-from mnops.manifest_validation import validate_document
+from mnops.manifest_validation import schema_files, validate_document
 
 
 @dataclass
@@ -48,16 +50,40 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _validate_chunk(chunk: str, versions: tuple[str, ...], crd_location: str) -> list[str]:
-    """Findings for one document's text, as `kind/ns/name: $.path: message` (no file: the caller knows it)."""
+# One document's findings (`kind/ns/name: $.path: message`, no file: the caller knows it) and the CRD
+# schema files they were read from (None: from a URL).
+Checked = tuple[list[str], list[str] | None]
+
+
+def _validate_chunk(chunk: str, versions: tuple[str, ...], crd_location: str) -> Checked:
     objects = unwrap_list(yaml.load(chunk, Loader=yaml.CSafeLoader))
-    return [
+    findings = [
         f"{f.document}: {f.where}: {f.message}" for obj in objects for f in validate_document(obj, "", versions, crd_location)
     ]
+    files: list[str] | None = []
+    for obj in objects:
+        read = schema_files(obj, versions, crd_location)
+        files = None if files is None or read is None else files + [str(path) for path in read]
+    return findings, files
 
 
-def _validate_batch(batch: list[tuple[str, tuple[str, ...], str]]) -> list[list[str]]:
+def _validate_batch(batch: list[tuple[str, tuple[str, ...], str]]) -> list[Checked]:
     return [_validate_chunk(*item) for item in batch]
+
+
+class SchemaDigests(dict[str, str]):
+    """CRD schema files' content digests ('' for a file that does not exist: it may be added later),
+    each file read once per check."""
+
+    def __missing__(self, path: str) -> str:
+        file = Path(path)
+        self[path] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
+        return self[path]
+
+    def still_current(self, kept: Mapping[str, Any]) -> bool:
+        """Whether every schema file a kept result read is unchanged (a result without them: no)."""
+        schemas = kept.get("schemas")
+        return isinstance(schemas, dict) and all(self[path] == digest for path, digest in schemas.items())
 
 
 def _result_path(cache_dir: Path, chart: RenderedChart, versions: tuple[str, ...], crd_location: str) -> Path:
@@ -68,35 +94,49 @@ def _result_path(cache_dir: Path, chart: RenderedChart, versions: tuple[str, ...
 def check_rendered(parameters_by_target: Mapping[str, Mapping[str, Any]], rendered: Sequence[RenderedChart],
                    crd_location: str, cache_dir: Path, workers: int | None = None) -> Report:  # fmt: skip
     report = Report()
+    digests = SchemaDigests()
     pending: list[tuple[RenderedChart, tuple[str, ...], list[str], Path]] = []
     for chart in rendered:
         versions = tuple(parameters_by_target[chart.target]["kubernetes"]["supported_versions"])
         report.targets.add(chart.target)
         result = _result_path(cache_dir, chart, versions, crd_location)
-        if result.exists():
-            cached: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+        cached = _read_result(result, digests)
+        if cached is not None:
             report.documents += int(cached["documents"])
             report.problems += [f"{_where(chart)}: {p}" for p in cached["problems"]]
         else:
             pending.append((chart, versions, split_documents(chart.text), result))
     unique = sorted({(chunk, versions, crd_location) for _, versions, chunks, _ in pending for chunk in chunks})
-    findings = dict(zip(unique, _validate_in_parallel(unique, workers), strict=True))
+    checked = dict(zip(unique, _validate_in_parallel(unique, workers), strict=True))
     cache_dir.mkdir(parents=True, exist_ok=True)
     for chart, versions, chunks, result in pending:
-        problems = [p for chunk in chunks for p in findings[(chunk, versions, crd_location)]]
+        problems = [p for chunk in chunks for p in checked[(chunk, versions, crd_location)][0]]
         report.documents += len(chunks)
         report.problems += [f"{_where(chart)}: {p}" for p in problems]
+        read = [checked[(chunk, versions, crd_location)][1] for chunk in chunks]
+        if any(files is None for files in read):
+            continue  # read from a URL, whose schemas can change unseen: validated again next time
+        schemas = {path: digests[path] for files in read for path in files or []}
         part = result.with_suffix(f".{os.getpid()}.part")
-        part.write_text(json.dumps({"documents": len(chunks), "problems": problems}), encoding="utf-8")
+        part.write_text(json.dumps({"documents": len(chunks), "problems": problems, "schemas": schemas}), encoding="utf-8")
         os.replace(part, result)
     return report
+
+
+def _read_result(path: Path, digests: SchemaDigests) -> dict[str, Any] | None:
+    """A kept result if it is whole and every schema file it read is unchanged, else None."""
+    try:
+        cached: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return cached if digests.still_current(cached) else None
 
 
 def _where(chart: RenderedChart) -> str:
     return f"{chart.target}: chart {chart.key} rendered with {chart.values_file.parent.name}/{chart.values_file.name}"
 
 
-def _validate_in_parallel(items: list[tuple[str, tuple[str, ...], str]], workers: int | None) -> list[list[str]]:
+def _validate_in_parallel(items: list[tuple[str, tuple[str, ...], str]], workers: int | None) -> list[Checked]:
     if not items:
         return []
     workers = workers or os.cpu_count() or 1
@@ -106,7 +146,7 @@ def _validate_in_parallel(items: list[tuple[str, tuple[str, ...], str]], workers
     batches = [items[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         results = list(pool.map(_validate_batch, batches))
-    merged: list[list[str]] = [[] for _ in items]
+    merged: list[Checked] = [([], []) for _ in items]
     for offset, batch_result in enumerate(results):
         for index, found in enumerate(batch_result):
             merged[offset + index * workers] = found
