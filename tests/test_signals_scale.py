@@ -38,7 +38,8 @@ def compiled_objects(compiled: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def synthetic_compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("scale")
     inventory = synthetic_inventory(ROOT, base, SERVICES)
-    run = run_compile(inventory, base / "compiled")
+    # --scratch: compiled/ and argocd/ only (what these tests read), without the generated docs.
+    run = run_compile(inventory, base / "compiled", "--scratch")
     assert run.returncode == 0, run.stdout + run.stderr
     return base / "compiled"
 
