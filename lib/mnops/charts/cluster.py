@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mnops.charts.crd_summary import CRD_KIND
 from mnops.charts.fetch import fetch
 from mnops.charts.lock import ChartLockError, LockedChart
 from mnops.charts.render import (
-    CRD_KIND,
     RenderJob,
     can_read_api_versions,
     crd_documents,

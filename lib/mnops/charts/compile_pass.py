@@ -28,8 +28,9 @@ from typing import Any
 from mnops import yamlio
 from mnops.charts.cluster import RenderedChart, Setup, render_clusters
 from mnops.charts.compile_check import cache_root, chart_mirror, helm_binary
+from mnops.charts.crd_summary import CRD_KIND
 from mnops.charts.lock import LOCK_FILE, ChartLockError, read_lock
-from mnops.charts.render import CRD_KIND, ChartRenderError, documents, kind_of, split_documents
+from mnops.charts.render import ChartRenderError, documents, kind_of, split_documents
 from mnops.errors import BuildError
 from mnops.gitops.compile_record import tool_versions
 from mnops.inventory.model import Target, build_target

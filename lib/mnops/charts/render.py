@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-CRD_KIND = "CustomResourceDefinition"
+from mnops.charts.crd_summary import CRD_KIND, keep_summary
 
 
 class ChartRenderError(Exception):
@@ -82,12 +82,12 @@ def render(job: RenderJob, helm: str, cache_dir: Path) -> Path:
         raise ChartRenderError(f"{job.values_file}: helm template {job.release} failed for cluster {job.target}: {reason}")
     apis = served_crd_apis(proc.stdout, cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(cached, proc.stdout)
-    _write_atomically(cached.with_suffix(".apis"), "".join(f"{api}\n" for api in sorted(apis)))
+    write_atomically(cached, proc.stdout)
+    write_atomically(cached.with_suffix(".apis"), "".join(f"{api}\n" for api in sorted(apis)))
     return cached
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     part.write_text(text, encoding="utf-8")
     os.replace(part, path)
@@ -109,7 +109,8 @@ def served_crd_apis(text: str, cache_dir: Path) -> set[str]:
 
     A chart's CRDs seldom depend on its values, so the same CRD text comes back for every cluster, both
     render passes and every edited inventory; parsing megabytes of schema again was most of a fresh
-    render's cost after Helm's. Each reading is kept under cache_dir/crd-apis/, keyed by the CRD's text.
+    render's cost after Helm's. Each reading is kept under cache_dir/crd-apis/, keyed by the CRD's text,
+    and with it the CRD summarised for review (mnops.charts.crd_summary), for the same reason.
     """
     found: set[str] = set()
     for chunk in split_documents(text):
@@ -119,9 +120,11 @@ def served_crd_apis(text: str, cache_dir: Path) -> set[str]:
         if kept.exists():
             found |= set(kept.read_text(encoding="utf-8").split())
             continue
-        apis = crd_api_versions(_parse_crd(chunk, kept.with_suffix(".json")))
+        objects = _parse_crd(chunk, kept.with_suffix(".json"))
+        apis = crd_api_versions(objects)
+        keep_summary(cache_dir, chunk, objects)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(kept, "".join(f"{api}\n" for api in sorted(apis)))
+        write_atomically(kept, "".join(f"{api}\n" for api in sorted(apis)))
         found |= apis
     return found
 
@@ -146,7 +149,7 @@ def _parse_crd(chunk: str, kept: Path) -> list[dict[str, Any]]:
         return objects
     if json.loads(text) == objects:
         kept.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(kept, text)
+        write_atomically(kept, text)
     return objects
 
 
@@ -178,7 +181,7 @@ def mentioned_apis(package: Path) -> frozenset[str]:
                 handle = archive.extractfile(member)
                 if handle is not None:
                     tokens |= set(_API_TOKEN.findall(handle.read().decode("utf-8", errors="replace")))
-    _write_atomically(cached, json.dumps(sorted(tokens)))
+    write_atomically(cached, json.dumps(sorted(tokens)))
     return frozenset(tokens)
 
 
@@ -219,7 +222,7 @@ def package_reads_api_versions(package: Path) -> bool:
             if reads_api_list(handle.read().decode("utf-8", errors="replace"), template=template):
                 reads = True
                 break
-    _write_atomically(cached, json.dumps(reads))
+    write_atomically(cached, json.dumps(reads))
     return reads
 
 
@@ -234,9 +237,14 @@ _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
 
 
+def document_pieces(text: str) -> list[str]:
+    """Helm's output cut at its `---` lines, without parsing: every document, in order."""
+    return _SEPARATOR.split(text)
+
+
 def split_documents(text: str) -> list[str]:
     """Helm's output cut at its `---` lines, without parsing: documents that carry only comments dropped."""
-    return [chunk for chunk in _SEPARATOR.split(text) if _TOP_LEVEL_KIND.search(chunk)]
+    return [chunk for chunk in document_pieces(text) if _TOP_LEVEL_KIND.search(chunk)]
 
 
 def kind_of(chunk: str) -> str:
