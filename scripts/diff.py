@@ -22,9 +22,14 @@ Every cache is keyed by content, so none can give a stale answer:
   working tree;
 - the working tree: when `make compile` recorded digests of the inputs it read and the outputs it
   installed (.cache/compile-record.json) and both still match the working tree and a copy of its
-  compiled/ and argocd/, that copy is the head and nothing is compiled at all;
+  compiled/ and argocd/, that copy is the head and nothing is compiled at all; else the head the
+  last `make diff` compiled is kept in .cache/diff-head/ under the digest of every compile input
+  as it is on disk and the tools (the compile record's inputs digest), so running `make diff`
+  again on the same working tree (another base, --markdown, CI's retry) compiles nothing either;
 - the charts: a cluster whose chart inputs equal the base's reuses the base's renders;
-- YAML: each file is parsed once per content (mnops.yamlio), shared by both sides and the sections.
+- YAML: each file is parsed once per content (mnops.yamlio), shared by both sides and the sections;
+- promtool's verdicts on each side's alert rules: .cache/alert-sweeps/, under a digest of the suites,
+  the rule files' content and promtool's version (mnops.review.alert_behaviour).
 
 The output lists each changed object (list items matched by name, label-only changes as one
 line, long diffs summarised), then every review section of mnops.review.registry (where each
@@ -73,6 +78,7 @@ from mnops.transaction import recover  # noqa: E402
 DEFAULT_BASE = "origin/main"
 CACHE_FORMAT = "diff-cache-3"  # bump when what is cached changes shape (3: chart renders written by libyaml)
 CACHE_ENTRIES = 3  # base trees kept; each is a few MB
+HEAD_CACHE_ENTRIES = 1  # working-tree compiles kept: the last one is what a repeated `make diff` asks for
 Parameters = dict[str, Mapping[str, Any]]
 
 
@@ -118,6 +124,7 @@ class Side:
     result: subprocess.CompletedProcess[str]
     parameters: Parameters | None = None
     reused: bool = False  # the working tree's own compiled/ and argocd/, current per `make compile`'s record
+    cached: bool = False  # compiled (and rendered) by an earlier `make diff` of the same inputs: .cache/diff-head/
 
 
 def _supports(source: Path, option: str) -> bool:
@@ -162,8 +169,14 @@ def reuse_compiled(repo: Path, output_root: Path) -> Side | None:
     return Side(output_root, subprocess.CompletedProcess([], 0, "", ""), dict(record.parameters), reused=True)
 
 
-def head_side(repo: Path, output_root: Path, parallelism: int) -> Side:
-    return reuse_compiled(repo, output_root) or compile_tree(repo, output_root, parallelism, render=False)
+def head_side(repo: Path, output_root: Path, parallelism: int, key: str) -> Side:
+    """The working tree's compile: `make compile`'s own if its record says it is current, else an
+    earlier `make diff`'s of the same inputs, else compiled now (its charts rendered later)."""
+    return (
+        reuse_compiled(repo, output_root)
+        or cached_head(repo, output_root, key)
+        or compile_tree(repo, output_root, parallelism, render=False)
+    )
 
 
 def render_charts_into(source: Path, output_root: Path, clusters: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
@@ -253,13 +266,26 @@ def base_cache_key(repo: Path, base: str) -> str:
     return hashlib.sha256(tools.encode() + listing).hexdigest()[:32]
 
 
+def head_cache_key(repo: Path) -> str:
+    """Every compile input of the working tree as it is on disk (edits and new files included) and
+    the tools: equal keys, equal compiled output, renders and parses."""
+    tools = "\n".join([CACHE_FORMAT, helm_identity(), yamlio.PARSER])
+    return hashlib.sha256(f"{tools}\n{inputs_digest(repo)}".encode()).hexdigest()[:32]
+
+
 def cache_dir(repo: Path) -> Path:
     return repo / ".cache" / "diff"
 
 
-def cached_base(repo: Path, key: str) -> tuple[Path, Parameters] | None:
-    """A cached base's tree and parameters; its parsed YAML goes into mnops.yamlio's memory."""
-    entry = cache_dir(repo) / key
+def head_cache_dir(repo: Path) -> Path:
+    """Apart from the bases: a working tree's compile never takes a base's place in the cache."""
+    return repo / ".cache" / "diff-head"
+
+
+def cached_base(repo: Path, key: str, folder: Path | None = None) -> tuple[Path, Parameters] | None:
+    """A cached base's tree and parameters (or a cached head's, from `folder`); its parsed YAML goes
+    into mnops.yamlio's memory."""
+    entry = (folder or cache_dir(repo)) / key
     try:
         parameters = json.loads((entry / "parameters.json").read_text())
         parses = pickle.loads((entry / "parsed.pickle").read_bytes())  # noqa: S301 - written by store_base
@@ -273,9 +299,12 @@ def cached_base(repo: Path, key: str) -> tuple[Path, Parameters] | None:
     return entry / "tree", parameters
 
 
-def store_base(repo: Path, key: str, tree: Path, parameters: Parameters) -> None:
-    """Copy a compiled base and its parsed YAML into the cache (complete or not at all), keeping the newest entries."""
-    folder = cache_dir(repo)
+def store_base(  # noqa: PLR0917 - the entry, what it holds, and where
+    repo: Path, key: str, tree: Path, parameters: Parameters, folder: Path | None = None, keep: int = CACHE_ENTRIES
+) -> None:
+    """Copy a compiled base (or head, into `folder`) and its parsed YAML into the cache (complete or
+    not at all), keeping the newest `keep` entries."""
+    folder = folder or cache_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
     shutil.copytree(tree, staging / "tree", symlinks=True)
@@ -286,7 +315,7 @@ def store_base(repo: Path, key: str, tree: Path, parameters: Parameters) -> None
     except OSError:  # another run stored the same key first
         shutil.rmtree(staging, ignore_errors=True)
     entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
-    for old in entries[:-CACHE_ENTRIES]:
+    for old in entries[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -300,6 +329,19 @@ class Compiled:
     base_parameters: Parameters
     head_parameters: Parameters
     head_reused: bool
+    head_cached: bool
+
+
+def cached_head(repo: Path, output_root: Path, key: str) -> Side | None:
+    """The working tree as an earlier `make diff` compiled it (compiled/, argocd/ and rendered/),
+    if its compile inputs and the tools are what they were then (`key`: head_cache_key)."""
+    hit = cached_base(repo, key, head_cache_dir(repo))
+    if hit is None:
+        return None
+    tree, parameters = hit
+    # reuse_compiled may have made output_root (and found compiled/ not current): copied into it.
+    shutil.copytree(tree, output_root, symlinks=True, copy_function=_link_or_copy, dirs_exist_ok=True)
+    return Side(output_root, subprocess.CompletedProcess([], 0, "", ""), parameters, cached=True)
 
 
 def compile_both(repo: Path, base: str, work: Path) -> Compiled | str:
@@ -307,11 +349,11 @@ def compile_both(repo: Path, base: str, work: Path) -> Compiled | str:
 
     In parallel: the head (reused or compiled) in one thread; the base's export and, when it is
     not cached, its compile in the other."""
-    key = base_cache_key(repo, base)
+    key, head_key = base_cache_key(repo, base), head_cache_key(repo)
     hit = cached_base(repo, key)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # With the base cached, the head compile has both cores.
-        head_job = pool.submit(head_side, repo, work / "head", 1 if hit is None else 2)
+        head_job = pool.submit(head_side, repo, work / "head", 1 if hit is None else 2, head_key)
         export_revision(repo, base, work / "base-src")  # sections read the base's inventory files too
         base_job: Future[Side] | None = None if hit else pool.submit(compile_tree, work / "base-src", work / "base")
         head = head_job.result()
@@ -328,13 +370,18 @@ def compile_both(repo: Path, base: str, work: Path) -> Compiled | str:
         base_parameters = (
             base_side.parameters if base_side and base_side.parameters is not None else render_parameters(work / "base-src")
         )
-    rendered = render_head_charts(repo, work / "head", work / "base-src", base_root, base_parameters, head_parameters)
-    if rendered.returncode != 0:
-        return f"rendering the working tree's charts failed:\n{rendered.stderr.strip()}"
+    if not head.cached:  # a cached head holds its renders
+        rendered = render_head_charts(repo, work / "head", work / "base-src", base_root, base_parameters, head_parameters)
+        if rendered.returncode != 0:
+            return f"rendering the working tree's charts failed:\n{rendered.stderr.strip()}"
     if hit is None:
         load_tree(base_root)  # parse the base once here, so its cache entry carries the parses
         store_base(repo, key, base_root, base_parameters)
-    return Compiled(base_root, work / "head", base_parameters, head_parameters, head.reused)
+    # Kept only when the inputs did not move while it compiled: the key must name what was compiled.
+    if not (head.reused or head.cached) and head_cache_key(repo) == head_key:
+        load_tree(work / "head")
+        store_base(repo, head_key, work / "head", head_parameters, head_cache_dir(repo), HEAD_CACHE_ENTRIES)
+    return Compiled(base_root, work / "head", base_parameters, head_parameters, head.reused, head.cached)
 
 
 def recover_outputs(repo: Path) -> None:
@@ -398,10 +445,13 @@ def main(argv: list[str] | None = None) -> int:
         if compiled.head_reused:
             print("diff: the working tree's compiled/ is what `make compile` made of these inputs; not compiling it again",
                   file=sys.stderr)  # fmt: skip
+        if compiled.head_cached:
+            print("diff: an earlier make diff compiled these same inputs (.cache/diff-head/); using its compile",
+                  file=sys.stderr)  # fmt: skip
         changes = diff_loaded(load_tree(compiled.base_root), load_tree(compiled.head_root))
         review_input = ReviewInput(
             Path(tmp) / "base-src", repo, compiled.base_root, compiled.head_root,
-            compiled.base_parameters, compiled.head_parameters, changes,
+            compiled.base_parameters, compiled.head_parameters, changes, repo / ".cache" / "alert-sweeps",
         )  # fmt: skip
         result = review(review_input)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

@@ -3,9 +3,10 @@ shows, and a change to anything a key covers gives the new result, never the cac
 
 One copy of this repository with one inventory value changed in the working tree is diffed cold
 (both sides compiled: the run's one cold diff, tests/diff_support.py, whose cached base the other
-make-diff tests start from), warm (the base from .cache/diff/), after `make compile` (the working
-tree's compiled/ reused), after a hand edit of compiled/, and after a further edit without
-`make compile`.
+make-diff tests start from), warm (the base from .cache/diff/, the working tree's compile from
+.cache/diff-head/: the same inputs as the cold run's), after `make compile` (the working tree's
+compiled/ reused), after a hand edit of compiled/, and after a further edit without `make compile`
+(compiled: no cached compile has these inputs).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from diff_support import cold_diff, set_dev_error_rate
 from diff_support import run_diff as diff
 from gitops_checks import ROOT, git_commit
 
+from mnops.gitops import compile_record
+
 pytestmark = pytest.mark.slow
 
 REUSED = "not compiling it again"
+CACHED_HEAD = "an earlier make diff compiled these same inputs"
 
 
 def diff_script() -> ModuleType:
@@ -78,6 +82,11 @@ def test_a_warm_diff_shows_every_section_a_cold_one_shows(runs):
     assert any("error_rate_percent: 5 -> 10" in line for line in cold)
     assert report(runs["warm"]) == cold
     assert REUSED not in runs["warm"].stderr
+    assert CACHED_HEAD in runs["warm"].stderr  # what the cold run compiled of the same working tree
+
+
+def test_a_working_tree_edited_since_the_last_diff_is_compiled_not_taken_from_its_cache(runs):
+    assert CACHED_HEAD not in runs["edited since"].stderr and REUSED not in runs["edited since"].stderr
 
 
 def test_after_make_compile_the_working_tree_is_not_compiled_again_and_nothing_moves(runs):
@@ -108,6 +117,26 @@ def commit_file(repo: Path, relative: str, text: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def test_the_head_key_covers_every_compile_input_on_disk_and_the_tools(tmp_path, monkeypatch):
+    module = diff_script()
+    repo = tmp_path / "repo"
+    (repo / "inventory").mkdir(parents=True)
+    (repo / "inventory" / "common.yml").write_text("parameters: {a: 1}\n")
+    keys = {"first": module.head_cache_key(repo)}
+    (repo / "inventory" / "common.yml").write_text("parameters: {a: 2}\n")  # an edit, committed or not
+    keys["inventory"] = module.head_cache_key(repo)
+    (repo / "lib" / "mnops").mkdir(parents=True)
+    (repo / "lib" / "mnops" / "x.py").write_text("X = 1\n")  # a new file
+    keys["lib"] = module.head_cache_key(repo)
+    assert len(set(keys.values())) == len(keys)
+    (repo / "README.md").write_text("words\n")  # not a compile input: the same key
+    assert module.head_cache_key(repo) == keys["lib"]
+    monkeypatch.setattr(compile_record, "tool_versions", lambda: "another Python and Kapitan")
+    other_tools = module.head_cache_key(repo)
+    monkeypatch.setattr(module, "helm_identity", lambda: "v9.9.9")
+    assert len({keys["lib"], other_tools, module.head_cache_key(repo)}) == 3
 
 
 def test_the_base_key_covers_every_compile_input_and_the_tools(tmp_path, monkeypatch):

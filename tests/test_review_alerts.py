@@ -4,6 +4,7 @@ rules against the same synthetic series; a moved threshold shows up as alerts th
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from conftest import ROOT, real_parameters
 from review_support import env_class, kept_clusters
 
 from mnops.inventory.model import build_target
-from mnops.observability.rule_tests import rules_reaching
+from mnops.observability.rule_tests import SUITES, rules_reaching
 from mnops.review import alert_behaviour
 from mnops.review.registry import SECTIONS
 
@@ -59,15 +60,35 @@ def test_promtool_loads_only_the_probed_alerts_and_the_recordings_they_read():
         assert rules_reaching(changed, {"A"}) == changed
 
 
-@pytest.mark.servers  # real promtool
-def test_the_sweep_agrees_with_what_each_generated_case_expects(tmp_path: Path):
-    """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
+@dataclass(frozen=True)
+class Sweep:
+    """One service's probes swept on the committed rules, as make diff sweeps them (trimmed rule files)."""
+
+    probes: list[alert_behaviour.Probe]
+    rules: Path
+    evaluation: str
+    outcomes: dict[str, alert_behaviour.Outcome]
+    work: Path  # the suites and trimmed rule files run_side wrote
+
+
+@pytest.fixture(scope="module")
+def service_sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+    """One promtool run for the two tests below (the paging and alerts suites of this run are the
+    trimmed side of the trimmed-against-whole comparison: each suite file is built from its own probes only)."""
     cluster, service, _threshold = cluster_and_service()
     # One service's cases (every alert kind, both sides of each threshold) keep this to seconds.
     probes = [p for p in alert_behaviour.pooled_cases(real_parameters()[cluster]) if p.name.startswith(f"{service} ")]
-    assert len({p.alert for p in probes}) >= 5
+    rules = ROOT / "compiled" / cluster / "rules"
     evaluation = real_parameters()[cluster]["monitoring"]["evaluation_interval"]
-    outcomes = alert_behaviour.run_side(ROOT / "compiled" / cluster / "rules", probes, tmp_path, evaluation)
+    work = tmp_path_factory.mktemp("sweep")
+    return Sweep(probes, rules, evaluation, alert_behaviour.run_side(rules, probes, work, evaluation), work)
+
+
+@pytest.mark.servers  # real promtool
+def test_the_sweep_agrees_with_what_each_generated_case_expects(service_sweep: Sweep):
+    """On unchanged rules, an alert fires at a case's check time exactly when the case expects it."""
+    probes, outcomes = service_sweep.probes, service_sweep.outcomes
+    assert len({p.alert for p in probes}) >= 5
     # Expected at the last check of each probe (a probe may check its alert at several times).
     expected = {
         p.name: bool(max(p.case["alert_rule_test"], key=lambda c: alert_behaviour.seconds(c["eval_time"]))["exp_alerts"])
@@ -112,19 +133,13 @@ def test_no_change_gives_no_section(review_sides):
 
 
 @pytest.mark.servers  # about 10 s of promtool: make test, not test-fast
-def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(tmp_path: Path, monkeypatch):
+def test_probing_only_the_probed_alerts_gives_what_the_whole_rule_files_give(service_sweep: Sweep, tmp_path: Path, monkeypatch):
     """probed_rules leaves out every alert no probe checks and the rules of every other service: the
     outcomes must not move."""
-    cluster, service, _threshold = cluster_and_service()
-    probes = [
-        p
-        for p in alert_behaviour.pooled_cases(real_parameters()[cluster])
-        if p.name.startswith(f"{service} ") and p.suite in ("paging", "alerts")
-    ]
-    rules = ROOT / "compiled" / cluster / "rules"
-    evaluation = real_parameters()[cluster]["monitoring"]["evaluation_interval"]
-    trimmed = alert_behaviour.run_side(rules, probes, tmp_path / "trimmed", evaluation)
-    kept = alert_behaviour._rules(tmp_path / "trimmed" / "paging")
+    probes = [p for p in service_sweep.probes if p.suite in ("paging", "alerts")]
+    rules, evaluation = service_sweep.rules, service_sweep.evaluation
+    trimmed = {p.name: service_sweep.outcomes[p.name] for p in probes}
+    kept = alert_behaviour._rules(service_sweep.work / "paging")
     assert {r["alert"] for r in kept if "alert" in r} == {p.alert for p in probes if p.suite == "paging"}
     assert len(kept) < len(alert_behaviour._rules(rules))
     monkeypatch.setattr(alert_behaviour, "probed_rules", lambda files, *_rest: [(f, alert_behaviour._groups(f)) for f in files])
@@ -190,3 +205,29 @@ def test_probes_beyond_the_evaluation_budget_are_cut_and_said(review_sides, monk
     assert f"{cluster}: cut: " in section.text
     cut = int(section.text.split(f"{cluster}: cut: ", 1)[1].split()[0])
     assert 1 <= cut < whole.probed
+
+
+@pytest.mark.servers  # real promtool
+def test_kept_verdicts_are_read_only_for_the_same_rules_and_suites(tmp_path: Path, monkeypatch):
+    """make diff keeps each side's verdicts by content: the same sweep again runs no promtool, a
+    changed rule file does."""
+    cluster, service, _threshold = cluster_and_service()
+    evaluation = real_parameters()[cluster]["monitoring"]["evaluation_interval"]
+    ours = [p for p in alert_behaviour.pooled_cases(real_parameters()[cluster]) if p.name.startswith(f"{service} ")]
+    probes = [min(ours, key=lambda p: alert_behaviour.evaluations(p, evaluation))]  # the shortest sweep will do
+    rules, cache = tmp_path / "rules", tmp_path / "cache"
+    shutil.copytree(ROOT / "compiled" / cluster / "rules", rules)
+    first = alert_behaviour.run_side(rules, probes, tmp_path / "first", evaluation, cache)
+    assert len(list(cache.glob("*.json"))) == 1
+    real_run = alert_behaviour.subprocess.run
+
+    def no_sweep(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        assert command[1:2] not in (["test"], ["check"]), "promtool ran though the verdicts were kept"
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(alert_behaviour.subprocess, "run", no_sweep)
+    assert alert_behaviour.run_side(rules, probes, tmp_path / "again", evaluation, cache) == first
+    read = rules / f"{SUITES[probes[0].suite][0]}.yaml"  # a rule file the probe's suite loads
+    read.write_text(read.read_text() + "\n")  # other bytes, the same rules: no longer the kept key
+    with pytest.raises(AssertionError, match="promtool ran"):
+        alert_behaviour.run_side(rules, probes, tmp_path / "edited", evaluation, cache)

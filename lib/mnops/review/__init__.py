@@ -35,6 +35,8 @@ class ReviewInput:
     head_parameters: Mapping[str, Mapping[str, Any]]
     # The object-level diff of the two compiled trees (per target), computed once for every section.
     changes: Mapping[str, TargetChanges] = field(default_factory=dict)
+    # Where the alert-behaviour section keeps promtool's verdicts, keyed by content (make diff: .cache/alert-sweeps).
+    sweep_cache: Path | None = None
 
     @cached_property
     def changed_clusters(self) -> tuple[str, ...]:

@@ -13,17 +13,25 @@ one-threshold change to seconds. Alerts that exist
 on one side only (a removed or added service's) are listed, not swept: the other side has no rule
 to fire. The sweeps of the whole section are capped at MAX_EVALUATIONS rule evaluations per side;
 what the cap leaves out is said in a "cut:" line.
+
+make diff keeps each side's verdicts (ReviewInput.sweep_cache) under a digest of everything promtool
+reads (the suites, the content of every rule file they and the load check name) and promtool's
+version: the base side of every diff against the same base, and a diff run again, sweep nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +48,8 @@ TITLE = "Alert behaviour"  # the section's heading; also named when the section 
 # to its check time: a slow-burn SLO probe is ~860, a threshold probe ~80). Beyond it the section says
 # what it cut instead of spending minutes of promtool CPU.
 MAX_EVALUATIONS = 6000
+SWEEP_CACHE_FORMAT = "alert-sweeps-1"  # bump when what a sweep's verdicts depend on or look like changes
+SWEEP_CACHE_ENTRIES = 256  # each a few hundred bytes
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -295,16 +305,61 @@ def probed_rules(
     return kept
 
 
-def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str = "30s") -> dict[str, Outcome]:
+@cache
+def promtool_version(promtool: str) -> str:
+    return subprocess.run([promtool, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def _sweep_key(promtool: str, suites: list[dict[str, Any]], checked: set[Path], probes: list[Probe]) -> str:
+    """Everything a sweep's verdicts depend on: promtool, each suite with its rule files' content in
+    place of their (temporary) paths, the content of the files that must load, and the probes read back."""
+
+    def content(path: str | Path) -> str:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+    material = {
+        "format": SWEEP_CACHE_FORMAT,
+        "promtool": promtool_version(promtool),
+        "suites": [{**suite, "rule_files": [content(f) for f in suite["rule_files"]]} for suite in suites],
+        "checked": sorted(content(path) for path in checked),
+        "probes": [[p.name, p.alert, p.suite, _check_seconds(p.case)] for p in probes],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _cached_outcomes(path: Path) -> dict[str, Outcome] | None:
+    try:
+        data = json.loads(path.read_text())
+        return {name: Outcome(**fields) for name, fields in data.items()}
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _keep_outcomes(folder: Path, key: str, outcomes: dict[str, Outcome]) -> None:
+    """Written whole or not at all; the oldest entries beyond SWEEP_CACHE_ENTRIES go."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json", delete=False) as handle:
+        json.dump({name: asdict(outcome) for name, outcome in outcomes.items()}, handle, sort_keys=True)
+    os.replace(handle.name, folder / f"{key}.json")
+    entries = sorted(folder.glob("[!.]*.json"), key=lambda p: p.stat().st_mtime)
+    for old in entries[:-SWEEP_CACHE_ENTRIES]:
+        old.unlink(missing_ok=True)
+
+
+def run_side(
+    rules_dir: Path, probes: list[Probe], work: Path, evaluation: str = "30s", sweep_cache: Path | None = None
+) -> dict[str, Outcome]:
     """One `promtool test rules` run over all probes against one side's rule files.
 
     `evaluation` is the cluster's rule evaluation interval, used by suites that do not set their own.
+    With `sweep_cache`, verdicts of the same suites on the same rules are read from there, and new ones kept.
     """
     work.mkdir(parents=True, exist_ok=True)
     promtool = shutil.which("promtool")
     if promtool is None:
         raise PromtoolFailed("promtool is not installed (make test-tools installs it)")
     files: list[str] = []
+    suites: list[dict[str, Any]] = []
     checked: set[Path] = set()
     for suite, stems in sorted(SUITES.items()):
         interval = SUITE_EVALUATION.get(suite, evaluation)
@@ -327,6 +382,12 @@ def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str =
         path = work / f"{suite}.yaml"
         path.write_text(yaml.dump(suite_file, Dumper=yaml.CSafeDumper, sort_keys=False))  # libyaml: suites are large
         files.append(str(path))
+        suites.append(suite_file)
+    key = _sweep_key(promtool, suites, checked, probes) if sweep_cache is not None else ""
+    if sweep_cache is not None:
+        kept = _cached_outcomes(sweep_cache / f"{key}.json")
+        if kept is not None and set(kept) == {probe.name for probe in probes}:
+            return kept
     # The whole files must load, though only the probed alerts are evaluated: a broken rule is reported, not left out.
     loads = subprocess.run([promtool, "check", "rules", *map(str, sorted(checked))], capture_output=True, text=True, check=False)
     if checked and loads.returncode != 0:
@@ -342,6 +403,8 @@ def run_side(rules_dir: Path, probes: list[Probe], work: Path, evaluation: str =
     for probe in probes:
         times, at = firing.get((probe.name, probe.alert), set()), _check_seconds(probe.case)
         outcomes[probe.name] = Outcome(probe.alert, at, min(times) if times else None, at in times)
+    if sweep_cache is not None:
+        _keep_outcomes(sweep_cache, key, outcomes)
     return outcomes
 
 
@@ -397,8 +460,8 @@ def compare(review: ReviewInput, cluster: str, budget: int = MAX_EVALUATIONS) ->
     if not kept:
         return Comparison([], removed, added, 0, cut, 0)
     with tempfile.TemporaryDirectory(prefix="mnops-alerts-") as tmp, ThreadPoolExecutor(max_workers=2) as pool:
-        base_job = pool.submit(run_side, base_rules, kept, Path(tmp) / "base", evaluation)
-        head_job = pool.submit(run_side, head_rules, kept, Path(tmp) / "head", evaluation)
+        base_job = pool.submit(run_side, base_rules, kept, Path(tmp) / "base", evaluation, review.sweep_cache)
+        head_job = pool.submit(run_side, head_rules, kept, Path(tmp) / "head", evaluation, review.sweep_cache)
         before, after = base_job.result(), head_job.result()
     changes = [
         Change(name, before[name], after[name])
