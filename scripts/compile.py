@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -332,5 +333,14 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error} (MNOPS_DEBUG=1 shows the traceback)"
 
 
+# A compile builds millions of small objects that live to its end (parameters, parsed YAML, what it
+# writes) and frees few: with Python's default thresholds (700, 10, 10) the cyclic collector walked the
+# growing heap again and again, which made large compiles super-linear (300 services x 5 clusters:
+# 42 s -> 28 s wall, byte-identical output, same peak memory). Collections still run, less often.
+# Set for the command only (Kapitan's forked workers inherit it), not for a process importing main().
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
 if __name__ == "__main__":
+    gc.set_threshold(*GC_THRESHOLDS)
     sys.exit(main())
