@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from mnops.cache_files import write_atomically
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.crd_summary import CRD_KIND, keep_summary, kept_summary, summary_path
-from mnops.charts.render import document_pieces, documents, kind_of, served_crd_apis, write_atomically
+from mnops.charts.render import document_pieces, documents, kind_of, served_crd_apis
 from mnops.charts.review import laid_out, review_objects, review_path, review_text, summarised
 
 CRD = {

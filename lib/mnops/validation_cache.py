@@ -22,12 +22,12 @@ the same content under another path (a copy of the repository) reuses them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops import crd_cel, manifest_validation
+from mnops.cache_files import write_atomically
 from mnops.manifest_validation import Finding, schema_files, validate_document
 
 # The packages whose content decides a result: bundled Kubernetes schemas, the JSON Schema and CEL
@@ -58,13 +59,28 @@ def _digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
+class SchemaDigests(dict[str, str]):
+    """CRD schema files' content digests by path ('' for a file that does not exist: it may be added
+    later), each file read once per validation run; kept results store the digests of what they read."""
+
+    def __missing__(self, path: str) -> str:
+        file = Path(path)
+        self[path] = _digest(file.read_bytes()) if file.is_file() else ""
+        return self[path]
+
+    def still_current(self, kept: Mapping[str, Any]) -> bool:
+        """Whether every schema file a kept result read is unchanged (a result without them: no)."""
+        schemas = kept.get("schemas")
+        return isinstance(schemas, dict) and all(self[path] == digest for path, digest in schemas.items())
+
+
 @dataclass
 class ValidationCache:
     folder: Path
     crd_location: str
     selection: str = ""  # the caller's own fingerprint (which documents of a file it validates)
     hits: int = 0  # documents whose result was reused
-    _schema_digests: dict[Path, str] = field(default_factory=dict)
+    _schemas: SchemaDigests = field(default_factory=SchemaDigests)
 
     def check_file(self, text: str, file: str, versions: tuple[str, ...], strict: bool,
                    parse: Callable[[str], list[Any]]) -> tuple[int, list[Finding]]:  # fmt: skip
@@ -99,7 +115,7 @@ class ValidationCache:
                  for f in validate_document(doc, "", versions, self.crd_location, True)]  # fmt: skip
         if files is None:
             return found, None
-        schemas = {str(path): self._schema_digest(path) for path in files}
+        schemas = {str(path): self._schemas[str(path)] for path in files}
         self._write(key, {"findings": found, "schemas": schemas})
         return found, schemas
 
@@ -109,32 +125,17 @@ class ValidationCache:
         location = os.path.abspath(self.crd_location) if local else self.crd_location
         return _digest("\0".join((kind, *parts, location, fingerprint())))
 
-    def _schema_digest(self, path: Path) -> str:
-        """The schema file's content digest, '' when it does not exist (it may be added later)."""
-        if path not in self._schema_digests:
-            self._schema_digests[path] = _digest(path.read_bytes()) if path.is_file() else ""
-        return self._schema_digests[path]
-
     def _read(self, key: str) -> dict[str, Any] | None:
         """The entry if it exists, is whole and every schema file it read is unchanged."""
         try:
             entry: dict[str, Any] = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        schemas: dict[str, str] = entry.get("schemas", {})
-        if any(self._schema_digest(Path(path)) != digest for path, digest in schemas.items()):
-            return None
-        return entry
+        return entry if self._schemas.still_current(entry) else None
 
     def _write(self, key: str, entry: dict[str, Any]) -> None:
-        path = self.folder / f"{key}.json"
-        part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            part.write_text(json.dumps(entry), encoding="utf-8")
-            os.replace(part, path)
-        except OSError:
-            part.unlink(missing_ok=True)  # a full or read-only cache loses the reuse, never the result
+        with contextlib.suppress(OSError):  # a full or read-only cache loses the reuse, never the result
+            write_atomically(self.folder / f"{key}.json", json.dumps(entry))
 
 
 def _findings(stored: Iterable[list[Any]], file: str) -> list[Finding]:

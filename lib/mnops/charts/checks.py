@@ -24,10 +24,12 @@ from typing import Any
 import yaml
 
 from mnops import crd_cel, manifest_validation
+from mnops.cache_files import write_atomically
 from mnops.charts import render
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.render import split_documents, unwrap_list
 from mnops.manifest_validation import schema_files, validate_document
+from mnops.validation_cache import SchemaDigests
 
 
 @dataclass
@@ -71,21 +73,6 @@ def _validate_batch(batch: list[tuple[str, tuple[str, ...], str]]) -> list[Check
     return [_validate_chunk(*item) for item in batch]
 
 
-class SchemaDigests(dict[str, str]):
-    """CRD schema files' content digests ('' for a file that does not exist: it may be added later),
-    each file read once per check."""
-
-    def __missing__(self, path: str) -> str:
-        file = Path(path)
-        self[path] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
-        return self[path]
-
-    def still_current(self, kept: Mapping[str, Any]) -> bool:
-        """Whether every schema file a kept result read is unchanged (a result without them: no)."""
-        schemas = kept.get("schemas")
-        return isinstance(schemas, dict) and all(self[path] == digest for path, digest in schemas.items())
-
-
 def _result_path(cache_dir: Path, chart: RenderedChart, versions: tuple[str, ...], crd_location: str) -> Path:
     key = hashlib.sha256("\0".join((chart.cache_key, *versions, crd_location, _fingerprint())).encode()).hexdigest()
     return cache_dir / f"{key}.json"
@@ -117,9 +104,7 @@ def check_rendered(parameters_by_target: Mapping[str, Mapping[str, Any]], render
         if any(files is None for files in read):
             continue  # read from a URL, whose schemas can change unseen: validated again next time
         schemas = {path: digests[path] for files in read for path in files or []}
-        part = result.with_suffix(f".{os.getpid()}.part")
-        part.write_text(json.dumps({"documents": len(chunks), "problems": problems, "schemas": schemas}), encoding="utf-8")
-        os.replace(part, result)
+        write_atomically(result, json.dumps({"documents": len(chunks), "problems": problems, "schemas": schemas}))
     return report
 
 

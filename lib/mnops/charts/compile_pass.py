@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mnops import yamlio
+from mnops.cache_files import write_atomically
 from mnops.charts.cluster import RenderedChart, Setup, render_clusters
 from mnops.charts.compile_check import cache_root, chart_mirror, helm_binary
 from mnops.charts.crd_summary import CRD_KIND
@@ -106,10 +106,7 @@ def release_objects(chart: RenderedChart, cache_dir: Path) -> tuple[dict[str, An
         if obj["kind"] not in CLUSTER_SCOPED and not meta.get("namespace"):
             meta["namespace"] = chart.namespace  # Argo CD applies namespaced objects into the destination
         objects.append(obj)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-    part.write_text(json.dumps(objects, sort_keys=True), encoding="utf-8")
-    os.replace(part, cached)
+    write_atomically(cached, json.dumps(objects, sort_keys=True))
     return tuple(objects)
 
 
@@ -216,10 +213,7 @@ def _derive_cluster(target_dir: Path, parameters: Mapping[str, Any], charts: Seq
             outputs[POLICY_FILE.as_posix()] = yamlio.dump_all(policies)
         if charts:
             outputs[APPLICATIONS.as_posix()] = pin_applications(target_dir / APPLICATIONS, charts)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-        part.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
-        os.replace(part, cached)
+        write_atomically(cached, json.dumps(outputs, sort_keys=True))
     for relative, text in sorted(outputs.items()):
         (target_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         (target_dir / relative).write_text(text, encoding="utf-8")

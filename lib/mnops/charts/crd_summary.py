@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mnops.cache_files import write_atomically
 
 CRD_KIND = "CustomResourceDefinition"
 SUMMARY_FORMAT = "crd-summaries-1"  # bump when summarised() changes what it writes
@@ -51,11 +51,7 @@ def keep_summary(cache_dir: Path, document: str, objects: list[dict[str, Any]]) 
     """Summarise the objects parsed from one CRD document and keep them (whole or not at all; libyaml
     both ways, so what is read back is what was parsed: strings stay strings, dates dates)."""
     summary = [summarised(obj) for obj in objects]
-    path = summary_path(cache_dir, document)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", delete=False, encoding="utf-8") as handle:
-        handle.write(yaml.dump(summary, Dumper=yaml.CSafeDumper, sort_keys=True))
-    os.replace(handle.name, path)
+    write_atomically(summary_path(cache_dir, document), yaml.dump(summary, Dumper=yaml.CSafeDumper, sort_keys=True))
     return summary
 
 

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import tarfile
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from mnops.cache_files import write_atomically
 from mnops.charts.crd_summary import CRD_KIND, keep_summary
 
 
@@ -85,12 +85,6 @@ def render(job: RenderJob, helm: str, cache_dir: Path) -> Path:
     write_atomically(cached, proc.stdout)
     write_atomically(cached.with_suffix(".apis"), "".join(f"{api}\n" for api in sorted(apis)))
     return cached
-
-
-def write_atomically(path: Path, text: str) -> None:
-    part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-    part.write_text(text, encoding="utf-8")
-    os.replace(part, path)
 
 
 @cache

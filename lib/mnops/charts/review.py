@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from mnops.cache_files import write_atomically
 from mnops.charts.cluster import RenderedChart
 from mnops.charts.crd_summary import CRD_KIND, SUMMARY_FORMAT, keep_summary, kept_summary, summarised
-from mnops.charts.render import document_pieces, documents, kind_of, write_atomically
+from mnops.charts.render import document_pieces, documents, kind_of
 
 __all__ = ["review_objects", "summarised", "write_for_review"]
 

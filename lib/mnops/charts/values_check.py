@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import os
 import re
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from mnops.cache_files import write_atomically
 
 Json = dict[str, Any]
 ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
@@ -50,10 +51,7 @@ def chart_values(package: Path, cache_dir: Path) -> Json:
             if m.isfile() and _wanted(m.name)
         }
     tree = _chart_tree(files, _root_of(files))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    part = cached.with_suffix(f".{os.getpid()}.part")
-    part.write_text(json.dumps(tree, sort_keys=True), encoding="utf-8")
-    os.replace(part, cached)
+    write_atomically(cached, json.dumps(tree, sort_keys=True))
     return tree
 
 

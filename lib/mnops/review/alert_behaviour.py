@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -38,6 +37,7 @@ from typing import Any
 import yaml
 
 from mnops import yamlio
+from mnops.cache_files import write_atomically
 from mnops.inventory.model import build_target
 from mnops.observability.rule_tests import SUITE_EVALUATION, SUITES, Case, SuiteBuilder
 from mnops.review import ReviewInput, Section
@@ -337,11 +337,8 @@ def _cached_outcomes(path: Path) -> dict[str, Outcome] | None:
 
 def _keep_outcomes(folder: Path, key: str, outcomes: dict[str, Outcome]) -> None:
     """Written whole or not at all; the oldest entries beyond SWEEP_CACHE_ENTRIES go."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json", delete=False) as handle:
-        json.dump({name: asdict(outcome) for name, outcome in outcomes.items()}, handle, sort_keys=True)
-    os.replace(handle.name, folder / f"{key}.json")
-    entries = sorted(folder.glob("[!.]*.json"), key=lambda p: p.stat().st_mtime)
+    write_atomically(folder / f"{key}.json", json.dumps({name: asdict(o) for name, o in outcomes.items()}, sort_keys=True))
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
     for old in entries[:-SWEEP_CACHE_ENTRIES]:
         old.unlink(missing_ok=True)
 
