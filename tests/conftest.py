@@ -125,13 +125,18 @@ def run_compile(inventory: Path, output: Path, *extra: str, env: Mapping[str, st
 
 
 @cache
-def compile_script() -> ModuleType:
-    """scripts/compile.py as a module, loaded once per test process."""
-    spec = importlib.util.spec_from_file_location("mnops_compile_script", ROOT / "scripts" / "compile.py")
+def script_module(name: str) -> ModuleType:
+    """scripts/<name>.py as a module, loaded once per test process, for tests that call its functions."""
+    spec = importlib.util.spec_from_file_location(f"mnops_script_{name}", ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
     spec.loader.exec_module(module)
     return module
+
+
+def compile_script() -> ModuleType:
+    return script_module("compile")
 
 
 def compile_in_process(inventory: Path, output: Path, *extra: str) -> CompileRun:

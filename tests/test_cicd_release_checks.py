@@ -3,37 +3,25 @@ fake Prometheus and a fake kubectl, all on 127.0.0.1 or in tmp_path."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import real_parameters
+from conftest import real_parameters, script_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-checks = load_script("release_checks")
-set_image_script = load_script("set_image")
+checks = script_module("release_checks")
+set_image_script = script_module("set_image")
 
 
 @pytest.fixture(scope="module")

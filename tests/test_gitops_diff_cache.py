@@ -11,16 +11,15 @@ compiled/ reused), after a hand edit of compiled/, and after a further edit with
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import script_module
 from diff_support import cold_diff, set_dev_error_rate
 from diff_support import run_diff as diff
-from gitops_checks import ROOT, git_commit
+from gitops_checks import git_commit
 
 from mnops.gitops import compile_record
 
@@ -28,15 +27,6 @@ pytestmark = pytest.mark.slow
 
 REUSED = "not compiling it again"
 CACHED_HEAD = "an earlier make diff compiled these same inputs"
-
-
-def diff_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("diff_script_cache", ROOT / "scripts" / "diff.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_diff(repo: Path) -> subprocess.CompletedProcess[str]:
@@ -120,7 +110,7 @@ def commit_file(repo: Path, relative: str, text: str) -> str:
 
 
 def test_the_head_key_covers_every_compile_input_on_disk_and_the_tools(tmp_path, monkeypatch):
-    module = diff_script()
+    module = script_module("diff")
     repo = tmp_path / "repo"
     (repo / "inventory").mkdir(parents=True)
     (repo / "inventory" / "common.yml").write_text("parameters: {a: 1}\n")
@@ -140,7 +130,7 @@ def test_the_head_key_covers_every_compile_input_on_disk_and_the_tools(tmp_path,
 
 
 def test_the_base_key_covers_every_compile_input_and_the_tools(tmp_path, monkeypatch):
-    module = diff_script()
+    module = script_module("diff")
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     keys = {"first": module.base_cache_key(repo, commit_file(repo, "inventory/classes/common.yml", "parameters: {a: 1}\n"))}

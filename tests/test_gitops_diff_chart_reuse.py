@@ -3,23 +3,12 @@ the rest (scripts/diff.py, render_head_charts): a one-value change must not re-r
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT
-
-
-def diff_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("diff_script", ROOT / "scripts" / "diff.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
-    spec.loader.exec_module(module)
-    return module
+from conftest import script_module
 
 
 def side(root: Path, values: dict[str, str], lock: str = "lock v1\n") -> tuple[Path, Path]:
@@ -37,7 +26,7 @@ def side(root: Path, values: dict[str, str], lock: str = "lock v1\n") -> tuple[P
 
 @pytest.fixture
 def rendered_clusters(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[list[str]]]:
-    module = diff_script()
+    module = script_module("diff")
     calls: list[list[str]] = []
 
     def fake_render(source: Path, output_root: Path, clusters: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:

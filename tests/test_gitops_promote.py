@@ -3,18 +3,14 @@ refused for unknown names, skipped or backward steps and images FROM does not ru
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 
 import pytest
-from conftest import real_parameters
+from conftest import real_parameters, script_module
 from gitops_checks import ROOT, copy_project, init_repo
 
-spec = importlib.util.spec_from_file_location("promote", ROOT / "scripts" / "promote.py")
-assert spec is not None and spec.loader is not None
-promote_script = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(promote_script)
+promote_script = script_module("promote")
 Refused = promote_script.Refused
 promote = promote_script.promote
 
@@ -133,10 +129,7 @@ def test_promote_restores_the_file_when_prod_rules_reject_the_image(tmp_path, ca
     assert "prod rejects this image (see above); prod.yml was restored" in err
 
 
-set_image_spec = importlib.util.spec_from_file_location("set_image", ROOT / "scripts" / "set_image.py")
-assert set_image_spec is not None and set_image_spec.loader is not None
-set_image_script = importlib.util.module_from_spec(set_image_spec)
-set_image_spec.loader.exec_module(set_image_script)
+set_image_script = script_module("set_image")
 DIGEST = "sha256:" + "0f" * 32
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import script_module
 
 from mnops.errors import InventoryError, Problem
 from mnops.inventory.sources import SourceErrors, locate_all, read_sources, split_key_path
@@ -87,7 +87,7 @@ def test_a_folder_without_targets_is_not_an_inventory(tmp_path: Path) -> None:
 def test_an_unexpected_failure_is_one_line_and_a_traceback_only_with_the_debug_switch(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    compile_script = load_compile_script()
+    compile_script = script_module("compile")
     monkeypatch.chdir(tmp_path)  # main() moves to the repository root; give the cwd back afterwards
 
     def broken(*_: object, **__: object) -> int:
@@ -102,15 +102,3 @@ def test_an_unexpected_failure_is_one_line_and_a_traceback_only_with_the_debug_s
     monkeypatch.setenv("MNOPS_DEBUG", "1")
     with pytest.raises(ValueError, match="boom"):
         compile_script.main(["--output", str(tmp_path / "compiled")])
-
-
-def load_compile_script() -> Any:
-    import importlib.util
-
-    from conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("compile_script", ROOT / "scripts" / "compile.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

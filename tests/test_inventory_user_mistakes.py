@@ -7,26 +7,16 @@ Service and target names come from the inventory, never from this file."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, real_parameters, run_compile
+from conftest import ROOT, compile_script, real_parameters, run_compile
 
 from mnops.inventory import problems_in
 from mnops.inventory.sources import SourceErrors, read_sources
-
-
-def load_compile_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compile_script", ROOT / "scripts" / "compile.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def source_errors(inventory: Path) -> str:
@@ -149,7 +139,7 @@ Compile error: failed to compile target: local
 
 
 def test_a_builder_error_inside_kapitan_is_reported_by_its_own_message_and_target() -> None:
-    message = load_compile_script().kapitan_error(KAPITAN_LOG, 1)
+    message = compile_script().kapitan_error(KAPITAN_LOG, 1)
     assert message == "target 'local': services 'a' and 'b' both derive local host port 8500: pin one"
 
 
@@ -157,7 +147,7 @@ def test_any_other_exception_inside_kapitan_is_named_as_a_bug_with_its_type() ->
     log = KAPITAN_LOG.replace(
         "mnops.errors.BuildError: services 'a' and 'b' both derive local host port 8500: pin one", "KeyError: 'x'"
     )
-    message = load_compile_script().kapitan_error(log, 1)
+    message = compile_script().kapitan_error(log, 1)
     assert message == "target 'local': KeyError: 'x' (a bug; MNOPS_DEBUG=1 shows the traceback)"
 
 

@@ -5,7 +5,6 @@ the same questions the recordings answer."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import ROOT, real_parameters
+from conftest import ROOT, real_parameters, script_module
 from gitops_checks import copy_project
 
 from mnops.promotion.api import EvidenceUnavailable, Live, Recorded
@@ -26,10 +25,7 @@ from mnops.promotion.release import ReleaseTarget, release_targets
 
 FIXTURES = ROOT / "tests" / "fixtures" / "promotion"
 
-spec = importlib.util.spec_from_file_location("promote", ROOT / "scripts" / "promote.py")
-assert spec is not None and spec.loader is not None
-promote_script = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(promote_script)
+promote_script = script_module("promote")
 
 
 def canary_release() -> tuple[str, str, str, ReleaseTarget]:

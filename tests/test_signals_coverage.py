@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, script_module
 
 from mnops.observability.coverage import CHECKS, RED_RULES, SLO_ALERTS, STANDARD_ALERTS, Expected, coverage, replace_section
 from mnops.observability.logs import LogTarget, alloy_values
@@ -164,11 +163,7 @@ def run_cli(compiled: Path, repo_root: Path) -> subprocess.CompletedProcess[str]
 
 @pytest.mark.slow
 def test_make_coverage_exits_zero_at_100_and_one_below(tmp_path: Path) -> None:
-    # Loaded by path: the name `coverage` belongs to coverage.py on PyPI.
-    spec = importlib.util.spec_from_file_location("mnops_coverage_script", ROOT / "scripts/coverage.py")
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = script_module("coverage")  # by path (as mnops_script_coverage): `coverage` is coverage.py on PyPI
     expected = script.expectations(ROOT / "inventory")
     compiled = complete_tree(tmp_path, expected)
     ok = run_cli(compiled, tmp_path)

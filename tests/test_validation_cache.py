@@ -7,33 +7,22 @@ scripts/validate.py's own entry point, with its own empty CHART_CACHE."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from conftest import CRD_SCHEMAS, ROOT, cluster_targets, real_parameters
+from conftest import CRD_SCHEMAS, ROOT, cluster_targets, real_parameters, script_module
 
 from mnops import manifest_validation
 from mnops.manifest_validation import schema_files
 from mnops.validation_cache import ValidationCache
 
-
-def validate_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mnops_validate_script", ROOT / "scripts" / "validate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-VALIDATE = validate_script()
+VALIDATE = script_module("validate")
 
 
 def validate(
