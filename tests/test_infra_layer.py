@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cloud_support import annotated
 from conftest import CRD_SCHEMAS, ROOT, real_parameters
 
 from mnops.crd_cel import escape_property, evaluate_rules
@@ -248,30 +249,18 @@ def test_buckets_of_the_object_storage_table_exist_with_their_replication() -> N
 # --- identities ----------------------------------------------------------------------------------
 
 
-def role_arns(value: Any, annotation: str) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == annotation:
-                yield str(item)
-            else:
-                yield from role_arns(item, annotation)
-    elif isinstance(value, list):
-        for item in value:
-            yield from role_arns(item, annotation)
-
-
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_every_cloud_identity_annotation_has_its_role_and_pod_identity_association(cluster: str) -> None:
     annotation = workload_clusters()[cluster][1]["cloud"]["workload_identity"]["annotation"]
-    annotated = set()
+    role_names: set[str] = set()
     for path in sorted((COMPILED / cluster).rglob("*.yaml")):
         for doc in load_all(path):
-            annotated |= {arn.rsplit("/", 1)[-1] for arn in role_arns(doc, annotation)}
-    assert annotated, f"{cluster}: no workload-identity annotation found; the check below would be empty"
+            role_names |= {arn.rsplit("/", 1)[-1] for arn in annotated(doc, annotation)}
+    assert role_names, f"{cluster}: no workload-identity annotation found; the check below would be empty"
     roles = by_kind(cluster, "Role")
     associations = by_kind(cluster, "PodIdentityAssociation")
-    assert annotated <= set(roles), f"roles missing for {sorted(annotated - set(roles))}"
-    assert annotated <= set(associations), f"associations missing for {sorted(annotated - set(associations))}"
+    assert role_names <= set(roles), f"roles missing for {sorted(role_names - set(roles))}"
+    assert role_names <= set(associations), f"associations missing for {sorted(role_names - set(associations))}"
     assert "eks-pod-identity-agent" in by_kind(cluster, "Addon"), "associations need the Pod Identity agent"
 
 
